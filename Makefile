@@ -1,0 +1,42 @@
+# Two commands set everything up: `make sandbox` serves, `make test` tests.
+# Both create .venv from pyproject.toml when it is missing or out of date.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+MESSPUNKT_HOST ?= 127.0.0.1
+MESSPUNKT_PORT ?= 8000
+MESSPUNKT_THREADS ?= 8
+export MESSPUNKT_HOST MESSPUNKT_PORT MESSPUNKT_THREADS
+
+.PHONY: sandbox test lint format fixtures clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $@
+
+sandbox: $(STAMP)  ## serve app:app with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
+	$(BIN)/waitress-serve --listen=$(MESSPUNKT_HOST):$(MESSPUNKT_PORT) \
+		--threads=$(MESSPUNKT_THREADS) app:app
+
+test: $(STAMP)  ## run the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy messpunkt
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+fixtures: $(STAMP)  ## regenerate sandbox_data/*.json
+	$(BIN)/python sandbox_data/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,57 @@
+"""Cursor pagination: opaque, signed cursors bound to the query that made them."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any, TypeVar
+
+from flask import request
+from flask_smorest import abort
+from itsdangerous import BadData, URLSafeSerializer
+
+from ..web.context import sandbox
+from .security import principal
+
+Item = TypeVar("Item")
+
+
+def paginate(
+    items: Iterable[Item], limit: int, cursor: str | None, **filters: Any
+) -> dict[str, Any]:
+    """Return one page of `items` in the list envelope, with the next cursor."""
+    signer = URLSafeSerializer(sandbox().secret_key, salt="messpunkt.v1.cursor")
+    binding = _binding(filters)
+    offset = 0
+    if cursor is not None:
+        try:
+            bound_to, offset = signer.loads(cursor)
+        except (BadData, ValueError, TypeError):
+            abort(400, message="the cursor is invalid", errors={"cursor": ["Invalid cursor."]})
+        if bound_to != binding or not isinstance(offset, int) or offset < 0:
+            abort(
+                400,
+                message="the cursor belongs to another query",
+                errors={"cursor": ["Cursor does not belong to this query."]},
+            )
+    page = list(islice(items, offset, offset + limit + 1))
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        next_cursor = signer.dumps([binding, offset + limit])
+    return {"data": page, "pagination": {"next_cursor": next_cursor}}
+
+
+def _binding(filters: dict[str, Any]) -> str:
+    """Fingerprint the endpoint, the caller's view and the filters a cursor is valid for."""
+    caller = principal()
+    parts = [
+        request.endpoint or "",
+        str(request.view_args or {}),
+        caller.tenant_id,
+        ",".join(sorted(caller.property_scope)),
+        str(sandbox().state.generation),
+        repr(sorted((k, str(v)) for k, v in filters.items())),
+    ]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

@@ -1,0 +1,32 @@
+"""GET /v1/whoami: the tenant and scopes behind the caller's token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from ..web.context import sandbox
+from .blueprint import Blueprint
+from .schemas import WhoamiSchema
+from .security import any_token, principal
+
+blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The caller")
+
+
+@blp.route("")
+class Whoami(MethodView):
+    @any_token
+    @blp.response(200, WhoamiSchema)
+    @blp.alt_response(401, description="Missing, invalid, expired or revoked token")
+    def get(self) -> dict[str, Any]:
+        """Show the tenant, client, scopes and properties of the access token"""
+        caller = principal()
+        tenant = sandbox().state.data.catalogue.tenant(caller.tenant_id)
+        return {
+            "tenant_id": caller.tenant_id,
+            "tenant_name": tenant.name if tenant else "",
+            "client_id": caller.client_id,
+            "granted_scopes": list(caller.scopes),
+            "property_scope": sorted(caller.property_scope),
+        }

@@ -1,0 +1,100 @@
+"""The one clock: every instant the sandbox issues or checks comes from here."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Return the current instant as an aware UTC datetime."""
+        ...
+
+
+def system_time() -> datetime:
+    """Read the machine's wall clock; the only place in the package that does."""
+    return datetime.now(UTC)
+
+
+class ClockError(ValueError):
+    """A clock change that would move time backwards or is otherwise invalid."""
+
+
+class SandboxClock:
+    """A clock that follows a source but can be frozen and moved forward.
+
+    Time never goes backwards while the sandbox runs: tokens issued at an
+    instant must not become valid again. `reset` is the one exception, used
+    when the whole sandbox state is thrown away.
+    """
+
+    def __init__(
+        self,
+        source: Callable[[], datetime] = system_time,
+        frozen_at: datetime | None = None,
+    ) -> None:
+        self._source = source
+        self._lock = threading.RLock()
+        self._offset = timedelta(0)
+        self._frozen_at = _utc(frozen_at) if frozen_at else None
+        self._initial_frozen_at = self._frozen_at
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen_at is not None
+
+    def now(self) -> datetime:
+        frozen_at = self._frozen_at
+        if frozen_at is not None:
+            return frozen_at
+        return self._source() + self._offset
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        """Stop the clock, at `at` or at the current instant."""
+        with self._lock:
+            current = self.now()
+            target = _utc(at) if at else current
+            if target < current:
+                raise ClockError("the clock only moves forward")
+            self._frozen_at = target
+            return target
+
+    def unfreeze(self) -> datetime:
+        """Let the clock run again from where it stands."""
+        with self._lock:
+            current = self.now()
+            self._offset = current - self._source()
+            self._frozen_at = None
+            return current
+
+    def advance(self, by: timedelta) -> datetime:
+        """Move the clock forward by a non-negative duration."""
+        if by < timedelta(0):
+            raise ClockError("the clock only moves forward")
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += by
+            else:
+                self._offset += by
+            return self.now()
+
+    def advance_to(self, at: datetime) -> datetime:
+        """Move the clock forward to an instant that is not in its past."""
+        with self._lock:
+            return self.advance(_utc(at) - self.now())
+
+    def reset(self) -> datetime:
+        """Return to the clock's initial setting (the source, or its first freeze)."""
+        with self._lock:
+            self._offset = timedelta(0)
+            self._frozen_at = self._initial_frozen_at
+            return self.now()
+
+
+def _utc(instant: datetime) -> datetime:
+    if instant.tzinfo is None:
+        raise ClockError("instants must carry a UTC offset")
+    return instant.astimezone(UTC)

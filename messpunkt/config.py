@@ -1,0 +1,78 @@
+"""Configuration: every key, its default and what it means, in one place.
+
+`create_app` takes a plain mapping with these keys; `from_environ` builds
+one from `MESSPUNKT_*` environment variables for `app.py` and the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "sandbox_data"
+
+
+@dataclass(frozen=True)
+class Setting:
+    default: Any
+    meaning: str
+    parse: type = str
+
+
+SETTINGS: dict[str, Setting] = {
+    "MESSPUNKT_HOST": Setting("127.0.0.1", "interface the server listens on"),
+    "MESSPUNKT_PORT": Setting(8000, "TCP port the server listens on", int),
+    "MESSPUNKT_THREADS": Setting(8, "waitress worker threads", int),
+    "MESSPUNKT_ISSUER": Setting(
+        "http://localhost:8000", "issuer URL: the `iss` of tokens and the metadata's base"
+    ),
+    "MESSPUNKT_AUDIENCE": Setting("", "`aud` of access tokens; empty means ISSUER + '/v1'"),
+    "MESSPUNKT_DATA_DIR": Setting(str(DEFAULT_DATA_DIR), "directory of the JSON fixtures"),
+    "MESSPUNKT_CODE_TTL": Setting(300, "authorization code lifetime, seconds", int),
+    "MESSPUNKT_ACCESS_TOKEN_TTL": Setting(3600, "access token lifetime, seconds", int),
+    "MESSPUNKT_REFRESH_TOKEN_TTL": Setting(7 * 86400, "refresh token lifetime, seconds", int),
+    "MESSPUNKT_SESSION_MAX_AGE": Setting(
+        30 * 86400, "absolute session cap from the consent, seconds", int
+    ),
+    "MESSPUNKT_SIGNING_KEY": Setting(
+        "", "PEM file of the P-256 signing key; empty means a fresh key per process"
+    ),
+    "MESSPUNKT_SECRET_KEY": Setting(
+        "", "secret for signed cursors; empty means a fresh one per process"
+    ),
+    "MESSPUNKT_FROZEN_AT": Setting(
+        "", "ISO 8601 instant to freeze the clock at start; empty means real time"
+    ),
+    "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+}
+
+
+def defaults() -> dict[str, Any]:
+    """Return every setting at its default."""
+    return {key: setting.default for key, setting in SETTINGS.items()}
+
+
+def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Merge overrides over the defaults, refusing keys that do not exist."""
+    config = defaults()
+    for key, value in (overrides or {}).items():
+        if key not in SETTINGS:
+            raise KeyError(f"unknown setting {key!r}")
+        config[key] = value
+    if not config["MESSPUNKT_AUDIENCE"]:
+        config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
+    return config
+
+
+def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Read every known `MESSPUNKT_*` variable present in `environ`."""
+    found: dict[str, Any] = {}
+    for key, setting in SETTINGS.items():
+        if key in environ:
+            try:
+                found[key] = setting.parse(environ[key])
+            except ValueError as exc:
+                raise ValueError(f"{key}={environ[key]!r}: {exc}") from None
+    return found

@@ -1,0 +1,325 @@
+"""Load and validate a sandbox data set: a directory of JSON fixtures.
+
+Every problem is reported with the file, the JSON path and the reason, and
+nothing is returned until the whole set is valid, so a bad directory never
+replaces good data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .metering.catalogue import InMemoryCatalogue
+from .metering.model import (
+    DemoUser,
+    Device,
+    MeasuringPoint,
+    Metric,
+    Property,
+    Quality,
+    Reading,
+    Reason,
+    Tenant,
+    UsageUnit,
+)
+from .oauth.clients import Client, ClientType
+
+FILES = (
+    "tenants.json",
+    "properties.json",
+    "usage_units.json",
+    "measuring_points.json",
+    "devices.json",
+    "readings.json",
+    "clients.json",
+)
+
+
+class DataSetError(ValueError):
+    """A fixture file that cannot be used, with where and why."""
+
+    def __init__(self, file: str, path: str, reason: str) -> None:
+        super().__init__(f"{file} at {path}: {reason}")
+        self.file, self.path, self.reason = file, path, reason
+
+
+@dataclass(frozen=True)
+class DataSet:
+    directory: Path
+    catalogue: InMemoryCatalogue
+    clients: dict[str, Client]
+
+
+def load_dataset(directory: str | Path) -> DataSet:
+    """Load a data set, reusing an earlier load of the same unchanged files.
+
+    The data is immutable, so apps created per test share one parsed copy.
+    """
+    root = Path(directory).resolve()
+    signature = tuple(_stat(root / name) for name in FILES)
+    return _load_cached(root, signature)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (0, 0)
+    return (info.st_mtime_ns, info.st_size)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(root: Path, _signature: tuple[tuple[int, int], ...]) -> DataSet:
+    return _Loader(root).load()
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise DataSetError(str(root), "$", "not a directory")
+        self.root = root
+
+    def load(self) -> DataSet:
+        tenants = {r.text("id"): self._tenant(r) for r in self._records("tenants.json")}
+        properties = {}
+        for r in self._records("properties.json"):
+            r.reference("tenant_id", tenants)
+            properties[r.text("id")] = self._property(r)
+        units = {}
+        for r in self._records("usage_units.json"):
+            r.reference("property_id", properties)
+            units[r.text("id")] = self._unit(r)
+        points = {}
+        for r in self._records("measuring_points.json"):
+            r.reference("usage_unit_id", units)
+            points[r.text("id")] = self._point(r)
+        readings = self._readings()
+        devices = []
+        for r in self._records("devices.json"):
+            point = points[r.reference("measuring_point_id", points)]
+            devices.append(self._device(r, point.metric, readings.pop(r.text("id"), ())))
+        if readings:
+            orphan = next(iter(readings))
+            raise DataSetError("readings.json", "$", f"readings of unknown device {orphan!r}")
+        clients = {}
+        for r in self._records("clients.json"):
+            client = self._client(r)
+            if client.tenant_id is not None:
+                r.reference("tenant_id", tenants)
+            clients[client.client_id] = client
+        catalogue = InMemoryCatalogue(
+            tenants.values(), properties.values(), units.values(), points.values(), devices
+        )
+        return DataSet(self.root, catalogue, clients)
+
+    def _records(self, name: str) -> Iterator[_Record]:
+        path = self.root / name
+        try:
+            with path.open("rb") as handle:
+                document = json.load(handle, parse_float=Decimal)
+        except FileNotFoundError:
+            raise DataSetError(name, "$", "file is missing") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataSetError(name, "$", f"not valid JSON: {exc}") from None
+        if not isinstance(document, list):
+            raise DataSetError(name, "$", "must be a JSON array of objects")
+        seen: set[str] = set()
+        for index, raw in enumerate(document):
+            record = _Record(name, f"$[{index}]", raw)
+            key = record.text("client_id" if name == "clients.json" else "id")
+            if key in seen:
+                raise DataSetError(name, f"$[{index}]", f"duplicate id {key!r}")
+            seen.add(key)
+            yield record
+
+    def _tenant(self, r: _Record) -> Tenant:
+        users = tuple(
+            DemoUser(u.text("id"), u.text("name"), u.text("email")) for u in r.objects("demo_users")
+        )
+        if not users:
+            raise DataSetError(r.file, f"{r.path}.demo_users", "needs at least one demo user")
+        return Tenant(r.text("id"), r.text("name"), users)
+
+    def _property(self, r: _Record) -> Property:
+        zone = r.text("timezone")
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise DataSetError(
+                r.file, f"{r.path}.timezone", f"unknown time zone {zone!r}"
+            ) from None
+        return Property(
+            r.text("id"), r.text("tenant_id"), r.text("name"), r.text("street"),
+            r.text("postal_code"), r.text("city"), zone, r.text("heating"),
+        )  # fmt: skip
+
+    def _unit(self, r: _Record) -> UsageUnit:
+        return UsageUnit(
+            r.text("id"), r.text("property_id"), r.text("name"), r.text("kind"), r.text("floor"),
+            r.decimal("area_m2"),
+        )  # fmt: skip
+
+    def _point(self, r: _Record) -> MeasuringPoint:
+        metric = r.choice("metric", Metric)
+        if r.text("unit") != metric.unit:
+            raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
+        return MeasuringPoint(r.text("id"), r.text("usage_unit_id"), metric, r.text("location"))
+
+    def _device(self, r: _Record, metric: Metric, readings: tuple[Reading, ...]) -> Device:
+        try:
+            return Device.create(
+                id=r.text("id"),
+                measuring_point_id=r.text("measuring_point_id"),
+                metric=metric,
+                serial_number=r.text("serial_number"),
+                manufacturer=r.text("manufacturer"),
+                model=r.text("model"),
+                installed_at=r.instant("installed_at"),
+                removed_at=r.instant("removed_at", optional=True),
+                readings=readings,
+            )
+        except ValueError as exc:
+            if isinstance(exc, DataSetError):
+                raise
+            raise DataSetError("readings.json", "$", str(exc)) from None
+
+    def _readings(self) -> dict[str, tuple[Reading, ...]]:
+        # The hot path of a large data set: plain dict access, checked in one place.
+        by_device: dict[str, list[Reading]] = {}
+        qualities = {q.value: q for q in (Quality.MEASURED, Quality.ESTIMATED)}
+        reasons = {r.value: r for r in Reason if r is not Reason.WINDOW_BOUNDARY}
+        path = self.root / "readings.json"
+        try:
+            with path.open("rb") as handle:
+                document = json.load(handle, parse_float=Decimal)
+        except FileNotFoundError:
+            raise DataSetError("readings.json", "$", "file is missing") from None
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise DataSetError("readings.json", "$", f"not valid JSON: {exc}") from None
+        if not isinstance(document, list):
+            raise DataSetError("readings.json", "$", "must be a JSON array of objects")
+        for index, raw in enumerate(document):
+            try:
+                timestamp = datetime.fromisoformat(raw["timestamp"])
+                value = raw["value"]
+                if type(value) is int:
+                    value = Decimal(value)
+                reading = Reading(
+                    timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]]
+                )
+                if timestamp.tzinfo is None or type(value) is not Decimal or value < 0:
+                    raise ValueError
+                by_device.setdefault(raw["device_id"], []).append(reading)
+            except (KeyError, TypeError, ValueError):
+                record = _Record("readings.json", f"$[{index}]", raw)
+                record.text("device_id")
+                record.instant("timestamp")
+                record.decimal("value")
+                record.choice("quality", qualities)
+                record.choice("reason", reasons)
+                raise DataSetError("readings.json", f"$[{index}]", "invalid reading") from None
+        return {device: tuple(items) for device, items in by_device.items()}
+
+    def _client(self, r: _Record) -> Client:
+        client_type = r.choice("type", ClientType)
+        secret_hash = r.text("secret_hash", optional=True)
+        if (client_type is ClientType.CONFIDENTIAL) != (secret_hash is not None):
+            raise DataSetError(
+                r.file, f"{r.path}.secret_hash", "confidential clients, and only they, have one"
+            )
+        ttl = r.raw.get("access_token_ttl")
+        if ttl is not None and (type(ttl) is not int or ttl <= 0):
+            raise DataSetError(r.file, f"{r.path}.access_token_ttl", "must be positive seconds")
+        return Client(
+            client_id=r.text("client_id"),
+            name=r.text("name"),
+            type=client_type,
+            redirect_uris=tuple(r.strings("redirect_uris")),
+            grant_types=frozenset(r.strings("grant_types")),
+            scopes=tuple(r.strings("scopes")),
+            secret_hash=secret_hash,
+            tenant_id=r.text("tenant_id", optional=True),
+            property_ids=tuple(r.strings("property_ids")),
+            access_token_ttl=ttl,
+        )
+
+
+class _Record:
+    """One JSON object of a fixture file, read field by field with its path."""
+
+    def __init__(self, file: str, path: str, raw: Any) -> None:
+        if not isinstance(raw, dict):
+            raise DataSetError(file, path, "must be a JSON object")
+        self.file, self.path, self.raw = file, path, raw
+
+    def fail(self, key: str, reason: str) -> DataSetError:
+        return DataSetError(self.file, f"{self.path}.{key}", reason)
+
+    def text(self, key: str, *, optional: bool = False) -> Any:
+        value = self.raw.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, str) or not value:
+            raise self.fail(key, "must be a non-empty string")
+        return value
+
+    def strings(self, key: str) -> list[str]:
+        value = self.raw.get(key)
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "must be an array of non-empty strings")
+        return value
+
+    def objects(self, key: str) -> Iterator[_Record]:
+        value = self.raw.get(key)
+        if not isinstance(value, list):
+            raise self.fail(key, "must be an array of objects")
+        for index, item in enumerate(value):
+            yield _Record(self.file, f"{self.path}.{key}[{index}]", item)
+
+    def decimal(self, key: str) -> Decimal:
+        value = self.raw.get(key)
+        try:
+            number = (
+                None
+                if isinstance(value, bool) or not isinstance(value, int | Decimal)
+                else Decimal(value)
+            )
+        except InvalidOperation:
+            number = None
+        if number is None or not number.is_finite() or number < 0:
+            raise self.fail(key, "must be a non-negative number")
+        return number
+
+    def instant(self, key: str, *, optional: bool = False) -> Any:
+        value = self.text(key, optional=optional)
+        if value is None:
+            return None
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            instant = None
+        if instant is None or instant.tzinfo is None:
+            raise self.fail(key, "must be an ISO 8601 timestamp with a UTC offset")
+        return instant
+
+    def choice(self, key: str, allowed: Callable[[str], Any] | dict[str, Any]) -> Any:
+        value = self.text(key)
+        try:
+            return allowed[value] if isinstance(allowed, dict) else allowed(value)
+        except (KeyError, ValueError):
+            names = list(allowed) if isinstance(allowed, dict) else [m.value for m in allowed]  # type: ignore[attr-defined]
+            raise self.fail(key, f"must be one of {', '.join(map(str, names))}") from None
+
+    def reference(self, key: str, known: dict[str, Any]) -> str:
+        value = self.text(key)
+        if value not in known:
+            raise self.fail(key, f"refers to an unknown id {value!r}")
+        return value

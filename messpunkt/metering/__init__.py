@@ -1,0 +1,1 @@
+"""The metering domain: buildings, meters, readings and consumption. No framework imports."""

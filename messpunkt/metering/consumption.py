@@ -1,0 +1,179 @@
+"""Consumption of a measuring point over a window, by the rules of API.md "Consumption".
+
+A device's contribution is a segment: its installation window clipped to
+the query window, with exactly two readings (start and end) so that
+`readings[1].value - readings[0].value` is always its consumption.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+from .model import Device, MeasuringPoint, Metric, Quality, Reading, Reason, RegisterRun
+
+_MICROSECOND = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A half-open interval of time [start, end)."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def from_dates(cls, first: date, last: date, zone: tzinfo) -> Window:
+        """Cover the calendar days first..last inclusive in the property's time zone."""
+        if first > last:
+            raise ValueError("the first day must not be after the last")
+        return cls(
+            datetime.combine(first, time(), zone),
+            datetime.combine(last + timedelta(days=1), time(), zone),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceSegment:
+    device: Device
+    start: datetime
+    end: datetime
+    readings: tuple[Reading, Reading]
+
+    @property
+    def consumption(self) -> Decimal:
+        return self.readings[1].value - self.readings[0].value
+
+
+class GapCause(StrEnum):
+    NO_DEVICE_INSTALLED = "no_device_installed"
+    NO_READINGS = "no_readings"
+
+
+@dataclass(frozen=True, slots=True)
+class Gap:
+    """A part of the window that no segment covers: its use is unknown, not zero."""
+
+    start: datetime
+    end: datetime
+    cause: GapCause
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuringPointConsumption:
+    measuring_point: MeasuringPoint
+    segments: tuple[DeviceSegment, ...]
+    gaps: tuple[Gap, ...]
+
+    @property
+    def consumption(self) -> Decimal:
+        zero = Decimal(0).quantize(self.measuring_point.metric.precision)
+        return sum((segment.consumption for segment in self.segments), zero)
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+
+def measuring_point_consumption(
+    point: MeasuringPoint, devices: Iterable[Device], window: Window
+) -> MeasuringPointConsumption:
+    """Compute the segments of every device of one measuring point in a window."""
+    ordered = sorted(devices, key=lambda d: d.installed_at)
+    segments = tuple(s for device in ordered for s in device_segments(device, window))
+    return MeasuringPointConsumption(point, segments, _gaps(window, segments, ordered))
+
+
+def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
+    """Clip a device's installation window to `window`, split at register resets."""
+    low = max(window.start, device.installed_at)
+    high = window.end if device.removed_at is None else min(window.end, device.removed_at)
+    segments = []
+    for run in _runs_between(device, low, high):
+        # Never extrapolate: a segment ends at the run's first and last readings.
+        start, end = max(low, run.start), min(high, run.end)
+        if start < end:
+            readings = (value_at(run, start, device.metric), value_at(run, end, device.metric))
+            segments.append(DeviceSegment(device, start, end, readings))
+    return segments
+
+
+def value_at(run: RegisterRun, instant: datetime, metric: Metric) -> Reading:
+    """Return the recorded reading at `instant`, or interpolate one between its neighbours."""
+    index = bisect_left(run.timestamps, instant)
+    if index < len(run.timestamps) and run.timestamps[index] == instant:
+        return run.readings[index]
+    if index == 0 or index == len(run.timestamps):
+        raise ValueError("cannot extrapolate outside a register run")
+    before, after = run.readings[index - 1], run.readings[index]
+    share = Decimal((instant - before.timestamp) // _MICROSECOND) / Decimal(
+        (after.timestamp - before.timestamp) // _MICROSECOND
+    )
+    value = before.value + (after.value - before.value) * share
+    return Reading(
+        instant,
+        value.quantize(metric.precision, rounding=ROUND_HALF_EVEN),
+        Quality.INTERPOLATED,
+        Reason.WINDOW_BOUNDARY,
+    )
+
+
+def _runs_between(device: Device, low: datetime, high: datetime) -> list[RegisterRun]:
+    if low >= high:
+        return []
+    return [run for run in device.runs if run.start < high and run.end > low]
+
+
+def _gaps(
+    window: Window, segments: tuple[DeviceSegment, ...], devices: list[Device]
+) -> tuple[Gap, ...]:
+    uncovered = []
+    cursor = window.start
+    for segment in sorted(segments, key=lambda s: s.start):
+        if segment.start > cursor:
+            uncovered.append((cursor, segment.start))
+        cursor = max(cursor, segment.end)
+    if cursor < window.end:
+        uncovered.append((cursor, window.end))
+    return tuple(Gap(start, end, _cause(start, end, devices)) for start, end in uncovered)
+
+
+def _cause(start: datetime, end: datetime, devices: list[Device]) -> GapCause:
+    if any(device.is_installed_on(start, end) for device in devices):
+        return GapCause.NO_READINGS
+    return GapCause.NO_DEVICE_INSTALLED
+
+
+@dataclass(frozen=True, slots=True)
+class UnitConsumption:
+    window: Window
+    points: tuple[MeasuringPointConsumption, ...]
+
+    def totals(self) -> dict[Metric, Decimal]:
+        """Sum the segments per metric, in the order metrics first appear."""
+        totals: dict[Metric, Decimal] = {}
+        for point in self.points:
+            metric = point.measuring_point.metric
+            zero = Decimal(0).quantize(metric.precision)
+            totals[metric] = totals.get(metric, zero) + point.consumption
+        return totals
+
+
+def unit_consumption(
+    points: Iterable[tuple[MeasuringPoint, Iterable[Device]]],
+    window: Window,
+    metrics: Collection[Metric],
+) -> UnitConsumption:
+    """Compute every measuring point of a unit whose metric is asked for."""
+    return UnitConsumption(
+        window,
+        tuple(
+            measuring_point_consumption(point, devices, window)
+            for point, devices in points
+            if point.metric in metrics
+        ),
+    )

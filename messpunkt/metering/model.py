@@ -1,0 +1,217 @@
+"""The submetering domain: who owns what, which meter measures where, what it read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from itertools import pairwise
+
+
+class Metric(StrEnum):
+    WATER_WARM = "water_warm"
+    WATER_COLD = "water_cold"
+    HEAT = "heat"
+    HEAT_ALLOCATION = "heat_allocation"
+
+    @property
+    def unit(self) -> str:
+        return _UNITS[self]
+
+    @property
+    def precision(self) -> Decimal:
+        """The register's resolution: every value of this metric is a multiple of it."""
+        return _PRECISION[self]
+
+    @property
+    def resets_at_billing_date(self) -> bool:
+        # Heat cost allocators restart from 0 each 1 January (HeizkostenV billing period).
+        return self is Metric.HEAT_ALLOCATION
+
+
+_UNITS = {
+    Metric.WATER_WARM: "m3",
+    Metric.WATER_COLD: "m3",
+    Metric.HEAT: "kWh",
+    Metric.HEAT_ALLOCATION: "units",
+}
+_PRECISION = {
+    Metric.WATER_WARM: Decimal("0.001"),
+    Metric.WATER_COLD: Decimal("0.001"),
+    Metric.HEAT: Decimal("1"),
+    Metric.HEAT_ALLOCATION: Decimal("1"),
+}
+
+
+class Quality(StrEnum):
+    MEASURED = "measured"
+    ESTIMATED = "estimated"
+    INTERPOLATED = "interpolated"
+
+
+class Reason(StrEnum):
+    PERIODIC = "periodic"
+    INSTALLATION = "installation"
+    REMOVAL = "removal"
+    BILLING_DATE_RESET = "billing_date_reset"
+    WINDOW_BOUNDARY = "window_boundary"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoUser:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: str
+    name: str
+    demo_users: tuple[DemoUser, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Property:
+    id: str
+    tenant_id: str
+    name: str
+    street: str
+    postal_code: str
+    city: str
+    timezone: str
+    heating: str
+
+
+@dataclass(frozen=True, slots=True)
+class UsageUnit:
+    id: str
+    property_id: str
+    name: str
+    kind: str
+    floor: str
+    area_m2: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class MeasuringPoint:
+    id: str
+    usage_unit_id: str
+    metric: Metric
+    location: str
+
+    @property
+    def unit(self) -> str:
+        return self.metric.unit
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    timestamp: datetime
+    value: Decimal
+    quality: Quality
+    reason: Reason
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterRun:
+    """Readings of one device during which its register only counts up.
+
+    Most meters have one run for their whole life; a heat cost allocator
+    starts a new one at every billing date reset.
+    """
+
+    readings: tuple[Reading, ...]
+    timestamps: tuple[datetime, ...]
+
+    @property
+    def start(self) -> datetime:
+        return self.timestamps[0]
+
+    @property
+    def end(self) -> datetime:
+        return self.timestamps[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: str
+    measuring_point_id: str
+    metric: Metric
+    serial_number: str
+    manufacturer: str
+    model: str
+    installed_at: datetime
+    removed_at: datetime | None
+    readings: tuple[Reading, ...] = field(repr=False)
+    # Parallel to `readings`, for bisection.
+    timestamps: tuple[datetime, ...] = field(repr=False)
+    runs: tuple[RegisterRun, ...] = field(repr=False)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        id: str,
+        measuring_point_id: str,
+        metric: Metric,
+        serial_number: str,
+        manufacturer: str,
+        model: str,
+        installed_at: datetime,
+        removed_at: datetime | None,
+        readings: tuple[Reading, ...],
+    ) -> Device:
+        """Build a device from readings in time order, deriving its register runs."""
+        timestamps = tuple(r.timestamp for r in readings)
+        if any(a >= b for a, b in pairwise(timestamps)):
+            raise ValueError(f"device {id}: readings must be in strictly increasing time order")
+        return cls(
+            id=id,
+            measuring_point_id=measuring_point_id,
+            metric=metric,
+            serial_number=serial_number,
+            manufacturer=manufacturer,
+            model=model,
+            installed_at=installed_at,
+            removed_at=removed_at,
+            readings=readings,
+            timestamps=timestamps,
+            runs=_register_runs(readings, timestamps, metric),
+        )
+
+    def is_installed_on(self, start: datetime, end: datetime) -> bool:
+        """Tell whether the device was installed at any instant of [start, end)."""
+        return self.installed_at < end and (self.removed_at is None or self.removed_at > start)
+
+
+def _register_runs(
+    readings: tuple[Reading, ...], timestamps: tuple[datetime, ...], metric: Metric
+) -> tuple[RegisterRun, ...]:
+    """Split readings where the register restarts from zero."""
+    if not readings:
+        return ()
+    if not metric.resets_at_billing_date:
+        return (RegisterRun(readings, timestamps),)
+    runs: list[RegisterRun] = []
+    current: list[Reading] = []
+    for reading in readings:
+        current.append(reading)
+        if reading.reason is Reason.BILLING_DATE_RESET:
+            # The reset reading closes one run at the year's count and opens
+            # the next at zero, at the same instant.
+            runs.append(_run(current))
+            zero = Reading(
+                reading.timestamp,
+                Decimal(0).quantize(metric.precision),
+                reading.quality,
+                Reason.BILLING_DATE_RESET,
+            )
+            current = [zero]
+    runs.append(_run(current))
+    return tuple(run for run in runs if run.start < run.end)
+
+
+def _run(readings: list[Reading]) -> RegisterRun:
+    return RegisterRun(tuple(readings), tuple(r.timestamp for r in readings))

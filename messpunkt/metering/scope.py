@@ -1,0 +1,63 @@
+"""A tenant's view of the catalogue: what a token may see, and nothing else.
+
+Every /v1 lookup goes through here, so isolation is enforced in one place:
+anything outside the tenant or the property scope is simply absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+
+from .catalogue import Catalogue
+from .model import Device, MeasuringPoint, Property, UsageUnit
+
+
+class ScopedCatalogue:
+    def __init__(self, catalogue: Catalogue, tenant_id: str, property_ids: Collection[str]) -> None:
+        self.catalogue = catalogue
+        self.tenant_id = tenant_id
+        self.property_ids = frozenset(property_ids)
+
+    def property(self, property_id: str) -> Property | None:
+        found = self.catalogue.property(property_id)
+        if found is None or found.tenant_id != self.tenant_id or found.id not in self.property_ids:
+            return None
+        return found
+
+    def properties(self) -> Sequence[Property]:
+        return [p for p in self.catalogue.properties() if self.property(p.id) is not None]
+
+    def usage_unit(self, unit_id: str) -> UsageUnit | None:
+        unit = self.catalogue.usage_unit(unit_id)
+        if unit is None or self.property(unit.property_id) is None:
+            return None
+        return unit
+
+    def usage_units(self, property_id: str | None = None) -> Iterator[UsageUnit]:
+        """Yield the visible units, of one property or all, in the stable order."""
+        properties = self.properties() if property_id is None else [self.property(property_id)]
+        for prop in properties:
+            if prop is not None:
+                yield from self.catalogue.usage_units(prop.id)
+
+    def measuring_point(self, point_id: str) -> MeasuringPoint | None:
+        point = self.catalogue.measuring_point(point_id)
+        if point is None or self.usage_unit(point.usage_unit_id) is None:
+            return None
+        return point
+
+    def measuring_points(self, unit_id: str) -> Sequence[MeasuringPoint]:
+        if self.usage_unit(unit_id) is None:
+            return ()
+        return self.catalogue.measuring_points(unit_id)
+
+    def device(self, device_id: str) -> Device | None:
+        device = self.catalogue.device(device_id)
+        if device is None or self.measuring_point(device.measuring_point_id) is None:
+            return None
+        return device
+
+    def devices(self, point_id: str) -> Sequence[Device]:
+        if self.measuring_point(point_id) is None:
+            return ()
+        return self.catalogue.devices(point_id)

@@ -1,0 +1,205 @@
+"""The authorization endpoint (RFC 6749 §4.1.1–4.1.2, OAuth 2.1 §4.1, RFC 9207).
+
+`check` turns request parameters into an `AuthorizationRequest` or raises;
+`decide` answers a consent with the redirect URI to send the browser to.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+
+from ..metering.catalogue import Catalogue
+from ..metering.model import Property, Tenant
+from . import pkce
+from .clients import Client
+from .errors import (
+    AccessDenied,
+    InvalidRequest,
+    InvalidScope,
+    OAuthError,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
+from .params import Params, scope_list, single
+from .sessions import Lifetimes
+from .store import AuthorizationCode, AuthStore, digest
+
+
+class UnsafeRequest(Exception):
+    """An error that must be shown to the user, not redirected (RFC 6749 §4.1.2.1).
+
+    With an unknown client or an unregistered redirect URI the server cannot
+    know that the redirect target is the client's, so it must not go there.
+    """
+
+    def __init__(self, description: str) -> None:
+        super().__init__(description)
+        self.description = description
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    client: Client
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str | None
+    code_challenge: str
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """Where to send the user agent, with the code or the error."""
+
+    location: str
+
+
+class AuthorizationEndpoint:
+    def __init__(
+        self,
+        clients: dict[str, Client],
+        catalogue: Catalogue,
+        store: AuthStore,
+        lifetimes: Lifetimes,
+        issuer: str,
+    ) -> None:
+        self.clients = clients
+        self.catalogue = catalogue
+        self.store = store
+        self.lifetimes = lifetimes
+        self.issuer = issuer
+
+    def client_and_redirect_uri(self, params: Params) -> tuple[Client, str]:
+        """Identify the client and its redirect URI, or raise `UnsafeRequest`."""
+        try:
+            client_id = single(params, "client_id", required=True)
+            redirect_uri = single(params, "redirect_uri", required=True)
+        except InvalidRequest as exc:
+            raise UnsafeRequest(exc.description) from None
+        client = self.clients.get(client_id or "")
+        if client is None:
+            raise UnsafeRequest("unknown client_id")
+        assert redirect_uri is not None
+        if not client.allows_redirect_uri(redirect_uri):
+            raise UnsafeRequest("redirect_uri is not registered for this client")
+        return client, redirect_uri
+
+    def check(self, params: Params, *, response_type_required: bool) -> AuthorizationRequest:
+        """Validate an authorization request; errors after the redirect check redirect."""
+        client, redirect_uri = self.client_and_redirect_uri(params)
+        state_values = params.get("state", ())
+        state = state_values[0] if len(state_values) == 1 and state_values[0] else None
+        try:
+            if len(state_values) > 1:
+                raise InvalidRequest("state must not be repeated")
+            response_type = single(params, "response_type", required=response_type_required)
+            # The quickstart's headless POST omits response_type; it then means "code".
+            if response_type not in (None, "code"):
+                raise UnsupportedResponseType("only response_type=code is supported")
+            if "authorization_code" not in client.grant_types:
+                raise UnauthorizedClient("this client may not use the authorization code grant")
+            challenge = pkce.check_challenge(
+                single(params, "code_challenge"), single(params, "code_challenge_method")
+            )
+            requested = scope_list(single(params, "scope"))
+            unknown = [scope for scope in requested if scope not in client.scopes]
+            if unknown:
+                raise InvalidScope(f"scope not available to this client: {' '.join(unknown)}")
+        except OAuthError as error:
+            raise AuthorizationFailed(error, redirect_uri, state) from None
+        return AuthorizationRequest(
+            client, redirect_uri, requested or client.scopes, state, challenge
+        )
+
+    def properties_to_offer(self, client: Client, tenant: Tenant) -> list[Property]:
+        """Return the tenant's properties the consent page may offer this client."""
+        if client.tenant_id not in (None, tenant.id):
+            return []
+        return [p for p in self.catalogue.properties() if p.tenant_id == tenant.id]
+
+    def decide(self, params: Params, now: datetime) -> Redirect:
+        """Answer the consent (approve or deny) for the request in `params`."""
+        request = self.check(params, response_type_required=False)
+        try:
+            decision = single(params, "decision", required=True)
+            if decision == "deny":
+                raise AccessDenied("the resource owner denied the request")
+            if decision != "approve":
+                raise InvalidRequest("decision must be approve or deny")
+            tenant, properties = self._granted_properties(request.client, params)
+            subject = self._subject(tenant, params)
+        except OAuthError as error:
+            raise AuthorizationFailed(error, request.redirect_uri, request.state) from None
+        code = secrets.token_hex(20).upper()  # 160 random bits, upper-case hex
+        self.store.add_code(
+            AuthorizationCode(
+                code_hash=digest(code),
+                client_id=request.client.client_id,
+                redirect_uri=request.redirect_uri,
+                scopes=request.scopes,
+                tenant_id=tenant.id,
+                subject=subject,
+                property_ids=tuple(p.id for p in properties),
+                code_challenge=request.code_challenge,
+                issued_at=now,
+                expires_at=now + self.lifetimes.code,
+            )
+        )
+        return Redirect(
+            with_query(
+                request.redirect_uri, {"code": code, "state": request.state, "iss": self.issuer}
+            )
+        )
+
+    def _granted_properties(self, client: Client, params: Params) -> tuple[Tenant, list[Property]]:
+        ids = list(dict.fromkeys(params.get("property", ())))
+        if not ids:
+            raise InvalidRequest("grant at least one property")
+        properties = []
+        for property_id in ids:
+            found = self.catalogue.property(property_id)
+            if found is None:
+                raise InvalidRequest(f"unknown property {property_id!r}")
+            properties.append(found)
+        tenant_ids = {p.tenant_id for p in properties}
+        if len(tenant_ids) != 1:
+            raise InvalidRequest("all granted properties must belong to one tenant")
+        tenant = self.catalogue.tenant(tenant_ids.pop())
+        assert tenant is not None
+        if client.tenant_id not in (None, tenant.id):
+            raise AccessDenied("this client may not access that tenant's properties")
+        return tenant, properties
+
+    def _subject(self, tenant: Tenant, params: Params) -> str:
+        user_id = single(params, "user")
+        if user_id is None:
+            return tenant.demo_users[0].id
+        if all(user.id != user_id for user in tenant.demo_users):
+            raise InvalidRequest("user is not a demo user of the granting tenant")
+        return user_id
+
+
+class AuthorizationFailed(Exception):
+    """An error to send back to the client's redirect URI."""
+
+    def __init__(self, error: OAuthError, redirect_uri: str, state: str | None) -> None:
+        super().__init__(error.description)
+        self.error = error
+        self.redirect_uri = redirect_uri
+        self.state = state
+
+    def redirect(self, issuer: str) -> Redirect:
+        return Redirect(
+            with_query(
+                self.redirect_uri,
+                {**self.error.as_dict(), "state": self.state, "iss": issuer},
+            )
+        )
+
+
+def with_query(uri: str, params: dict[str, str | None]) -> str:
+    """Append parameters to a URI, keeping its own query (RFC 6749 §3.1.2)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{uri}{'&' if '?' in uri else '?'}{query}"

@@ -1,0 +1,64 @@
+"""Bearer token usage at the resource server (RFC 6750)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from .access_tokens import AccessTokens
+from .errors import InsufficientScope, InvalidToken
+from .sessions import Sessions
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling /v1, and what they may see."""
+
+    tenant_id: str
+    client_id: str
+    subject: str
+    scopes: tuple[str, ...]
+    property_scope: frozenset[str]
+    session_id: str
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise InsufficientScope(f"this call needs the {scope} scope")
+
+    def can_see(self, property_id: str) -> bool:
+        return property_id in self.property_scope
+
+
+class BearerAuthenticator:
+    """Turn an Authorization header into a `Principal`, or raise `InvalidToken`."""
+
+    def __init__(self, access_tokens: AccessTokens, sessions: Sessions) -> None:
+        self.access_tokens = access_tokens
+        self.sessions = sessions
+
+    def authenticate(self, authorization: str | None, now: datetime) -> Principal:
+        token = _bearer_token(authorization)
+        claims = self.access_tokens.validate(token, now)
+        # Checked on every call so that a revocation takes effect at once.
+        session = self.sessions.active(claims.session_id, now)
+        if session is None or session.client_id != claims.client_id:
+            raise InvalidToken("the session of this access token has ended")
+        return Principal(
+            tenant_id=claims.tenant_id,
+            client_id=claims.client_id,
+            subject=claims.subject,
+            scopes=claims.scopes,
+            property_scope=frozenset(claims.property_scope),
+            session_id=claims.session_id,
+        )
+
+
+def _bearer_token(authorization: str | None) -> str:
+    if not authorization:
+        raise InvalidToken("an access token is required (Authorization: Bearer ...)")
+    scheme, _, token = authorization.partition(" ")
+    # RFC 6750 §2.1: "Bearer" followed by the token; the scheme is case-insensitive.
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or " " in token:
+        raise InvalidToken("the Authorization header must be 'Bearer <token>'")
+    return token

@@ -1,0 +1,64 @@
+"""The authorization server, composed: one object the web layer talks to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ..metering.catalogue import Catalogue
+from . import pkce
+from .access_tokens import AccessTokens, SigningKey
+from .authorization import AuthorizationEndpoint
+from .bearer import BearerAuthenticator
+from .clients import Client
+from .sessions import Lifetimes, Sessions
+from .store import AuthStore
+from .tokens import GRANT_TYPES, TokenEndpoint
+
+
+class AuthorizationServer:
+    def __init__(
+        self,
+        *,
+        issuer: str,
+        audience: str,
+        clients: dict[str, Client],
+        catalogue: Catalogue,
+        store: AuthStore,
+        key: SigningKey,
+        lifetimes: Lifetimes,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.issuer = issuer
+        self.clients = clients
+        self.store = store
+        self.key = key
+        self.clock = clock
+        self.sessions = Sessions(store, lifetimes)
+        self.access_tokens = AccessTokens(key, issuer, audience)
+        self.authorization = AuthorizationEndpoint(clients, catalogue, store, lifetimes, issuer)
+        self.tokens = TokenEndpoint(clients, store, self.sessions, self.access_tokens, clock)
+        self.bearer = BearerAuthenticator(self.access_tokens, self.sessions)
+
+    def metadata(self) -> dict[str, Any]:
+        """Describe exactly what this server supports (RFC 8414 §2)."""
+        base = self.issuer.rstrip("/")
+        scopes = sorted({scope for client in self.clients.values() for scope in client.scopes})
+        return {
+            "issuer": self.issuer,
+            "authorization_endpoint": f"{base}/oauth/authorize",
+            "token_endpoint": f"{base}/oauth/token",
+            "jwks_uri": f"{base}/.well-known/jwks.json",
+            "scopes_supported": scopes,
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": list(GRANT_TYPES),
+            "token_endpoint_auth_methods_supported": [
+                "none",
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
+            "authorization_response_iss_parameter_supported": True,
+        }

@@ -1,0 +1,138 @@
+"""/oauth: the authorization and token endpoints over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
+from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
+from ..oauth.params import Params
+from .context import sandbox
+
+bp = Blueprint("oauth", __name__, url_prefix="/oauth")
+
+SCOPE_WORDS = {
+    "read:units": "See your properties and their usage units (flats, shops), with their size",
+    "read:devices": "See the measuring points and meters installed in those units",
+    "read:readings": "Read meter readings and consumption of those units",
+}
+
+
+@bp.get("/authorize")
+def consent() -> Any:
+    """Show the consent page for an authorization request."""
+    auth = sandbox().state.auth
+    params = _multi(request.args)
+    try:
+        authorization = auth.authorization.check(params, response_type_required=True)
+    except UnsafeRequest as error:
+        return _error_page(error.description)
+    except AuthorizationFailed as failure:
+        return redirect(failure.redirect(auth.issuer).location, code=302)
+    catalogue = sandbox().state.data.catalogue
+    tenants = catalogue.tenants()
+    tenant = _signed_in_tenant(tenants, authorization.client, request.args.get("tenant"))
+    user = _signed_in_user(tenant, request.args.get("user"))
+    properties = auth.authorization.properties_to_offer(authorization.client, tenant)
+    hidden = {
+        name: request.args[name]
+        for name in ("client_id", "redirect_uri", "scope", "state", "code_challenge",
+                     "code_challenge_method", "response_type")
+        if name in request.args
+    }  # fmt: skip
+    hidden["user"] = user.id
+    html = render_template(
+        "consent.html",
+        client=authorization.client,
+        scopes=[(s, SCOPE_WORDS.get(s, s)) for s in authorization.scopes],
+        tenant=tenant,
+        tenants=[t for t in tenants if authorization.client.tenant_id in (None, t.id)],
+        user=user,
+        properties=properties,
+        hidden=hidden,
+        query=request.args,
+    )
+    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
+
+
+@bp.post("/authorize")
+def decide() -> Any:
+    """Answer the consent: approve (with properties) or deny."""
+    auth = sandbox().state.auth
+    try:
+        params = _multi(request.form)
+        location = auth.authorization.decide(params, auth.clock()).location
+    except RequestEntityTooLarge:
+        return _error_page("the request body is too large", status=413)
+    except UnsafeRequest as error:
+        return _error_page(error.description)
+    except AuthorizationFailed as failure:
+        location = failure.redirect(auth.issuer).location
+    return redirect(location, code=302)
+
+
+@bp.post("/token")
+def token() -> Any:
+    """Issue tokens: authorization_code, refresh_token and client_credentials grants."""
+    auth = sandbox().state.auth
+    authorization = request.headers.get("Authorization")
+    try:
+        body = auth.tokens.handle(_body_params(), authorization)
+    except RequestEntityTooLarge:
+        return oauth_error(RequestTooLarge("the request body is too large"))
+    except OAuthError as error:
+        basic = (authorization or "").lower().startswith("basic ")
+        return oauth_error(error, basic_challenge=isinstance(error, InvalidClient) and basic)
+    return no_store(jsonify(body))
+
+
+def oauth_error(error: OAuthError, *, basic_challenge: bool = False) -> Response:
+    """Render an error per RFC 6749 §5.2."""
+    response = no_store(jsonify(error.as_dict()))
+    response.status_code = error.status
+    if basic_challenge:
+        # RFC 6749 §5.2: answer a failed Authorization header with a challenge.
+        response.headers["WWW-Authenticate"] = 'Basic realm="messpunkt sandbox"'
+    return response
+
+
+def no_store(response: Response) -> Response:
+    # RFC 6749 §5.1: token responses must not be cached.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _body_params() -> Params:
+    """Read the token request from a form or a JSON body; never from the URL."""
+    if request.args:
+        raise InvalidRequest("send parameters in the request body, not in the URL")
+    if request.mimetype == "application/json":
+        document = request.get_json(silent=True)
+        if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
+            raise InvalidRequest("the JSON body must be an object of string values")
+        return {key: [value] for key, value in document.items()}
+    if request.mimetype != "application/x-www-form-urlencoded":
+        raise InvalidRequest("use application/x-www-form-urlencoded or application/json")
+    return _multi(request.form)
+
+
+def _multi(values: Any) -> Params:
+    return {key: values.getlist(key) for key in values}
+
+
+def _signed_in_tenant(tenants: Any, client: Any, requested: str | None) -> Any:
+    allowed = [t for t in tenants if client.tenant_id in (None, t.id)]
+    return next((t for t in allowed if t.id == requested), allowed[0])
+
+
+def _signed_in_user(tenant: Any, requested: str | None) -> Any:
+    return next((u for u in tenant.demo_users if u.id == requested), tenant.demo_users[0])
+
+
+def _error_page(description: str, status: int = 400) -> Response:
+    html = render_template("error.html", description=description, status=status)
+    return Response(html, status=status, mimetype="text/html")
