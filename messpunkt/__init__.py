@@ -14,7 +14,7 @@ from .sandbox import Sandbox
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from .api import init_api
-    from .web import json, oauth, security_headers, wellknown
+    from .web import docs, json, oauth, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = Flask(__name__)
@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["messpunkt"] = Sandbox(resolved)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(wellknown.bp)
+    app.register_blueprint(docs.bp)
     init_api(app)
     security_headers.register(app)
     return app

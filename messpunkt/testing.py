@@ -103,7 +103,7 @@ def obtain_tokens(
 
 def _post(
     target: FlaskClient | str, path: str, form: list[tuple[str, str]]
-) -> tuple[int, Mapping[str, str], Any]:
+) -> tuple[int, Any, Any]:
     if isinstance(target, str):
         if not target.startswith(("http://", "https://")):
             raise ValueError(f"not an http(s) URL: {target}")

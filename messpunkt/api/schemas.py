@@ -7,13 +7,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..metering.model import Metric, Quality, Reason
+from ..metering.model import Metric
 
 METRICS = [m.value for m in Metric]
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
 
-def _number(**kwargs: Any) -> fields.Decimal:
+def number_field(**kwargs: Any) -> fields.Decimal:
     return fields.Decimal(as_string=False, **kwargs)
 
 
@@ -52,7 +52,7 @@ class UsageUnitSchema(Schema):
     name = fields.String(required=True, metadata={"example": "WE 01"})
     kind = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
     floor = fields.String(required=True, metadata={"example": "1. OG"})
-    area_m2 = _number(required=True, metadata={"example": 72.4})
+    area_m2 = number_field(required=True, metadata={"example": 72.4})
 
 
 class UsageUnitQueryArgsSchema(ListQueryArgsSchema):
@@ -63,96 +63,120 @@ class UsageUnitQueryArgsSchema(ListQueryArgsSchema):
     )
 
 
-class UsageUnitListSchema(Schema):
-    data = fields.List(fields.Nested(UsageUnitSchema), required=True)
-    pagination = fields.Nested(PaginationSchema, required=True)
+def list_schema(item: type[Schema], name: str) -> type[Schema]:
+    """Make the list envelope `{"data": [...], "pagination": {...}}` of one item schema."""
+    return Schema.from_dict(
+        {
+            "data": fields.List(fields.Nested(item), required=True),
+            "pagination": fields.Nested(PaginationSchema, required=True),
+        },
+        name=name,
+    )
 
 
-class ConsumptionQueryArgsSchema(Schema):
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True, metadata={"example": "about:blank"})
+    title = fields.String(required=True, metadata={"example": "Bad Request"})
+    status = fields.Integer(required=True, metadata={"example": 400})
+    detail = fields.String(required=True)
+    errors = fields.Dict(
+        keys=fields.String(),
+        values=fields.List(fields.String()),
+        metadata={"description": "Messages per parameter, for invalid parameters."},
+    )
+
+
+class PropertySchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True, metadata={"example": "Wohnanlage Lindenhof"})
+    street = fields.String(required=True)
+    postal_code = fields.String(required=True)
+    city = fields.String(required=True)
+    timezone = fields.String(required=True, metadata={"example": "Europe/Berlin"})
+    heating = fields.String(
+        required=True, validate=validate.OneOf(["heat_cost_allocators", "heat_meters"])
+    )
+    usage_unit_count = fields.Integer(required=True)
+
+
+class MeasuringPointSchema(Schema):
+    id = fields.String(required=True)
+    usage_unit_id = fields.String(required=True)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    unit = fields.String(required=True, metadata={"example": "m3"})
+    location = fields.String(required=True, metadata={"example": "Bad"})
+    device_ids = fields.List(
+        fields.String(), required=True, metadata={"description": "Devices by installation time."}
+    )
+
+
+class DeviceSchema(Schema):
+    id = fields.String(required=True)
+    serial_number = fields.String(required=True)
+    manufacturer = fields.String(required=True)
+    model = fields.String(required=True)
+    measuring_point_id = fields.String(required=True)
+    usage_unit_id = fields.String(required=True)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    unit = fields.String(required=True)
+    installed_at = fields.DateTime(required=True)
+    removed_at = fields.DateTime(required=True, allow_none=True)
+
+
+class DeviceQueryArgsSchema(ListQueryArgsSchema):
+    usage_unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    measuring_point_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    metric = fields.String(load_default=None, validate=validate.OneOf(METRICS))
+    active_on = fields.Date(
+        load_default=None,
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "Only devices installed at some time of this day."},
+    )
+
+
+class DeviceReadingSchema(Schema):
+    timestamp = fields.DateTime(required=True)
+    value = number_field(required=True)
+    unit = fields.String(required=True)
+    quality = fields.String(required=True, validate=validate.OneOf(["measured", "estimated"]))
+    reason = fields.String(
+        required=True,
+        validate=validate.OneOf(["periodic", "installation", "removal", "billing_date_reset"]),
+        metadata={
+            "description": "billing_date_reset: a heat cost allocator's value on 1 January, "
+            "just before it restarts from 0."
+        },
+    )
+
+
+class ReadingQueryArgsSchema(ListQueryArgsSchema):
     from_ = fields.Date(
         data_key="from",
-        required=True,
+        load_default=None,
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": "First day, inclusive, in the property's time zone."},
     )
     to = fields.Date(
-        required=True,
+        load_default=None,
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": "Last day, inclusive."},
-    )
-    metric = fields.String(
-        load_default=None,
-        validate=validate.OneOf(METRICS),
-        metadata={"description": "One metric; omitted means all."},
     )
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
-        if "from_" in data and "to" in data and data["from_"] > data["to"]:
-            raise ValidationError("must not be before from", field_name="to")
+        check_date_order(data)
 
 
-class DeviceRefSchema(Schema):
-    id = fields.String(required=True)
-    serial_number = fields.String(required=True)
+def check_date_order(data: dict[str, Any]) -> None:
+    first, last = data.get("from_"), data.get("to")
+    if first is not None and last is not None and first > last:
+        raise ValidationError("must not be before from", field_name="to")
 
 
-class ReadingSchema(Schema):
-    timestamp = fields.DateTime(required=True)
-    value = _number(required=True)
-    quality = fields.String(required=True, validate=validate.OneOf([q.value for q in Quality]))
-    reason = fields.String(required=True, validate=validate.OneOf([r.value for r in Reason]))
-
-
-class SegmentSchema(Schema):
-    device = fields.Nested(DeviceRefSchema, required=True)
-    from_ = fields.DateTime(data_key="from", required=True)
-    to = fields.DateTime(required=True)
-    readings = fields.List(
-        fields.Nested(ReadingSchema),
-        required=True,
-        validate=validate.Length(equal=2),
-        metadata={"description": "Start and end; consumption = readings[1] − readings[0]."},
-    )
-    consumption = _number(required=True)
-
-
-class MeasuringPointConsumptionSchema(Schema):
-    id = fields.String(required=True)
-    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
-    unit = fields.String(required=True)
-    location = fields.String(required=True)
-    segments = fields.List(fields.Nested(SegmentSchema), required=True)
-    consumption = _number(required=True)
-    complete = fields.Boolean(
-        required=True,
-        metadata={"description": "False when part of the window has no data (see warnings)."},
-    )
-
-
-class TotalSchema(Schema):
-    value = _number(required=True)
-    unit = fields.String(required=True)
-
-
-class WarningSchema(Schema):
-    code = fields.String(
-        required=True, validate=validate.OneOf(["no_readings", "no_device_installed"])
-    )
-    measuring_point_id = fields.String(required=True)
-    from_ = fields.DateTime(data_key="from", required=True)
-    to = fields.DateTime(required=True)
-    detail = fields.String(required=True)
-
-
-class ConsumptionSchema(Schema):
-    usage_unit_id = fields.String(required=True)
-    from_ = fields.Date(data_key="from", required=True)
-    to = fields.Date(required=True)
-    measuring_points = fields.List(fields.Nested(MeasuringPointConsumptionSchema), required=True)
-    totals = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(METRICS)),
-        values=fields.Nested(TotalSchema),
-        required=True,
-    )
-    warnings = fields.List(fields.Nested(WarningSchema), required=True)
+PropertyListSchema = list_schema(PropertySchema, "PropertyList")
+UsageUnitListSchema = list_schema(UsageUnitSchema, "UsageUnitList")
+MeasuringPointListSchema = list_schema(MeasuringPointSchema, "MeasuringPointList")
+DeviceListSchema = list_schema(DeviceSchema, "DeviceList")
+ReadingListSchema = list_schema(DeviceReadingSchema, "ReadingList")

@@ -2,33 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from flask import current_app, g, request
-from flask_smorest import Blueprint as SmorestBlueprint
 
 from ..metering.scope import ScopedCatalogue
 from ..oauth.bearer import Principal
 from ..web.context import sandbox
-
-View = TypeVar("View", bound=Callable[..., Any])
-
-
-def requires(scope: str) -> Callable[[View], View]:
-    """Declare (and document) the scope a view needs; `authenticate` enforces it."""
-
-    def decorate(view: View) -> View:
-        documented = SmorestBlueprint.doc(security=[{"bearerAuth": [scope]}])(view)
-        documented.required_scope = scope  # type: ignore[attr-defined]
-        return documented  # type: ignore[no-any-return]
-
-    return decorate
-
-
-def any_token(view: View) -> View:
-    """Document that a view takes any valid token, whatever its scope."""
-    return SmorestBlueprint.doc(security=[{"bearerAuth": []}])(view)  # type: ignore[no-any-return]
 
 
 def authenticate() -> None:

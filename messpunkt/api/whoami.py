@@ -9,16 +9,15 @@ from flask.views import MethodView
 from ..web.context import sandbox
 from .blueprint import Blueprint
 from .schemas import WhoamiSchema
-from .security import any_token, principal
+from .security import principal
 
 blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The caller")
 
 
 @blp.route("")
 class Whoami(MethodView):
-    @any_token
+    @blp.requires(None)
     @blp.response(200, WhoamiSchema)
-    @blp.alt_response(401, description="Missing, invalid, expired or revoked token")
     def get(self) -> dict[str, Any]:
         """Show the tenant, client, scopes and properties of the access token"""
         caller = principal()

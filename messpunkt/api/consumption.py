@@ -1,0 +1,167 @@
+"""/v1/usage-units/{id}/consumption: per segment, and per month for a consumption notice."""
+
+from __future__ import annotations
+
+from datetime import date, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+
+from ..metering.consumption import GapCause, UnitConsumption, Window, unit_consumption
+from ..metering.model import Metric, UsageUnit
+from ..metering.monthly import MonthAmount, monthly_report
+from ..metering.scope import ScopedCatalogue
+from .blueprint import Blueprint
+from .consumption_schemas import (
+    ConsumptionQueryArgsSchema,
+    ConsumptionSchema,
+    MonthlyConsumptionSchema,
+    MonthlyQueryArgsSchema,
+)
+from .security import visible_catalogue
+from .usage_units import visible_unit
+
+blp = Blueprint(
+    "consumption", __name__, url_prefix="/v1/usage-units", description="Consumption of a unit"
+)
+
+_GAP_DETAIL = {
+    GapCause.NO_READINGS: "no readings cover this period; its use is unknown (never extrapolated)",
+    GapCause.NO_DEVICE_INSTALLED: "no device was installed at this measuring point",
+}
+
+
+@blp.route("/<unit_id>/consumption")
+class UsageUnitConsumption(MethodView):
+    @blp.requires("read:readings")
+    @blp.arguments(ConsumptionQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ConsumptionSchema)
+    @blp.errors(404)
+    def get(self, unit_id: str, from_: date, to: date, metric: str | None) -> dict[str, Any]:
+        """Compute a unit's consumption per measuring point and device segment"""
+        catalogue = visible_catalogue()
+        unit = visible_unit(unit_id)
+        zone = _zone(catalogue, unit)
+        window = Window.from_dates(from_, to, zone)
+        metrics = [Metric(metric)] if metric else list(Metric)
+        report = unit_consumption(_points(catalogue, unit), window, metrics)
+        return consumption_document(unit, from_, to, report, zone)
+
+
+@blp.route("/<unit_id>/consumption/monthly")
+class UsageUnitMonthlyConsumption(MethodView):
+    @blp.requires("read:readings")
+    @blp.arguments(MonthlyQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, MonthlyConsumptionSchema)
+    @blp.errors(404)
+    def get(self, unit_id: str, year: int, metric: str) -> dict[str, Any]:
+        """Give a year's months with the comparisons HeizkostenV §6a asks for"""
+        catalogue = visible_catalogue()
+        unit = visible_unit(unit_id)
+        neighbours = [
+            (other, _points(catalogue, other))
+            for other in catalogue.catalogue.usage_units(unit.property_id)
+        ]
+        chosen = Metric(metric)
+        months = monthly_report(
+            unit, _points(catalogue, unit), neighbours, chosen, year, _zone(catalogue, unit)
+        )
+        return {
+            "usage_unit_id": unit.id,
+            "year": year,
+            "metric": chosen.value,
+            "unit": chosen.unit,
+            "area_m2": unit.area_m2,
+            "months": [
+                {
+                    "month": _month(m.month),
+                    "consumption": _amount(m.consumption),
+                    "previous_month": _amount(m.previous_month),
+                    "same_month_last_year": _amount(m.same_month_last_year),
+                    "property_average": {
+                        "value": m.property_average.value,
+                        "status": m.property_average.status.value,
+                        "units_compared": m.property_average.units_compared,
+                    },
+                }
+                for m in months
+            ],
+        }
+
+
+def consumption_document(
+    unit: UsageUnit, first: date, last: date, report: UnitConsumption, zone: tzinfo
+) -> dict[str, Any]:
+    """Shape a consumption report as the API returns it, times in the property's zone."""
+    points: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    for point in report.points:
+        mp = point.measuring_point
+        points.append(
+            {
+                "id": mp.id,
+                "metric": mp.metric.value,
+                "unit": mp.unit,
+                "location": mp.location,
+                "segments": [
+                    {
+                        "device": {"id": s.device.id, "serial_number": s.device.serial_number},
+                        "from_": s.start.astimezone(zone),
+                        "to": s.end.astimezone(zone),
+                        "readings": [
+                            {
+                                "timestamp": r.timestamp.astimezone(zone),
+                                "value": r.value,
+                                "quality": r.quality.value,
+                                "reason": r.reason.value,
+                            }
+                            for r in s.readings
+                        ],
+                        "consumption": s.consumption,
+                    }
+                    for s in point.segments
+                ],
+                "consumption": point.consumption,
+                "complete": point.complete,
+            }
+        )
+        warnings.extend(
+            {
+                "code": gap.cause.value,
+                "measuring_point_id": mp.id,
+                "from_": gap.start.astimezone(zone),
+                "to": gap.end.astimezone(zone),
+                "detail": _GAP_DETAIL[gap.cause],
+            }
+            for gap in point.gaps
+        )
+    return {
+        "usage_unit_id": unit.id,
+        "from_": first,
+        "to": last,
+        "measuring_points": points,
+        "totals": {
+            metric.value: {"value": value, "unit": metric.unit}
+            for metric, value in report.totals().items()
+        },
+        "warnings": warnings,
+    }
+
+
+def _points(catalogue: ScopedCatalogue, unit: UsageUnit) -> list[tuple[Any, Any]]:
+    return [(p, catalogue.devices(p.id)) for p in catalogue.measuring_points(unit.id)]
+
+
+def _zone(catalogue: ScopedCatalogue, unit: UsageUnit) -> ZoneInfo:
+    prop = catalogue.property(unit.property_id)
+    assert prop is not None
+    return ZoneInfo(prop.timezone)
+
+
+def _amount(amount: MonthAmount) -> dict[str, Any]:
+    return {"month": _month(amount.month), "value": amount.value, "status": amount.status.value}
+
+
+def _month(first_day: date) -> str:
+    return first_day.strftime("%Y-%m")

@@ -1,0 +1,147 @@
+"""Schemas of the consumption calls: per segment, per metric and per month."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, validate, validates_schema
+
+from ..metering.model import Quality, Reason
+from .schemas import EARLIEST, LATEST, METRICS, check_date_order, number_field
+
+
+class ConsumptionQueryArgsSchema(Schema):
+    from_ = fields.Date(
+        data_key="from",
+        required=True,
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "First day, inclusive, in the property's time zone."},
+    )
+    to = fields.Date(
+        required=True,
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": "Last day, inclusive."},
+    )
+    metric = fields.String(
+        load_default=None,
+        validate=validate.OneOf(METRICS),
+        metadata={"description": "One metric; omitted means all."},
+    )
+
+    @validates_schema
+    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
+        check_date_order(data)
+
+
+class DeviceRefSchema(Schema):
+    id = fields.String(required=True)
+    serial_number = fields.String(required=True)
+
+
+class ReadingSchema(Schema):
+    timestamp = fields.DateTime(required=True)
+    value = number_field(required=True)
+    quality = fields.String(required=True, validate=validate.OneOf([q.value for q in Quality]))
+    reason = fields.String(required=True, validate=validate.OneOf([r.value for r in Reason]))
+
+
+class SegmentSchema(Schema):
+    device = fields.Nested(DeviceRefSchema, required=True)
+    from_ = fields.DateTime(data_key="from", required=True)
+    to = fields.DateTime(required=True)
+    readings = fields.List(
+        fields.Nested(ReadingSchema),
+        required=True,
+        validate=validate.Length(equal=2),
+        metadata={"description": "Start and end; consumption = readings[1] − readings[0]."},
+    )
+    consumption = number_field(required=True)
+
+
+class MeasuringPointConsumptionSchema(Schema):
+    id = fields.String(required=True)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    unit = fields.String(required=True)
+    location = fields.String(required=True)
+    segments = fields.List(fields.Nested(SegmentSchema), required=True)
+    consumption = number_field(required=True)
+    complete = fields.Boolean(
+        required=True,
+        metadata={"description": "False when part of the window has no data (see warnings)."},
+    )
+
+
+class TotalSchema(Schema):
+    value = number_field(required=True)
+    unit = fields.String(required=True)
+
+
+class WarningSchema(Schema):
+    code = fields.String(
+        required=True, validate=validate.OneOf(["no_readings", "no_device_installed"])
+    )
+    measuring_point_id = fields.String(required=True)
+    from_ = fields.DateTime(data_key="from", required=True)
+    to = fields.DateTime(required=True)
+    detail = fields.String(required=True)
+
+
+class ConsumptionSchema(Schema):
+    usage_unit_id = fields.String(required=True)
+    from_ = fields.Date(data_key="from", required=True)
+    to = fields.Date(required=True)
+    measuring_points = fields.List(fields.Nested(MeasuringPointConsumptionSchema), required=True)
+    totals = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(METRICS)),
+        values=fields.Nested(TotalSchema),
+        required=True,
+    )
+    warnings = fields.List(fields.Nested(WarningSchema), required=True)
+
+
+class MonthlyQueryArgsSchema(Schema):
+    year = fields.Integer(
+        required=True, validate=validate.Range(min=EARLIEST.year + 1, max=LATEST.year)
+    )
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+
+
+class MonthAmountSchema(Schema):
+    month = fields.String(required=True, metadata={"example": "2026-01"})
+    value = number_field(
+        required=True, allow_none=True, metadata={"description": "null when no data"}
+    )
+    status = fields.String(
+        required=True, validate=validate.OneOf(["complete", "incomplete", "no_data"])
+    )
+
+
+class PropertyAverageSchema(Schema):
+    value = number_field(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The property's average per m², times this unit's area."},
+    )
+    status = fields.String(required=True, validate=validate.OneOf(["complete", "no_data"]))
+    units_compared = fields.Integer(
+        required=True, metadata={"description": "Units with complete data that month."}
+    )
+
+
+class MonthSchema(Schema):
+    month = fields.String(required=True, metadata={"example": "2026-01"})
+    consumption = fields.Nested(MonthAmountSchema, required=True)
+    previous_month = fields.Nested(MonthAmountSchema, required=True)
+    same_month_last_year = fields.Nested(MonthAmountSchema, required=True)
+    property_average = fields.Nested(PropertyAverageSchema, required=True)
+
+
+class MonthlyConsumptionSchema(Schema):
+    usage_unit_id = fields.String(required=True)
+    year = fields.Integer(required=True)
+    metric = fields.String(required=True, validate=validate.OneOf(METRICS))
+    unit = fields.String(required=True)
+    area_m2 = number_field(required=True)
+    months = fields.List(
+        fields.Nested(MonthSchema), required=True, validate=validate.Length(equal=12)
+    )

@@ -1,0 +1,147 @@
+"""/v1/devices: the meters and allocators, and their readings."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from ..metering.consumption import Window
+from ..metering.model import Device, MeasuringPoint, Metric
+from ..metering.scope import ScopedCatalogue
+from .blueprint import Blueprint
+from .pagination import paginate
+from .schemas import (
+    DeviceListSchema,
+    DeviceQueryArgsSchema,
+    DeviceSchema,
+    ReadingListSchema,
+    ReadingQueryArgsSchema,
+)
+from .security import visible_catalogue
+
+blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Devices and readings")
+
+
+@blp.route("")
+class Devices(MethodView):
+    @blp.requires("read:devices")
+    @blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, DeviceListSchema)
+    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+        """List devices, optionally of one unit, measuring point or metric, or active on a day"""
+        catalogue = visible_catalogue()
+        page = paginate(_devices(catalogue, **filters), limit, cursor, **filters)
+        page["data"] = [device_document(catalogue, d) for d in page["data"]]
+        return page
+
+
+@blp.route("/<device_id>")
+class DeviceById(MethodView):
+    @blp.requires("read:devices")
+    @blp.response(200, DeviceSchema)
+    @blp.errors(404)
+    def get(self, device_id: str) -> dict[str, Any]:
+        """Show one device"""
+        catalogue = visible_catalogue()
+        return device_document(catalogue, visible_device(catalogue, device_id))
+
+
+@blp.route("/<device_id>/readings")
+class DeviceReadings(MethodView):
+    @blp.requires("read:readings")
+    @blp.arguments(ReadingQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, ReadingListSchema)
+    @blp.errors(404)
+    def get(
+        self, device_id: str, limit: int, cursor: str | None, from_: date | None, to: date | None
+    ) -> dict[str, Any]:
+        """List a device's readings between two days (inclusive), oldest first"""
+        catalogue = visible_catalogue()
+        device = visible_device(catalogue, device_id)
+        point = catalogue.measuring_point(device.measuring_point_id)
+        assert point is not None
+        zone = _zone(catalogue, point)
+        window = Window.from_dates(from_ or date.min, to or date(9999, 12, 30), zone)
+        # Bisection on the sorted timestamps: a device's history is never scanned.
+        low = bisect_left(device.timestamps, window.start) if from_ else 0
+        high = bisect_left(device.timestamps, window.end) if to else len(device.timestamps)
+        page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
+        page["data"] = [
+            {
+                "timestamp": r.timestamp.astimezone(zone),
+                "value": r.value,
+                "unit": device.metric.unit,
+                "quality": r.quality.value,
+                "reason": r.reason.value,
+            }
+            for r in page["data"]
+        ]
+        return page
+
+
+def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:
+    device = catalogue.device(device_id)
+    if device is None:
+        abort(404, message="no device with this id in the token's property scope")
+    assert device is not None
+    return device
+
+
+def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any]:
+    point = catalogue.measuring_point(device.measuring_point_id)
+    assert point is not None
+    zone = _zone(catalogue, point)
+    return {
+        "id": device.id,
+        "serial_number": device.serial_number,
+        "manufacturer": device.manufacturer,
+        "model": device.model,
+        "measuring_point_id": point.id,
+        "usage_unit_id": point.usage_unit_id,
+        "metric": device.metric.value,
+        "unit": device.metric.unit,
+        "installed_at": device.installed_at.astimezone(zone),
+        "removed_at": device.removed_at.astimezone(zone) if device.removed_at else None,
+    }
+
+
+def _devices(
+    catalogue: ScopedCatalogue,
+    *,
+    usage_unit_id: str | None,
+    measuring_point_id: str | None,
+    metric: str | None,
+    active_on: date | None,
+) -> Iterator[Device]:
+    """Yield the visible devices that pass every filter, in the stable order."""
+    points: Any
+    if measuring_point_id is not None:
+        found = catalogue.measuring_point(measuring_point_id)
+        points = [found] if found is not None else []
+    elif usage_unit_id is not None:
+        points = catalogue.measuring_points(usage_unit_id)
+    else:
+        points = (p for u in catalogue.usage_units() for p in catalogue.measuring_points(u.id))
+    for point in points:
+        if usage_unit_id is not None and point.usage_unit_id != usage_unit_id:
+            continue
+        if metric is not None and point.metric is not Metric(metric):
+            continue
+        day = (
+            Window.from_dates(active_on, active_on, _zone(catalogue, point)) if active_on else None
+        )
+        for device in catalogue.devices(point.id):
+            if day is None or device.is_installed_on(day.start, day.end):
+                yield device
+
+
+def _zone(catalogue: ScopedCatalogue, point: MeasuringPoint) -> ZoneInfo:
+    unit = catalogue.usage_unit(point.usage_unit_id)
+    prop = catalogue.property(unit.property_id) if unit else None
+    return ZoneInfo(prop.timezone if prop else "Europe/Berlin")

@@ -1,0 +1,56 @@
+"""/v1/properties: the buildings the token was granted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from ..metering.model import Property
+from .blueprint import Blueprint
+from .pagination import paginate
+from .schemas import ListQueryArgsSchema, PropertyListSchema, PropertySchema
+from .security import visible_catalogue
+
+blp = Blueprint("properties", __name__, url_prefix="/v1/properties", description="Properties")
+
+
+@blp.route("")
+class Properties(MethodView):
+    @blp.requires("read:units")
+    @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, PropertyListSchema)
+    def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
+        """List the properties in the token's property scope"""
+        page = paginate(visible_catalogue().properties(), limit, cursor)
+        page["data"] = [property_document(p) for p in page["data"]]
+        return page
+
+
+@blp.route("/<property_id>")
+class PropertyById(MethodView):
+    @blp.requires("read:units")
+    @blp.response(200, PropertySchema)
+    @blp.errors(404)
+    def get(self, property_id: str) -> dict[str, Any]:
+        """Show one property"""
+        found = visible_catalogue().property(property_id)
+        if found is None:
+            abort(404, message="no property with this id in the token's property scope")
+        assert found is not None
+        return property_document(found)
+
+
+def property_document(prop: Property) -> dict[str, Any]:
+    units = visible_catalogue().catalogue.usage_units(prop.id)
+    return {
+        "id": prop.id,
+        "name": prop.name,
+        "street": prop.street,
+        "postal_code": prop.postal_code,
+        "city": prop.city,
+        "timezone": prop.timezone,
+        "heating": prop.heating,
+        "usage_unit_count": len(units),
+    }
