@@ -105,7 +105,8 @@ class _Loader:
         devices = []
         for r in self._records("devices.json"):
             point = points[r.reference("measuring_point_id", points)]
-            devices.append(self._device(r, point.metric, readings.pop(r.text("id"), ())))
+            zone = ZoneInfo(properties[units[point.usage_unit_id].property_id].timezone)
+            devices.append(self._device(r, point.metric, zone, readings.pop(r.text("id"), ())))
         if readings:
             orphan = next(iter(readings))
             raise DataSetError("readings.json", "$", f"readings of unknown device {orphan!r}")
@@ -173,7 +174,9 @@ class _Loader:
             raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
         return MeasuringPoint(r.text("id"), r.text("usage_unit_id"), metric, r.text("location"))
 
-    def _device(self, r: _Record, metric: Metric, readings: tuple[Reading, ...]) -> Device:
+    def _device(
+        self, r: _Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
+    ) -> Device:
         try:
             return Device.create(
                 id=r.text("id"),
@@ -184,7 +187,8 @@ class _Loader:
                 model=r.text("model"),
                 installed_at=r.instant("installed_at"),
                 removed_at=r.instant("removed_at", optional=True),
-                readings=readings,
+                readings=_at_precision(r.text("id"), metric, readings),
+                billing_zone=zone,
             )
         except ValueError as exc:
             if isinstance(exc, DataSetError):
@@ -250,6 +254,27 @@ class _Loader:
             property_ids=tuple(r.strings("property_ids")),
             access_token_ttl=ttl,
         )
+
+
+def _at_precision(
+    device_id: str, metric: Metric, readings: tuple[Reading, ...]
+) -> tuple[Reading, ...]:
+    """Write every value at the metric's precision; refuse finer values and a register
+    that runs backwards (only heat cost allocators restart, at their billing date)."""
+    exponent = metric.precision.as_tuple().exponent
+    result = []
+    for reading in readings:
+        value = reading.value
+        if value.as_tuple().exponent != exponent:
+            value = value.quantize(metric.precision)
+            if value != reading.value:
+                raise ValueError(
+                    f"device {device_id}: {reading.value} at {reading.timestamp.isoformat()} is "
+                    f"finer than the {metric} precision {metric.precision}"
+                )
+            reading = Reading(reading.timestamp, value, reading.quality, reading.reason)
+        result.append(reading)
+    return tuple(result)
 
 
 class _Record:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
@@ -110,9 +110,10 @@ def value_at(run: RegisterRun, instant: datetime, metric: Metric) -> Reading:
     if index == 0 or index == len(run.timestamps):
         raise ValueError("cannot extrapolate outside a register run")
     before, after = run.readings[index - 1], run.readings[index]
-    share = Decimal((instant - before.timestamp) // _MICROSECOND) / Decimal(
-        (after.timestamp - before.timestamp) // _MICROSECOND
-    )
+    # In UTC: aware datetimes sharing a ZoneInfo subtract as wall-clock times,
+    # an hour off across a DST change.
+    start, end, at = (t.astimezone(UTC) for t in (before.timestamp, after.timestamp, instant))
+    share = Decimal((at - start) // _MICROSECOND) / Decimal((end - start) // _MICROSECOND)
     value = before.value + (after.value - before.value) * share
     return Reading(
         instant,

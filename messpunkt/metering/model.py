@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+BERLIN = ZoneInfo("Europe/Berlin")
 
 
 class Metric(StrEnum):
@@ -162,11 +165,22 @@ class Device:
         installed_at: datetime,
         removed_at: datetime | None,
         readings: tuple[Reading, ...],
+        billing_zone: tzinfo = BERLIN,
     ) -> Device:
-        """Build a device from readings in time order, deriving its register runs."""
+        """Build a device from readings in time order, deriving its register runs.
+
+        `billing_zone` places the 1 January billing date of heat cost allocators.
+        """
         timestamps = tuple(r.timestamp for r in readings)
         if any(a >= b for a, b in pairwise(timestamps)):
             raise ValueError(f"device {id}: readings must be in strictly increasing time order")
+        if not metric.resets_at_billing_date:
+            for before, after in pairwise(readings):
+                if after.value < before.value:
+                    raise ValueError(
+                        f"device {id}: the register runs backwards at "
+                        f"{after.timestamp.isoformat()} ({before.value} -> {after.value})"
+                    )
         return cls(
             id=id,
             measuring_point_id=measuring_point_id,
@@ -178,7 +192,7 @@ class Device:
             removed_at=removed_at,
             readings=readings,
             timestamps=timestamps,
-            runs=_register_runs(readings, timestamps, metric),
+            runs=_register_runs(readings, timestamps, metric, billing_zone),
         )
 
     def is_installed_on(self, start: datetime, end: datetime) -> bool:
@@ -187,30 +201,49 @@ class Device:
 
 
 def _register_runs(
-    readings: tuple[Reading, ...], timestamps: tuple[datetime, ...], metric: Metric
+    readings: tuple[Reading, ...],
+    timestamps: tuple[datetime, ...],
+    metric: Metric,
+    zone: tzinfo,
 ) -> tuple[RegisterRun, ...]:
     """Split readings where the register restarts from zero."""
     if not readings:
         return ()
     if not metric.resets_at_billing_date:
         return (RegisterRun(readings, timestamps),)
+    zero = Decimal(0).quantize(metric.precision)
     runs: list[RegisterRun] = []
     current: list[Reading] = []
     for reading in readings:
+        if current and reading.value < current[-1].value:
+            # The reset reading is missing (a radio outage). The register restarted
+            # at the billing date in between: the run after it starts there from
+            # zero, and the unknown stretch before it stays a gap.
+            runs.append(_run(current))
+            reset = _billing_date_between(current[-1].timestamp, reading.timestamp, zone)
+            current = (
+                []
+                if reset is None
+                else [Reading(reset, zero, Quality.ESTIMATED, Reason.BILLING_DATE_RESET)]
+            )
         current.append(reading)
         if reading.reason is Reason.BILLING_DATE_RESET:
             # The reset reading closes one run at the year's count and opens
             # the next at zero, at the same instant.
             runs.append(_run(current))
-            zero = Reading(
-                reading.timestamp,
-                Decimal(0).quantize(metric.precision),
-                reading.quality,
-                Reason.BILLING_DATE_RESET,
-            )
-            current = [zero]
+            current = [Reading(reading.timestamp, zero, reading.quality, reading.reason)]
     runs.append(_run(current))
     return tuple(run for run in runs if run.start < run.end)
+
+
+def _billing_date_between(after: datetime, before: datetime, zone: tzinfo) -> datetime | None:
+    """Return the one 1 January 00:00 strictly between two instants, if there is one."""
+    first_year = after.astimezone(zone).year + 1
+    last_year = before.astimezone(zone).year
+    if first_year != last_year:
+        return None
+    instant = datetime(first_year, 1, 1, tzinfo=zone)
+    return instant if after < instant < before else None
 
 
 def _run(readings: list[Reading]) -> RegisterRun:
