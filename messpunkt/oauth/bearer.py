@@ -7,6 +7,7 @@ from datetime import datetime
 
 from .access_tokens import AccessTokens
 from .errors import InsufficientScope, InvalidToken
+from .personal_tokens import PREFIX, PersonalAccessTokens
 from .sessions import Sessions
 
 
@@ -32,12 +33,20 @@ class Principal:
 class BearerAuthenticator:
     """Turn an Authorization header into a `Principal`, or raise `InvalidToken`."""
 
-    def __init__(self, access_tokens: AccessTokens, sessions: Sessions) -> None:
+    def __init__(
+        self,
+        access_tokens: AccessTokens,
+        sessions: Sessions,
+        personal_tokens: PersonalAccessTokens,
+    ) -> None:
         self.access_tokens = access_tokens
         self.sessions = sessions
+        self.personal_tokens = personal_tokens
 
     def authenticate(self, authorization: str | None, now: datetime) -> Principal:
         token = _bearer_token(authorization)
+        if token.startswith(PREFIX):
+            return self._personal(token, now)
         claims = self.access_tokens.validate(token, now)
         # Checked on every call so that a revocation takes effect at once.
         session = self.sessions.active(claims.session_id, now)
@@ -50,6 +59,19 @@ class BearerAuthenticator:
             scopes=claims.scopes,
             property_scope=frozenset(claims.property_scope),
             session_id=claims.session_id,
+        )
+
+    def _personal(self, token: str, now: datetime) -> Principal:
+        session = self.personal_tokens.session(token, now)
+        if session is None:
+            raise InvalidToken("the personal access token is unknown, expired or revoked")
+        return Principal(
+            tenant_id=session.tenant_id,
+            client_id=session.client_id,
+            subject=session.subject,
+            scopes=session.scopes,
+            property_scope=frozenset(session.property_ids),
+            session_id=session.id,
         )
 
 

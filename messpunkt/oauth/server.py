@@ -12,6 +12,7 @@ from .access_tokens import AccessTokens, SigningKey
 from .authorization import AuthorizationEndpoint
 from .bearer import BearerAuthenticator
 from .clients import Client
+from .personal_tokens import PersonalAccessTokens
 from .sessions import Lifetimes, Sessions
 from .store import AuthStore
 from .tokens import GRANT_TYPES, TokenEndpoint
@@ -39,7 +40,8 @@ class AuthorizationServer:
         self.access_tokens = AccessTokens(key, issuer, audience)
         self.authorization = AuthorizationEndpoint(clients, catalogue, store, lifetimes, issuer)
         self.tokens = TokenEndpoint(clients, store, self.sessions, self.access_tokens, clock)
-        self.bearer = BearerAuthenticator(self.access_tokens, self.sessions)
+        self.personal_tokens = PersonalAccessTokens(self.sessions)
+        self.bearer = BearerAuthenticator(self.access_tokens, self.sessions, self.personal_tokens)
 
     def metadata(self) -> dict[str, Any]:
         """Describe exactly what this server supports (RFC 8414 §2)."""

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from .errors import InvalidGrant
+from .errors import InvalidGrant, InvalidScope
 from .store import (
     AuthStore,
     EventKind,
@@ -90,8 +90,13 @@ class Sessions:
         session.usable_until = max(session.usable_until or expires_at, expires_at)
         return token
 
-    def rotate(self, presented: str, client_id: str, now: datetime) -> tuple[Session, str]:
+    def rotate(
+        self, presented: str, client_id: str, now: datetime, scopes: tuple[str, ...] = ()
+    ) -> tuple[Session, str]:
         """Exchange a refresh token for its successor, or detect its replay.
+
+        `scopes` is the narrowed scope asked for, checked only once the token
+        is known to be current, so a replay is always detected first.
 
         Must run inside `store.atomic()`: the check that the token is current
         and the change that retires it are one step.
@@ -114,6 +119,10 @@ class Sessions:
             raise InvalidGrant("the session is revoked")
         if now >= record.expires_at or now >= session.expires_at:
             raise InvalidGrant("refresh token has expired")
+        # RFC 6749 §6: a refresh may narrow the scope, never widen it.
+        extra = [scope for scope in scopes if scope not in session.scopes]
+        if extra:
+            raise InvalidScope(f"scope was not granted: {' '.join(extra)}")
         record.rotated_at = now
         successor = self.issue_refresh_token(session, now)
         session.record(now, EventKind.ROTATED, "refresh token rotated")

@@ -155,6 +155,13 @@ class AuthStore(ABC):
     def refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 
     @abstractmethod
+    def add_personal_token(self, token_hash: str, session_id: str) -> None: ...
+
+    @abstractmethod
+    def personal_token(self, token_hash: str) -> str | None:
+        """Return the session id of a personal access token."""
+
+    @abstractmethod
     def clear(self) -> None:
         """Forget every code, session and token."""
 
@@ -165,6 +172,7 @@ class InMemoryAuthStore(AuthStore):
         self._codes: dict[str, AuthorizationCode] = {}
         self._sessions: dict[str, Session] = {}
         self._refresh_tokens: dict[str, RefreshToken] = {}
+        self._personal_tokens: dict[str, str] = {}
 
     def atomic(self) -> AbstractContextManager[bool]:
         return self._lock
@@ -191,8 +199,15 @@ class InMemoryAuthStore(AuthStore):
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
         return self._refresh_tokens.get(token_hash)
 
+    def add_personal_token(self, token_hash: str, session_id: str) -> None:
+        self._personal_tokens[token_hash] = session_id
+
+    def personal_token(self, token_hash: str) -> str | None:
+        return self._personal_tokens.get(token_hash)
+
     def clear(self) -> None:
         with self._lock:
+            self._personal_tokens.clear()
             self._codes.clear()
             self._sessions.clear()
             self._refresh_tokens.clear()
