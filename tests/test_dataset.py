@@ -1,0 +1,317 @@
+"""Loading the sandbox data set: promised facts, validation errors, a deterministic generator."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from messpunkt.dataset import FILES, DataSet, DataSetError, load_dataset
+from messpunkt.metering.consumption import Window, unit_consumption
+from messpunkt.metering.model import Metric, Quality, Reading, Reason
+from messpunkt.oauth.clients import ClientType
+
+SANDBOX_DATA = Path(__file__).resolve().parent.parent / "sandbox_data"
+BERLIN = ZoneInfo("Europe/Berlin")
+TENANT_A = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
+PROPERTY_A1 = "6fb74d25-5517-4dcc-ae8b-0914579ab036"
+
+
+@pytest.fixture(scope="module")
+def dataset() -> DataSet:
+    return load_dataset(SANDBOX_DATA)
+
+
+def test_the_default_data_set_loads_from_sandbox_data(dataset):
+    assert type(dataset) is DataSet
+    assert dataset.directory == SANDBOX_DATA
+    assert len(dataset.catalogue.tenants()) == 2
+    assert len(dataset.catalogue.properties()) == 3
+    assert sorted(dataset.clients) == [
+        "beispiel-erp-client",
+        "sandbox-demo-client",
+        "sandbox-service-client",
+        "sandbox-web-client",
+    ]
+
+
+def test_loading_the_same_unchanged_directory_again_reuses_the_parsed_data(dataset):
+    assert load_dataset(str(SANDBOX_DATA)) is dataset
+
+
+def test_the_quickstart_tenant_is_musterhausverwaltung(dataset):
+    tenant = dataset.catalogue.tenant(TENANT_A)
+
+    assert tenant is not None
+    assert tenant.name == "Musterhausverwaltung GmbH"
+    assert [user.name for user in tenant.demo_users] == ["Erika Mustermann", "Max Mustermann"]
+
+
+def test_the_quickstart_property_belongs_to_the_quickstart_tenant(dataset):
+    prop = dataset.catalogue.property(PROPERTY_A1)
+
+    assert prop is not None
+    assert prop.tenant_id == TENANT_A
+    assert prop.name == "Wohnanlage Lindenhof"
+    assert prop.timezone == "Europe/Berlin"
+
+
+def test_the_first_unit_of_the_quickstart_property_is_we_01(dataset):
+    units = dataset.catalogue.usage_units(PROPERTY_A1)
+
+    assert units[0].name == "WE 01"
+    assert units[0].property_id == PROPERTY_A1
+    assert [unit.name for unit in units] == [f"WE 0{n}" for n in range(1, 9)]
+
+
+def test_we_01_has_one_warm_water_point_whose_meter_is_swapped_in_2026(dataset):
+    catalogue = dataset.catalogue
+    we01 = catalogue.usage_units(PROPERTY_A1)[0]
+    warm = [p for p in catalogue.measuring_points(we01.id) if p.metric is Metric.WATER_WARM]
+
+    assert len(warm) == 1
+    old, new = catalogue.devices(warm[0].id)
+    swap = datetime(2026, 9, 15, 10, 30, tzinfo=BERLIN)
+    assert old.removed_at == new.installed_at
+    assert (
+        datetime(2026, 1, 1, tzinfo=BERLIN) <= old.removed_at < datetime(2027, 1, 1, tzinfo=BERLIN)
+    )
+    assert old.removed_at == swap
+    assert old.removed_at.isoformat() == "2026-09-15T10:30:00+02:00"
+    assert new.removed_at is None
+    assert old.installed_at < swap
+    assert (old.readings[-1].timestamp, old.readings[-1].reason) == (swap, Reason.REMOVAL)
+    assert new.readings[0] == Reading(swap, Decimal("0.012"), Quality.MEASURED, Reason.INSTALLATION)
+
+
+def test_the_demo_client_is_public_with_the_quickstart_redirect_and_scopes(dataset):
+    client = dataset.clients["sandbox-demo-client"]
+
+    assert client.type is ClientType.PUBLIC
+    assert client.is_confidential is False
+    assert client.secret_hash is None
+    assert client.redirect_uris == ("http://localhost:3000/callback",)
+    assert client.scopes == ("read:units", "read:devices", "read:readings")
+    assert client.grant_types == frozenset({"authorization_code", "refresh_token"})
+
+
+def test_the_quickstart_tenant_has_a_second_property_and_a_second_tenant_exists(dataset):
+    catalogue = dataset.catalogue
+    own = [p.name for p in catalogue.properties() if p.tenant_id == TENANT_A]
+    others = [t for t in catalogue.tenants() if t.id != TENANT_A]
+
+    assert own == ["Wohnanlage Lindenhof", "Hafenstraße 3"]
+    assert [t.name for t in others] == ["Beispiel Wohnbau eG"]
+    assert [p.name for p in catalogue.properties() if p.tenant_id == others[0].id] == [
+        "Karl-Heine-Straße 40"
+    ]
+
+
+@pytest.mark.parametrize(
+    "metric",
+    [
+        Metric.WATER_WARM,
+        Metric.WATER_COLD,
+        Metric.HEAT,
+        Metric.HEAT_ALLOCATION,
+    ],
+)
+def test_every_loaded_reading_value_has_its_metrics_precision(dataset, metric):
+    catalogue = dataset.catalogue
+    exponents = {
+        reading.value.as_tuple().exponent
+        for prop in catalogue.properties()
+        for unit in catalogue.usage_units(prop.id)
+        for point in catalogue.measuring_points(unit.id)
+        if point.metric is metric
+        for device in catalogue.devices(point.id)
+        for reading in device.readings
+    }
+
+    assert exponents == {metric.precision.as_tuple().exponent}
+
+
+def test_consumption_computed_from_the_loaded_data_keeps_three_decimals(dataset):
+    catalogue = dataset.catalogue
+    leipzig = next(p for p in catalogue.properties() if p.name == "Karl-Heine-Straße 40")
+    we02 = next(u for u in catalogue.usage_units(leipzig.id) if u.name == "WE 02")
+    points = [(p, catalogue.devices(p.id)) for p in catalogue.measuring_points(we02.id)]
+    year = Window.from_dates(date(2024, 1, 1), date(2024, 12, 31), BERLIN)
+
+    report = unit_consumption(points, year, {Metric.WATER_COLD})
+
+    (point,) = report.points
+    (segment,) = point.segments
+    # Recorded 2024-01-01: 142.94 m³, 2025-01-01: 182.14 m³ (JSON drops the trailing zeros).
+    assert [str(r.value) for r in segment.readings] == ["142.940", "182.140"]
+    assert str(segment.consumption) == "39.200"
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def edit(name: str, change: Callable[[list[dict[str, Any]]], Any]) -> Callable[[Path], None]:
+    """Rewrite one fixture file after `change` has modified its records in place."""
+
+    def apply(root: Path) -> None:
+        path = root / name
+        records = json.loads(path.read_text(encoding="utf-8"))
+        change(records)
+        path.write_text(json.dumps(records, ensure_ascii=False, indent=1), encoding="utf-8")
+
+    return apply
+
+
+def write(name: str, text: str) -> Callable[[Path], None]:
+    return lambda root: (root / name).write_text(text, encoding="utf-8")
+
+
+def remove(name: str) -> Callable[[Path], None]:
+    return lambda root: (root / name).unlink()
+
+
+def set_field(index: int, key: str, value: Any) -> Callable[[list[dict[str, Any]]], None]:
+    def change(records: list[dict[str, Any]]) -> None:
+        records[index][key] = value
+
+    return change
+
+
+def swap_readings(first: int, second: int) -> Callable[[list[dict[str, Any]]], None]:
+    def change(records: list[dict[str, Any]]) -> None:
+        records[first], records[second] = records[second], records[first]
+
+    return change
+
+
+def duplicate(index: int) -> Callable[[list[dict[str, Any]]], None]:
+    return lambda records: records.append(dict(records[index]))
+
+
+FIRST_DEVICE = "693d19b0-d4d9-5a06-93ec-fe8384a405f8"
+
+BREAKAGES = [
+    pytest.param(
+        remove("measuring_points.json"),
+        ("measuring_points.json", "$", "file is missing"),
+        id="missing-file",
+    ),
+    pytest.param(
+        remove("readings.json"), ("readings.json", "$", "file is missing"), id="missing-readings"
+    ),
+    pytest.param(
+        write("properties.json", '[{"id": "x",'),
+        ("properties.json", "$", "not valid JSON"),
+        id="invalid-json",
+    ),
+    pytest.param(
+        write("readings.json", "[1, 2"),
+        ("readings.json", "$", "not valid JSON"),
+        id="invalid-json-readings",
+    ),
+    pytest.param(
+        write("tenants.json", '{"tenants": []}'),
+        ("tenants.json", "$", "must be a JSON array of objects"),
+        id="not-an-array",
+    ),
+    pytest.param(
+        edit("usage_units.json", set_field(3, "property_id", "no-such-property")),
+        ("usage_units.json", "$[3].property_id", "refers to an unknown id 'no-such-property'"),
+        id="unknown-property",
+    ),
+    pytest.param(
+        edit("measuring_points.json", set_field(0, "unit", "kWh")),
+        ("measuring_points.json", "$[0].unit", "water_warm is measured in m3"),
+        id="wrong-unit",
+    ),
+    pytest.param(
+        edit("readings.json", set_field(5, "timestamp", "2024-06-01T00:00:00")),
+        ("readings.json", "$[5].timestamp", "must be an ISO 8601 timestamp with a UTC offset"),
+        id="naive-timestamp",
+    ),
+    pytest.param(
+        edit("readings.json", set_field(5, "value", -1.5)),
+        ("readings.json", "$[5].value", "must be a non-negative number"),
+        id="negative-value",
+    ),
+    pytest.param(
+        edit("readings.json", swap_readings(1, 2)),
+        ("readings.json", "$", f"device {FIRST_DEVICE}: readings must be in strictly increasing"),
+        id="readings-out-of-order",
+    ),
+    pytest.param(
+        edit("measuring_points.json", duplicate(2)),
+        ("measuring_points.json", "$[85]", "duplicate id '512ff79e-3a55-55ee-ab24-a51a81458431'"),
+        id="duplicate-id",
+    ),
+    pytest.param(
+        edit("clients.json", set_field(1, "secret_hash", None)),
+        ("clients.json", "$[1].secret_hash", "confidential clients, and only they, have one"),
+        id="confidential-client-without-secret",
+    ),
+    pytest.param(
+        edit("properties.json", set_field(1, "timezone", "Europe/Atlantis")),
+        ("properties.json", "$[1].timezone", "unknown time zone 'Europe/Atlantis'"),
+        id="unknown-time-zone",
+    ),
+]
+
+
+@pytest.mark.parametrize(("breakage", "expected"), BREAKAGES)
+def test_a_broken_file_is_reported_with_its_file_json_path_and_reason(tmp_path, breakage, expected):
+    root = tmp_path / "data"
+    shutil.copytree(SANDBOX_DATA, root)
+    breakage(root)
+
+    with pytest.raises(DataSetError) as caught:
+        load_dataset(root)
+
+    file, path, reason = expected
+    assert (caught.value.file, caught.value.path) == (file, path)
+    assert reason in caught.value.reason
+    assert str(caught.value) == f"{file} at {path}: {caught.value.reason}"
+
+
+def test_a_directory_that_does_not_exist_is_refused(tmp_path):
+    missing = tmp_path / "nowhere"
+
+    with pytest.raises(DataSetError) as caught:
+        load_dataset(missing)
+
+    assert (caught.value.file, caught.value.path, caught.value.reason) == (
+        str(missing),
+        "$",
+        "not a directory",
+    )
+
+
+# Generator -------------------------------------------------------------------------------------
+
+
+def test_the_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
+    out = tmp_path / "generated"
+
+    completed = subprocess.run(
+        [sys.executable, str(SANDBOX_DATA / "generate.py"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    assert sorted(p.name for p in SANDBOX_DATA.glob("*.json")) == sorted(FILES)
+    for name in FILES:
+        generated = (out / name).read_bytes()
+        committed = (SANDBOX_DATA / name).read_bytes()
+        assert generated == committed, f"{name} differs from the committed file"
