@@ -19,9 +19,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $@
 
-sandbox: $(STAMP)  ## serve app:app with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
-	$(BIN)/waitress-serve --listen=$(MESSPUNKT_HOST):$(MESSPUNKT_PORT) \
-		--threads=$(MESSPUNKT_THREADS) app:app
+sandbox: $(STAMP)  ## serve the sandbox with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
+	$(BIN)/messpunkt-sandbox
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -98,3 +99,21 @@ def _utc(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ClockError("instants must carry a UTC offset")
     return instant.astimezone(UTC)
+
+
+_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+)W)?(?:(?P<days>\d+)D)?"
+    r"(?:T(?:(?P<hours>\d+)H)?(?:(?P<minutes>\d+)M)?(?:(?P<seconds>\d+)S)?)?"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds (P31D, PT1H)."""
+    match = _DURATION.fullmatch(text)
+    if match is None or text in ("P", "PT") or text.endswith("T"):
+        raise ValueError(f"not an ISO 8601 duration such as PT1H or P31D: {text!r}")
+    parts = {name: int(value) for name, value in match.groupdict().items() if value}
+    try:
+        return timedelta(**parts)
+    except OverflowError:
+        raise ValueError(f"duration too large: {text!r}") from None

@@ -46,6 +46,10 @@ SETTINGS: dict[str, Setting] = {
         "", "ISO 8601 instant to freeze the clock at start; empty means real time"
     ),
     "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+    "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
+    "MESSPUNKT_SANDBOX_ADMIN_KEY": Setting(
+        "", "key for /sandbox (X-Sandbox-Admin-Key); empty means generated and printed at start"
+    ),
 }
 
 
@@ -61,6 +65,8 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         if key not in SETTINGS:
             raise KeyError(f"unknown setting {key!r}")
         config[key] = value
+    if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
+        raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
     return config

@@ -36,6 +36,8 @@ class Sandbox:
         key_file = config["MESSPUNKT_SIGNING_KEY"]
         self.key = SigningKey.from_pem_file(key_file) if key_file else SigningKey.generate()
         self.secret_key = config["MESSPUNKT_SECRET_KEY"] or secrets.token_urlsafe(32)
+        self.admin_key = config["MESSPUNKT_SANDBOX_ADMIN_KEY"] or secrets.token_urlsafe(24)
+        self.controls_enabled = config["MESSPUNKT_SANDBOX_CONTROLS"] == "on"
         self.lifetimes = Lifetimes(
             code=timedelta(seconds=config["MESSPUNKT_CODE_TTL"]),
             access_token=timedelta(seconds=config["MESSPUNKT_ACCESS_TOKEN_TTL"]),

@@ -98,6 +98,13 @@ def init_api(app: Flask) -> Api:
     )
     for module in (whoami, properties, usage_units, consumption, devices):
         api.register_blueprint(module.blp)
+    if app.extensions["messpunkt"].controls_enabled:
+        from ..controls import views as controls
+
+        api.spec.components.security_scheme(
+            "adminKey", {"type": "apiKey", "in": "header", "name": controls.ADMIN_HEADER}
+        )
+        api.register_blueprint(controls.blp)
 
     @app.errorhandler(OAuthError)
     def _oauth_error(error: OAuthError) -> Any:

@@ -1,0 +1,101 @@
+"""`messpunkt-sandbox` (and `python -m messpunkt`): serve the sandbox with waitress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response, g, request
+from waitress import serve
+
+from . import create_app
+from .config import SETTINGS, from_environ
+
+log = logging.getLogger("messpunkt.access")
+
+
+def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str, Any]:
+    """Merge command-line options over MESSPUNKT_* variables over the defaults."""
+    config = from_environ(environ)
+    parser = argparse.ArgumentParser(
+        prog="messpunkt-sandbox", description="Serve the messpunkt.io Partner API sandbox."
+    )
+    for option, key in OPTIONS.items():
+        setting = SETTINGS[key]
+        parser.add_argument(
+            f"--{option}",
+            type=setting.parse,
+            default=config.get(key, setting.default),
+            help=f"{setting.meaning} (env {key}, default %(default)s)",
+        )
+    args = vars(parser.parse_args(argv))
+    config.update({OPTIONS[name]: value for name, value in args.items()})
+    if "MESSPUNKT_ISSUER" not in environ and args["issuer"] == SETTINGS["MESSPUNKT_ISSUER"].default:
+        # The issuer must be the URL clients reach, so it follows the chosen port.
+        host = "localhost" if args["host"] in ("127.0.0.1", "0.0.0.0", "::") else args["host"]  # noqa: S104
+        config["MESSPUNKT_ISSUER"] = f"http://{host}:{args['port']}"
+    return config
+
+
+OPTIONS = {
+    "host": "MESSPUNKT_HOST",
+    "port": "MESSPUNKT_PORT",
+    "threads": "MESSPUNKT_THREADS",
+    "data": "MESSPUNKT_DATA_DIR",
+    "issuer": "MESSPUNKT_ISSUER",
+}
+
+
+def install_access_log(app: Flask) -> None:
+    """Log one line per request: method, path, status, duration. Never a query or a token."""
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
+        log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed)
+        return response
+
+
+def banner(app: Flask) -> str:
+    sandbox = app.extensions["messpunkt"]
+    issuer = sandbox.config["MESSPUNKT_ISSUER"]
+    lines = [
+        f"messpunkt sandbox on {issuer}",
+        f"  docs:          {issuer}/docs   (OpenAPI: {issuer}/openapi.json)",
+        f"  data:          {sandbox.state.data.directory}",
+        "  demo client:   sandbox-demo-client, redirect http://localhost:3000/callback",
+    ]
+    if sandbox.controls_enabled:
+        lines.append(f"  admin key:     {sandbox.admin_key}   (header X-Sandbox-Admin-Key)")
+    else:
+        lines.append("  controls:      off")
+    lines += [
+        "  first step of the quickstart (README.md):",
+        "    VERIFIER=$(openssl rand -base64 48 | tr -d '=+/' | head -c 64)",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        config = parse_args(argv, dict(os.environ))
+        app = create_app(config)
+    except (ValueError, KeyError) as exc:
+        print(f"messpunkt-sandbox: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    logging.getLogger("waitress").setLevel(logging.WARNING)
+    install_access_log(app)
+    print(banner(app), flush=True)
+    serve(app, host=config["MESSPUNKT_HOST"], port=config["MESSPUNKT_PORT"],
+          threads=config["MESSPUNKT_THREADS"], ident="messpunkt-sandbox")  # fmt: skip
+    return 0

@@ -1,0 +1,132 @@
+"""Schemas of the sandbox controls."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..api.schemas import ListQueryArgsSchema, list_schema
+
+SCOPES = ["read:units", "read:devices", "read:readings"]
+STATES = ["active", "revoked", "expired"]
+
+
+class ClockSchema(Schema):
+    now = fields.DateTime(required=True)
+    frozen = fields.Boolean(required=True)
+
+
+class FreezeSchema(Schema):
+    at = fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "Instant to stop at (not in the past); omitted: now."},
+    )
+
+
+class AdvanceSchema(Schema):
+    by = fields.String(
+        load_default=None,
+        validate=validate.Length(max=40),
+        metadata={"description": "ISO 8601 duration, e.g. PT1H or P31D.", "example": "PT1H"},
+    )
+    to = fields.AwareDateTime(load_default=None, metadata={"description": "Instant to move to."})
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("by") is None) == (data.get("to") is None):
+            raise ValidationError("give exactly one of by and to", field_name="by")
+
+
+class SessionEventSchema(Schema):
+    at = fields.DateTime(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(["issued", "rotated", "replay_detected", "revoked", "expired"]),
+    )
+    detail = fields.String(required=True)
+
+
+class SessionSchema(Schema):
+    id = fields.String(required=True)
+    kind = fields.String(
+        required=True,
+        validate=validate.OneOf(
+            ["authorization_code", "client_credentials", "personal_access_token"]
+        ),
+    )
+    client_id = fields.String(required=True)
+    tenant_id = fields.String(required=True)
+    subject = fields.String(required=True)
+    name = fields.String(required=True, allow_none=True)
+    scopes = fields.List(fields.String(), required=True)
+    property_ids = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(
+        required=True, metadata={"description": "When it stops working unless renewed or revoked."}
+    )
+    absolute_expires_at = fields.DateTime(
+        required=True, metadata={"description": "The cap no refresh can pass."}
+    )
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    revoked_reason = fields.String(required=True, allow_none=True)
+    events = fields.List(fields.Nested(SessionEventSchema), required=True)
+
+
+class SessionQueryArgsSchema(ListQueryArgsSchema):
+    state = fields.String(load_default=None, validate=validate.OneOf(STATES))
+    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    tenant_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class PersonalAccessTokenCreateSchema(Schema):
+    tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(SCOPES)),
+        required=True,
+        validate=validate.Length(min=1, max=len(SCOPES)),
+    )
+    property_ids = fields.List(
+        fields.String(validate=validate.Length(min=1, max=64)),
+        required=True,
+        validate=validate.Length(min=1, max=100),
+    )
+    expires_in = fields.Integer(
+        load_default=30 * 86400,
+        validate=validate.Range(min=60, max=366 * 86400),
+        metadata={"description": "Lifetime in seconds (60 s to a year); default 30 days."},
+    )
+
+
+class PersonalAccessTokenSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    tenant_id = fields.String(required=True)
+    scopes = fields.List(fields.String(), required=True)
+    property_ids = fields.List(fields.String(), required=True)
+    created_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+
+
+class CreatedPersonalAccessTokenSchema(PersonalAccessTokenSchema):
+    token = fields.String(
+        required=True, metadata={"description": "The secret. Shown once; store it now."}
+    )
+
+
+class LoadDataSchema(Schema):
+    directory = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+
+
+class DataSetSchema(Schema):
+    directory = fields.String(required=True)
+    tenants = fields.Integer(required=True)
+    properties = fields.Integer(required=True)
+    usage_units = fields.Integer(required=True)
+    clients = fields.Integer(required=True)
+
+
+SessionListSchema = list_schema(SessionSchema, "SessionList")
+PersonalAccessTokenListSchema = list_schema(PersonalAccessTokenSchema, "PersonalAccessTokenList")

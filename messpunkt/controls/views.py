@@ -1,0 +1,333 @@
+"""/sandbox views: parse, call the sandbox, serialise."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+import flask_smorest
+from flask import request
+from flask.views import MethodView
+from flask_smorest import abort
+
+from ..api.blueprint import _Parser
+from ..api.pagination import paginate
+from ..clock import ClockError, parse_duration
+from ..dataset import DataSetError
+from ..oauth.store import Session, SessionKind
+from ..web.context import sandbox
+from .schemas import (
+    AdvanceSchema,
+    ClockSchema,
+    CreatedPersonalAccessTokenSchema,
+    DataSetSchema,
+    FreezeSchema,
+    LoadDataSchema,
+    PersonalAccessTokenCreateSchema,
+    PersonalAccessTokenListSchema,
+    SessionListSchema,
+    SessionQueryArgsSchema,
+    SessionSchema,
+)
+
+ADMIN_HEADER = "X-Sandbox-Admin-Key"
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()
+
+
+blp = Blueprint(
+    "sandbox", __name__, url_prefix="/sandbox", description="Sandbox controls (admin key)"
+)
+
+
+@blp.before_request
+def _require_admin_key() -> None:
+    presented = request.headers.get(ADMIN_HEADER, "")
+    if not hmac.compare_digest(presented.encode(), sandbox().admin_key.encode()):
+        abort(
+            401,
+            message=f"the sandbox controls need the admin key in the {ADMIN_HEADER} header",
+            headers={"WWW-Authenticate": f'{ADMIN_HEADER} realm="messpunkt sandbox"'},
+        )
+
+
+def _documented(*statuses: int) -> Any:
+    def decorate(view: Any) -> Any:
+        view = blp.doc(security=[{"adminKey": []}])(view)
+        for status in (401, *statuses):
+            view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
+        return view
+
+    return decorate
+
+
+@blp.route("/clock")
+class Clock(MethodView):
+    @_documented()
+    @blp.response(200, ClockSchema)
+    def get(self) -> dict[str, Any]:
+        """Read the sandbox clock"""
+        return _clock()
+
+
+@blp.route("/clock/freeze")
+class ClockFreeze(MethodView):
+    @_documented(409)
+    @blp.arguments(FreezeSchema)
+    @blp.response(200, ClockSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Stop the clock, now or at a later instant"""
+        _move(lambda clock: clock.freeze(body["at"]))
+        return _clock()
+
+
+@blp.route("/clock/unfreeze")
+class ClockUnfreeze(MethodView):
+    @_documented()
+    @blp.response(200, ClockSchema)
+    def post(self) -> dict[str, Any]:
+        """Let the clock run again from where it stands"""
+        sandbox().clock.unfreeze()
+        return _clock()
+
+
+@blp.route("/clock/advance")
+class ClockAdvance(MethodView):
+    @_documented(409)
+    @blp.arguments(AdvanceSchema)
+    @blp.response(200, ClockSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Move the clock forward by a duration (PT1H, P31D) or to an instant"""
+        if body["by"] is not None:
+            try:
+                delta = parse_duration(body["by"])
+            except ValueError as exc:
+                abort(400, message=str(exc), errors={"by": [str(exc)]})
+            _move(lambda clock: clock.advance(delta))
+        else:
+            _move(lambda clock: clock.advance_to(body["to"]))
+        return _clock()
+
+
+@blp.route("/reset")
+class Reset(MethodView):
+    @_documented()
+    @blp.response(200, ClockSchema)
+    def post(self) -> dict[str, Any]:
+        """Return to the fixtures: every session, code and token is gone, the clock reset"""
+        sandbox().reset()
+        return _clock()
+
+
+@blp.route("/sessions")
+class Sessions(MethodView):
+    @_documented()
+    @blp.arguments(SessionQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, SessionListSchema)
+    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+        """List sessions, newest first, with their state and history"""
+        now = sandbox().clock.now()
+        chosen = [
+            s
+            for s in sorted(_store().sessions(), key=lambda s: s.created_at, reverse=True)
+            if (filters["state"] is None or s.state(now).value == filters["state"])
+            and filters["client_id"] in (None, s.client_id)
+            and filters["tenant_id"] in (None, s.tenant_id)
+        ]
+        page = paginate(chosen, limit, cursor, **filters)
+        page["data"] = [session_document(s, now) for s in page["data"]]
+        return page
+
+
+@blp.route("/sessions/<session_id>")
+class SessionById(MethodView):
+    @_documented(404)
+    @blp.response(200, SessionSchema)
+    def get(self, session_id: str) -> dict[str, Any]:
+        """Show a session and why it ended, if it did"""
+        return session_document(_session(session_id), sandbox().clock.now())
+
+
+@blp.route("/sessions/<session_id>/revoke")
+class SessionRevoke(MethodView):
+    @_documented(404)
+    @blp.response(200, SessionSchema)
+    def post(self, session_id: str) -> dict[str, Any]:
+        """End a session now, so a client can rehearse the 401 and its recovery"""
+        auth, now = sandbox().state.auth, sandbox().clock.now()
+        with auth.store.atomic():
+            session = _session(session_id)
+            auth.sessions.revoke(session, now, "revoked through the sandbox controls")
+        return session_document(session, now)
+
+
+@blp.route("/personal-access-tokens")
+class PersonalAccessTokens(MethodView):
+    @_documented()
+    @blp.arguments(SessionQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.response(200, PersonalAccessTokenListSchema)
+    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+        """List personal access tokens (never their secrets)"""
+        now = sandbox().clock.now()
+        tokens = sorted(
+            sandbox().state.auth.personal_tokens.all(), key=lambda s: s.created_at, reverse=True
+        )
+        chosen = [
+            s
+            for s in tokens
+            if filters["state"] in (None, s.state(now).value)
+            and filters["tenant_id"] in (None, s.tenant_id)
+        ]
+        page = paginate(chosen, limit, cursor, **filters)
+        page["data"] = [token_document(s, now) for s in page["data"]]
+        return page
+
+    @_documented(422)
+    @blp.arguments(PersonalAccessTokenCreateSchema)
+    @blp.response(201, CreatedPersonalAccessTokenSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a personal access token for a tenant; the secret is shown only here"""
+        catalogue = sandbox().state.data.catalogue
+        tenant = catalogue.tenant(body["tenant_id"])
+        if tenant is None:
+            abort(422, message="unknown tenant", errors={"tenant_id": ["Unknown tenant."]})
+        assert tenant is not None
+        foreign = [
+            pid
+            for pid in body["property_ids"]
+            if (p := catalogue.property(pid)) is None or p.tenant_id != tenant.id
+        ]
+        if foreign:
+            abort(
+                422,
+                message="every property must belong to the tenant",
+                errors={
+                    "property_ids": [f"Not a property of this tenant: {pid}" for pid in foreign]
+                },
+            )
+        now = sandbox().clock.now()
+        session, token = sandbox().state.auth.personal_tokens.create(
+            tenant_id=tenant.id,
+            subject=tenant.demo_users[0].id,
+            name=body["name"],
+            scopes=tuple(dict.fromkeys(body["scopes"])),
+            property_ids=tuple(dict.fromkeys(body["property_ids"])),
+            expires_at=now + timedelta(seconds=body["expires_in"]),
+            now=now,
+        )
+        return {**token_document(session, now), "token": token}
+
+
+@blp.route("/personal-access-tokens/<token_id>")
+class PersonalAccessTokenById(MethodView):
+    @_documented(404)
+    @blp.response(204)
+    def delete(self, token_id: str) -> None:
+        """Revoke a personal access token at once"""
+        auth, now = sandbox().state.auth, sandbox().clock.now()
+        with auth.store.atomic():
+            session = auth.store.session(token_id)
+            if session is None or session.kind is not SessionKind.PERSONAL_ACCESS_TOKEN:
+                abort(404, message="no personal access token with this id")
+            assert session is not None
+            auth.sessions.revoke(session, now, "personal access token revoked")
+
+
+@blp.route("/data")
+class Data(MethodView):
+    @_documented()
+    @blp.response(200, DataSetSchema)
+    def get(self) -> dict[str, Any]:
+        """Describe the loaded data set"""
+        return _data_document()
+
+    @_documented(422)
+    @blp.arguments(LoadDataSchema)
+    @blp.response(200, DataSetSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Load another data set directory; validated first, and a reset follows"""
+        try:
+            sandbox().load(body["directory"])
+        except DataSetError as error:
+            abort(
+                422,
+                message=f"the data set was refused and nothing changed: {error}",
+                errors={error.file: [f"{error.path}: {error.reason}"]},
+            )
+        return _data_document()
+
+
+def session_document(session: Session, now: datetime) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "kind": session.kind.value,
+        "client_id": session.client_id,
+        "tenant_id": session.tenant_id,
+        "subject": session.subject,
+        "name": session.name,
+        "scopes": list(session.scopes),
+        "property_ids": list(session.property_ids),
+        "created_at": session.created_at,
+        "expires_at": session.ends_at(),
+        "absolute_expires_at": session.expires_at,
+        "state": session.state(now).value,
+        "revoked_reason": session.revoked_reason,
+        "events": [
+            {"at": e.at, "kind": e.kind.value, "detail": e.detail}
+            for e in session.history(now)[-20:]
+        ],
+    }
+
+
+def token_document(session: Session, now: datetime) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "name": session.name,
+        "tenant_id": session.tenant_id,
+        "scopes": list(session.scopes),
+        "property_ids": list(session.property_ids),
+        "created_at": session.created_at,
+        "expires_at": session.expires_at,
+        "state": session.state(now).value,
+    }
+
+
+def _store() -> Any:
+    return sandbox().state.auth.store
+
+
+def _session(session_id: str) -> Session:
+    session = _store().session(session_id)
+    if session is None:
+        abort(404, message="no session with this id")
+    return session  # type: ignore[no-any-return]
+
+
+def _clock() -> dict[str, Any]:
+    clock = sandbox().clock
+    return {"now": clock.now(), "frozen": clock.frozen}
+
+
+def _move(change: Any) -> None:
+    try:
+        change(sandbox().clock)
+    except ClockError as exc:
+        abort(409, message=str(exc))
+    except OverflowError:
+        abort(400, message="that instant is out of range", errors={"by": ["Out of range."]})
+
+
+def _data_document() -> dict[str, Any]:
+    data = sandbox().state.data
+    catalogue = data.catalogue
+    return {
+        "directory": str(data.directory),
+        "tenants": len(catalogue.tenants()),
+        "properties": len(catalogue.properties()),
+        "usage_units": sum(len(catalogue.usage_units(p.id)) for p in catalogue.properties()),
+        "clients": len(data.clients),
+    }
