@@ -48,6 +48,8 @@ class BearerAuthenticator:
         if token.startswith(PREFIX):
             return self._personal(token, now)
         claims = self.access_tokens.validate(token, now)
+        if self.sessions.store.access_token_revoked(claims.token_id):
+            raise InvalidToken("the access token was revoked")
         # Checked on every call so that a revocation takes effect at once.
         session = self.sessions.active(claims.session_id, now)
         if session is None or session.client_id != claims.client_id:

@@ -13,6 +13,7 @@ from .authorization import AuthorizationEndpoint
 from .bearer import BearerAuthenticator
 from .clients import Client
 from .personal_tokens import PersonalAccessTokens
+from .revocation import Revocation
 from .sessions import Lifetimes, Sessions
 from .store import AuthStore
 from .tokens import GRANT_TYPES, TokenEndpoint
@@ -40,6 +41,7 @@ class AuthorizationServer:
         self.access_tokens = AccessTokens(key, issuer, audience)
         self.authorization = AuthorizationEndpoint(clients, catalogue, store, lifetimes, issuer)
         self.tokens = TokenEndpoint(clients, store, self.sessions, self.access_tokens, clock)
+        self.revocation = Revocation(clients, store, self.sessions, self.access_tokens, clock)
         self.personal_tokens = PersonalAccessTokens(self.sessions)
         self.bearer = BearerAuthenticator(self.access_tokens, self.sessions, self.personal_tokens)
 
@@ -52,6 +54,8 @@ class AuthorizationServer:
             "authorization_endpoint": f"{base}/oauth/authorize",
             "token_endpoint": f"{base}/oauth/token",
             "jwks_uri": f"{base}/.well-known/jwks.json",
+            "revocation_endpoint": f"{base}/oauth/revoke",
+            "introspection_endpoint": f"{base}/oauth/introspect",
             "scopes_supported": scopes,
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
@@ -61,6 +65,16 @@ class AuthorizationServer:
                 "client_secret_basic",
                 "client_secret_post",
             ],
+            "revocation_endpoint_auth_methods_supported": [
+                "none",
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
             "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
             "authorization_response_iss_parameter_supported": True,
+            "service_documentation": f"{base}/docs",
         }

@@ -155,6 +155,13 @@ class AuthStore(ABC):
     def refresh_token(self, token_hash: str) -> RefreshToken | None: ...
 
     @abstractmethod
+    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
+        """Remember a revoked access token's `jti` until it would have expired anyway."""
+
+    @abstractmethod
+    def access_token_revoked(self, token_id: str) -> bool: ...
+
+    @abstractmethod
     def add_personal_token(self, token_hash: str, session_id: str) -> None: ...
 
     @abstractmethod
@@ -173,6 +180,7 @@ class InMemoryAuthStore(AuthStore):
         self._sessions: dict[str, Session] = {}
         self._refresh_tokens: dict[str, RefreshToken] = {}
         self._personal_tokens: dict[str, str] = {}
+        self._revoked_access_tokens: dict[str, datetime] = {}
 
     def atomic(self) -> AbstractContextManager[bool]:
         return self._lock
@@ -199,6 +207,12 @@ class InMemoryAuthStore(AuthStore):
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
         return self._refresh_tokens.get(token_hash)
 
+    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
+        self._revoked_access_tokens[token_id] = expires_at
+
+    def access_token_revoked(self, token_id: str) -> bool:
+        return token_id in self._revoked_access_tokens
+
     def add_personal_token(self, token_hash: str, session_id: str) -> None:
         self._personal_tokens[token_hash] = session_id
 
@@ -208,6 +222,7 @@ class InMemoryAuthStore(AuthStore):
     def clear(self) -> None:
         with self._lock:
             self._personal_tokens.clear()
+            self._revoked_access_tokens.clear()
             self._codes.clear()
             self._sessions.clear()
             self._refresh_tokens.clear()

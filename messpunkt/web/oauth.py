@@ -77,10 +77,25 @@ def decide() -> Any:
 @bp.post("/token")
 def token() -> Any:
     """Issue tokens: authorization_code, refresh_token and client_credentials grants."""
-    auth = sandbox().state.auth
+    return _answer(sandbox().state.auth.tokens.handle)
+
+
+@bp.post("/revoke")
+def revoke() -> Any:
+    """Revoke a refresh token (its whole session) or an access token (RFC 7009)."""
+    return _answer(sandbox().state.auth.revocation.revoke)
+
+
+@bp.post("/introspect")
+def introspect() -> Any:
+    """Tell a confidential client whether its token is active, and what it grants (RFC 7662)."""
+    return _answer(sandbox().state.auth.revocation.introspect)
+
+
+def _answer(handler: Any) -> Response:
     authorization = request.headers.get("Authorization")
     try:
-        body = auth.tokens.handle(_body_params(), authorization)
+        body = handler(_body_params(), authorization)
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
     except OAuthError as error:
