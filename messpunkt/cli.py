@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask
 from waitress import serve
 
 from . import create_app
@@ -51,18 +51,35 @@ OPTIONS = {
 }
 
 
-def install_access_log(app: Flask) -> None:
-    """Log one line per request: method, path, status, duration. Never a query or a token."""
+class AccessLog:
+    """WSGI middleware: one line per request (method, path, status, duration).
 
-    @app.before_request
-    def _start() -> None:
-        g.started = time.perf_counter()
+    Never the query string or a header, so no token or code reaches the log.
+    """
 
-    @app.after_request
-    def _log(response: Response) -> Response:
-        elapsed = (time.perf_counter() - g.get("started", time.perf_counter())) * 1000
-        log.info("%s %s %d %.1fms", request.method, request.path, response.status_code, elapsed)
-        return response
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        started = time.perf_counter()
+        status = "-"
+
+        def capture(line: str, headers: Any, exc_info: Any = None) -> Any:
+            nonlocal status
+            status = line[:3]
+            return start_response(line, headers, exc_info)
+
+        try:
+            return self.app(environ, capture)
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            log.info(
+                "%s %s %s %.1fms",
+                environ.get("REQUEST_METHOD", "-"),
+                environ.get("PATH_INFO", ""),
+                status,
+                elapsed,
+            )
 
 
 def banner(app: Flask) -> str:
@@ -94,8 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("waitress").setLevel(logging.WARNING)
-    install_access_log(app)
     print(banner(app), flush=True)
-    serve(app, host=config["MESSPUNKT_HOST"], port=config["MESSPUNKT_PORT"],
+    serve(AccessLog(app), host=config["MESSPUNKT_HOST"], port=config["MESSPUNKT_PORT"],
           threads=config["MESSPUNKT_THREADS"], ident="messpunkt-sandbox")  # fmt: skip
     return 0

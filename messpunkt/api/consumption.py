@@ -6,6 +6,7 @@ from datetime import date, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from flask.views import MethodView
 
 from ..metering.consumption import GapCause, UnitConsumption, Window, unit_consumption
@@ -19,6 +20,7 @@ from .consumption_schemas import (
     MonthlyConsumptionSchema,
     MonthlyQueryArgsSchema,
 )
+from .render import local, ok
 from .security import visible_catalogue
 from .usage_units import visible_unit
 
@@ -38,7 +40,7 @@ class UsageUnitConsumption(MethodView):
     @blp.arguments(ConsumptionQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, ConsumptionSchema)
     @blp.errors(404)
-    def get(self, unit_id: str, from_: date, to: date, metric: str | None) -> dict[str, Any]:
+    def get(self, unit_id: str, from_: date, to: date, metric: str | None) -> Response:
         """Compute a unit's consumption per measuring point and device segment"""
         catalogue = visible_catalogue()
         unit = visible_unit(unit_id)
@@ -46,7 +48,7 @@ class UsageUnitConsumption(MethodView):
         window = Window.from_dates(from_, to, zone)
         metrics = [Metric(metric)] if metric else list(Metric)
         report = unit_consumption(_points(catalogue, unit), window, metrics)
-        return consumption_document(unit, from_, to, report, zone)
+        return ok(consumption_document(unit, from_, to, report, zone))
 
 
 @blp.route("/<unit_id>/consumption/monthly")
@@ -55,7 +57,7 @@ class UsageUnitMonthlyConsumption(MethodView):
     @blp.arguments(MonthlyQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, MonthlyConsumptionSchema)
     @blp.errors(404)
-    def get(self, unit_id: str, year: int, metric: str) -> dict[str, Any]:
+    def get(self, unit_id: str, year: int, metric: str) -> Response:
         """Give a year's months with the comparisons HeizkostenV §6a asks for"""
         catalogue = visible_catalogue()
         unit = visible_unit(unit_id)
@@ -67,27 +69,29 @@ class UsageUnitMonthlyConsumption(MethodView):
         months = monthly_report(
             unit, _points(catalogue, unit), neighbours, chosen, year, _zone(catalogue, unit)
         )
-        return {
-            "usage_unit_id": unit.id,
-            "year": year,
-            "metric": chosen.value,
-            "unit": chosen.unit,
-            "area_m2": unit.area_m2,
-            "months": [
-                {
-                    "month": _month(m.month),
-                    "consumption": _amount(m.consumption),
-                    "previous_month": _amount(m.previous_month),
-                    "same_month_last_year": _amount(m.same_month_last_year),
-                    "property_average": {
-                        "value": m.property_average.value,
-                        "status": m.property_average.status.value,
-                        "units_compared": m.property_average.units_compared,
-                    },
-                }
-                for m in months
-            ],
-        }
+        return ok(
+            {
+                "usage_unit_id": unit.id,
+                "year": year,
+                "metric": chosen.value,
+                "unit": chosen.unit,
+                "area_m2": unit.area_m2,
+                "months": [
+                    {
+                        "month": _month(m.month),
+                        "consumption": _amount(m.consumption),
+                        "previous_month": _amount(m.previous_month),
+                        "same_month_last_year": _amount(m.same_month_last_year),
+                        "property_average": {
+                            "value": m.property_average.value,
+                            "status": m.property_average.status.value,
+                            "units_compared": m.property_average.units_compared,
+                        },
+                    }
+                    for m in months
+                ],
+            }
+        )
 
 
 def consumption_document(
@@ -107,11 +111,11 @@ def consumption_document(
                 "segments": [
                     {
                         "device": {"id": s.device.id, "serial_number": s.device.serial_number},
-                        "from_": s.start.astimezone(zone),
-                        "to": s.end.astimezone(zone),
+                        "from": local(s.start, zone),
+                        "to": local(s.end, zone),
                         "readings": [
                             {
-                                "timestamp": r.timestamp.astimezone(zone),
+                                "timestamp": local(r.timestamp, zone),
                                 "value": r.value,
                                 "quality": r.quality.value,
                                 "reason": r.reason.value,
@@ -130,16 +134,16 @@ def consumption_document(
             {
                 "code": gap.cause.value,
                 "measuring_point_id": mp.id,
-                "from_": gap.start.astimezone(zone),
-                "to": gap.end.astimezone(zone),
+                "from": local(gap.start, zone),
+                "to": local(gap.end, zone),
                 "detail": _GAP_DETAIL[gap.cause],
             }
             for gap in point.gaps
         )
     return {
         "usage_unit_id": unit.id,
-        "from_": first,
-        "to": last,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
         "measuring_points": points,
         "totals": {
             metric.value: {"value": value, "unit": metric.unit}

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
@@ -16,6 +17,7 @@ from ..metering.model import Device, MeasuringPoint, Metric
 from ..metering.scope import ScopedCatalogue
 from .blueprint import Blueprint
 from .pagination import paginate
+from .render import local, ok
 from .schemas import (
     DeviceListSchema,
     DeviceQueryArgsSchema,
@@ -33,12 +35,12 @@ class Devices(MethodView):
     @blp.requires("read:devices")
     @blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, DeviceListSchema)
-    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+    def get(self, limit: int, cursor: str | None, **filters: Any) -> Response:
         """List devices, optionally of one unit, measuring point or metric, or active on a day"""
         catalogue = visible_catalogue()
         page = paginate(_devices(catalogue, **filters), limit, cursor, **filters)
         page["data"] = [device_document(catalogue, d) for d in page["data"]]
-        return page
+        return ok(page)
 
 
 @blp.route("/<device_id>")
@@ -46,10 +48,10 @@ class DeviceById(MethodView):
     @blp.requires("read:devices")
     @blp.response(200, DeviceSchema)
     @blp.errors(404)
-    def get(self, device_id: str) -> dict[str, Any]:
+    def get(self, device_id: str) -> Response:
         """Show one device"""
         catalogue = visible_catalogue()
-        return device_document(catalogue, visible_device(catalogue, device_id))
+        return ok(device_document(catalogue, visible_device(catalogue, device_id)))
 
 
 @blp.route("/<device_id>/readings")
@@ -60,7 +62,7 @@ class DeviceReadings(MethodView):
     @blp.errors(404)
     def get(
         self, device_id: str, limit: int, cursor: str | None, from_: date | None, to: date | None
-    ) -> dict[str, Any]:
+    ) -> Response:
         """List a device's readings between two days (inclusive), oldest first"""
         catalogue = visible_catalogue()
         device = visible_device(catalogue, device_id)
@@ -74,7 +76,7 @@ class DeviceReadings(MethodView):
         page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
         page["data"] = [
             {
-                "timestamp": r.timestamp.astimezone(zone),
+                "timestamp": local(r.timestamp, zone),
                 "value": r.value,
                 "unit": device.metric.unit,
                 "quality": r.quality.value,
@@ -82,7 +84,7 @@ class DeviceReadings(MethodView):
             }
             for r in page["data"]
         ]
-        return page
+        return ok(page)
 
 
 def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:
@@ -106,8 +108,8 @@ def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any
         "usage_unit_id": point.usage_unit_id,
         "metric": device.metric.value,
         "unit": device.metric.unit,
-        "installed_at": device.installed_at.astimezone(zone),
-        "removed_at": device.removed_at.astimezone(zone) if device.removed_at else None,
+        "installed_at": local(device.installed_at, zone),
+        "removed_at": local(device.removed_at, zone) if device.removed_at else None,
     }
 
 

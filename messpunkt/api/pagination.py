@@ -20,10 +20,9 @@ def paginate(
     items: Iterable[Item], limit: int, cursor: str | None, **filters: Any
 ) -> dict[str, Any]:
     """Return one page of `items` in the list envelope, with the next cursor."""
-    signer = URLSafeSerializer(sandbox().secret_key, salt="messpunkt.v1.cursor")
-    binding = _binding(filters)
     offset = 0
     if cursor is not None:
+        signer, binding = _signer(), _binding(filters)
         try:
             bound_to, offset = signer.loads(cursor)
         except (BadData, ValueError, TypeError):
@@ -38,8 +37,12 @@ def paginate(
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
-        next_cursor = signer.dumps([binding, offset + limit])
+        next_cursor = _signer().dumps([_binding(filters), offset + limit])
     return {"data": page, "pagination": {"next_cursor": next_cursor}}
+
+
+def _signer() -> URLSafeSerializer:
+    return URLSafeSerializer(sandbox().secret_key, salt="messpunkt.v1.cursor")
 
 
 def _binding(filters: dict[str, Any]) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.model import Property
 from .blueprint import Blueprint
 from .pagination import paginate
+from .render import ok
 from .schemas import ListQueryArgsSchema, PropertyListSchema, PropertySchema
 from .security import visible_catalogue
 
@@ -21,11 +23,11 @@ class Properties(MethodView):
     @blp.requires("read:units")
     @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, PropertyListSchema)
-    def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
+    def get(self, limit: int, cursor: str | None) -> Response:
         """List the properties in the token's property scope"""
         page = paginate(visible_catalogue().properties(), limit, cursor)
         page["data"] = [property_document(p) for p in page["data"]]
-        return page
+        return ok(page)
 
 
 @blp.route("/<property_id>")
@@ -33,13 +35,13 @@ class PropertyById(MethodView):
     @blp.requires("read:units")
     @blp.response(200, PropertySchema)
     @blp.errors(404)
-    def get(self, property_id: str) -> dict[str, Any]:
+    def get(self, property_id: str) -> Response:
         """Show one property"""
         found = visible_catalogue().property(property_id)
         if found is None:
             abort(404, message="no property with this id in the token's property scope")
         assert found is not None
-        return property_document(found)
+        return ok(property_document(found))
 
 
 def property_document(prop: Property) -> dict[str, Any]:

@@ -11,11 +11,13 @@ from ..web.context import sandbox
 
 def authenticate() -> None:
     """Validate the bearer token and the view's scope before anything else runs."""
-    state = sandbox().state
-    principal = state.auth.bearer.authenticate(
-        request.headers.get("Authorization"), sandbox().clock.now()
+    if request.method == "OPTIONS":
+        return  # Flask answers it with Allow only; a preflight carries no token.
+    running = sandbox()
+    principal = running.state.auth.bearer.authenticate(
+        request.headers.get("Authorization"), running.clock.now()
     )
-    scope = _required_scope()
+    scope = _required_scope(request.endpoint or "", request.method)
     if scope is not None:
         principal.require(scope)
     g.principal = principal
@@ -31,9 +33,14 @@ def visible_catalogue() -> ScopedCatalogue:
     return ScopedCatalogue(sandbox().state.data.catalogue, caller.tenant_id, caller.property_scope)
 
 
-def _required_scope() -> str | None:
-    view = current_app.view_functions.get(request.endpoint or "")
-    view_class = getattr(view, "view_class", None)
-    if view_class is not None:
-        view = getattr(view_class, request.method.lower(), None)
-    return getattr(view, "required_scope", None)
+def _required_scope(endpoint: str, method: str) -> str | None:
+    # Views are fixed once the app is built, so the answer per endpoint is too.
+    key = (endpoint, method)
+    scopes = current_app.extensions.setdefault("messpunkt.required_scopes", {})
+    if key not in scopes:
+        view = current_app.view_functions.get(endpoint)
+        view_class = getattr(view, "view_class", None)
+        if view_class is not None:
+            view = getattr(view_class, method.lower(), None)
+        scopes[key] = getattr(view, "required_scope", None)
+    return scopes[key]  # type: ignore[no-any-return]

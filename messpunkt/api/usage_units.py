@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.model import MeasuringPoint, UsageUnit
 from .blueprint import Blueprint
 from .pagination import paginate
+from .render import ok
 from .schemas import (
     ListQueryArgsSchema,
     MeasuringPointListSchema,
@@ -29,10 +31,12 @@ class UsageUnits(MethodView):
     @blp.requires("read:units")
     @blp.arguments(UsageUnitQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, UsageUnitListSchema)
-    def get(self, limit: int, cursor: str | None, property_id: str | None) -> dict[str, Any]:
+    def get(self, limit: int, cursor: str | None, property_id: str | None) -> Response:
         """List the usage units of the properties the token may see"""
         units = visible_catalogue().usage_units(property_id)
-        return paginate(units, limit, cursor, property_id=property_id)
+        page = paginate(units, limit, cursor, property_id=property_id)
+        page["data"] = [unit_document(u) for u in page["data"]]
+        return ok(page)
 
 
 @blp.route("/<unit_id>")
@@ -40,9 +44,9 @@ class UsageUnitById(MethodView):
     @blp.requires("read:units")
     @blp.response(200, UsageUnitSchema)
     @blp.errors(404)
-    def get(self, unit_id: str) -> UsageUnit:
+    def get(self, unit_id: str) -> Response:
         """Show one usage unit"""
-        return visible_unit(unit_id)
+        return ok(unit_document(visible_unit(unit_id)))
 
 
 @blp.route("/<unit_id>/measuring-points")
@@ -51,12 +55,12 @@ class UsageUnitMeasuringPoints(MethodView):
     @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, MeasuringPointListSchema)
     @blp.errors(404)
-    def get(self, unit_id: str, limit: int, cursor: str | None) -> dict[str, Any]:
+    def get(self, unit_id: str, limit: int, cursor: str | None) -> Response:
         """List a unit's measuring points (where a meter sits, and for what)"""
         unit = visible_unit(unit_id)
         page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor)
         page["data"] = [measuring_point_document(p) for p in page["data"]]
-        return page
+        return ok(page)
 
 
 def visible_unit(unit_id: str) -> UsageUnit:
@@ -66,6 +70,17 @@ def visible_unit(unit_id: str) -> UsageUnit:
         abort(404, message="no usage unit with this id in the token's property scope")
     assert unit is not None
     return unit
+
+
+def unit_document(unit: UsageUnit) -> dict[str, Any]:
+    return {
+        "id": unit.id,
+        "property_id": unit.property_id,
+        "name": unit.name,
+        "kind": unit.kind,
+        "floor": unit.floor,
+        "area_m2": unit.area_m2,
+    }
 
 
 def measuring_point_document(point: MeasuringPoint) -> dict[str, Any]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from flask import Response
 from flask.views import MethodView
 
 from ..web.context import sandbox
 from .blueprint import Blueprint
+from .render import ok
 from .schemas import WhoamiSchema
 from .security import principal
 
@@ -18,14 +18,16 @@ blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The ca
 class Whoami(MethodView):
     @blp.requires(None)
     @blp.response(200, WhoamiSchema)
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Response:
         """Show the tenant, client, scopes and properties of the access token"""
         caller = principal()
         tenant = sandbox().state.data.catalogue.tenant(caller.tenant_id)
-        return {
-            "tenant_id": caller.tenant_id,
-            "tenant_name": tenant.name if tenant else "",
-            "client_id": caller.client_id,
-            "granted_scopes": list(caller.scopes),
-            "property_scope": sorted(caller.property_scope),
-        }
+        return ok(
+            {
+                "tenant_id": caller.tenant_id,
+                "tenant_name": tenant.name if tenant else "",
+                "client_id": caller.client_id,
+                "granted_scopes": list(caller.scopes),
+                "property_scope": sorted(caller.property_scope),
+            }
+        )

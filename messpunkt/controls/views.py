@@ -7,12 +7,11 @@ from datetime import datetime, timedelta
 from http import HTTPStatus
 from typing import Any
 
-import flask_smorest
 from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from ..api.blueprint import _Parser
+from ..api.blueprint import Blueprint
 from ..api.pagination import paginate
 from ..clock import ClockError, parse_duration
 from ..dataset import DataSetError
@@ -35,12 +34,12 @@ from .schemas import (
 ADMIN_HEADER = "X-Sandbox-Admin-Key"
 
 
-class Blueprint(flask_smorest.Blueprint):
-    ARGUMENTS_PARSER = _Parser()
-
-
 blp = Blueprint(
-    "sandbox", __name__, url_prefix="/sandbox", description="Sandbox controls (admin key)"
+    "sandbox",
+    __name__,
+    url_prefix="/sandbox",
+    description="Sandbox controls (admin key)",
+    bearer=False,
 )
 
 

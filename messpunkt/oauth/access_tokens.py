@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -65,15 +66,26 @@ class AccessTokenClaims:
     token_id: str
     issued_at: datetime
     expires_at: datetime
+    not_before: datetime | None = None
 
 
 class AccessTokens:
-    """Mint and validate access tokens for one issuer and audience."""
+    """Mint and validate access tokens for one issuer and audience.
+
+    A token's signature and claims are checked once and the parsed claims
+    kept (bounded, oldest out): a partner calling /v1 repeatedly with the same
+    token pays for one ES256 verification, not one per request. The lifetime
+    is still checked against the clock on every call.
+    """
+
+    CACHE_SIZE = 4096
 
     def __init__(self, key: SigningKey, issuer: str, audience: str) -> None:
         self.key = key
         self.issuer = issuer
         self.audience = audience
+        self._verified: dict[str, AccessTokenClaims] = {}
+        self._lock = threading.Lock()
 
     def mint(
         self,
@@ -105,6 +117,20 @@ class AccessTokens:
 
     def validate(self, token: str, now: datetime) -> AccessTokenClaims:
         """Check signature, header, issuer, audience and lifetime; return the claims."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            with self._lock:
+                if len(self._verified) >= self.CACHE_SIZE:
+                    del self._verified[next(iter(self._verified))]
+                self._verified[token] = claims
+        if now >= claims.expires_at:
+            raise InvalidToken("the access token has expired")
+        if claims.issued_at > now or (claims.not_before is not None and claims.not_before > now):
+            raise InvalidToken("the access token is not valid yet")
+        return claims
+
+    def _verify(self, token: str) -> AccessTokenClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -134,14 +160,15 @@ class AccessTokens:
             raise InvalidToken("the access token is from another issuer") from None
         except jwt.PyJWTError:
             raise InvalidToken("the access token signature or claims are invalid") from None
-        return _claims(claims, now)
+        return _claims(claims)
 
 
-def _claims(claims: dict[str, Any], now: datetime) -> AccessTokenClaims:
+def _claims(claims: dict[str, Any]) -> AccessTokenClaims:
     try:
         issued_at = datetime.fromtimestamp(claims["iat"], UTC)
         expires_at = datetime.fromtimestamp(claims["exp"], UTC)
         nbf = claims.get("nbf")
+        not_before = None if nbf is None else datetime.fromtimestamp(nbf, UTC)
         scopes = tuple(str(claims.get("scope", "")).split())
         property_scope = tuple(claims.get("property_scope", ()))
         if not all(isinstance(p, str) for p in property_scope):
@@ -156,20 +183,11 @@ def _claims(claims: dict[str, Any], now: datetime) -> AccessTokenClaims:
             token_id=str(claims["jti"]),
             issued_at=issued_at,
             expires_at=expires_at,
+            not_before=not_before,
         )
     except (KeyError, TypeError, ValueError, OverflowError, OSError):
         raise InvalidToken("the access token claims are malformed") from None
-    if now >= expires_at:
-        raise InvalidToken("the access token has expired")
-    if issued_at > now or (nbf is not None and _after(nbf, now)):
-        raise InvalidToken("the access token is not valid yet")
     return result
-
-
-def _after(nbf: Any, now: datetime) -> bool:
-    if not isinstance(nbf, int | float):
-        raise InvalidToken("the access token claims are malformed")
-    return datetime.fromtimestamp(nbf, UTC) > now
 
 
 def _public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:

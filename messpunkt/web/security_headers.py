@@ -14,9 +14,10 @@ HTML_CSP = (
 def register(app: Flask) -> None:
     @app.after_request
     def _secure(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", HTML_CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            headers.setdefault("Content-Security-Policy", HTML_CSP)
+            headers["X-Frame-Options"] = "DENY"
+            headers["Referrer-Policy"] = "no-referrer"
         return response
