@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response
 
 from . import config as settings
 from .sandbox import Sandbox
+
+
+class SandboxFlask(Flask):
+    def make_default_options_response(self) -> Response:
+        """Answer OPTIONS with 204 and Allow, not an empty page labelled text/html."""
+        response = super().make_default_options_response()
+        response.status_code = 204
+        response.headers.pop("Content-Type", None)
+        return response
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -17,7 +26,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import docs, json, oauth, security_headers, wellknown
 
     resolved = settings.resolve(config)
-    app = Flask(__name__)
+    app = SandboxFlask(__name__)
+    # A doubled slash is a 404 problem, not a redirect with an HTML body.
+    app.url_map.merge_slashes = False
     app.json = json.DecimalJSONProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
     app.config["MAX_FORM_MEMORY_SIZE"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
