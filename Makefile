@@ -11,7 +11,7 @@ MESSPUNKT_PORT ?= 8000
 MESSPUNKT_THREADS ?= 8
 export MESSPUNKT_HOST MESSPUNKT_PORT MESSPUNKT_THREADS
 
-.PHONY: sandbox test lint format fixtures clean
+.PHONY: sandbox test bench lint format fixtures clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ sandbox: $(STAMP)  ## serve the sandbox with waitress on $(MESSPUNKT_HOST):$(MES
 
 test: $(STAMP)  ## run the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)  ## load the sandbox with wrk beside a bare Flask endpoint
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .

@@ -1,0 +1,251 @@
+"""`make bench`: load the sandbox with wrk, side by side with a bare Flask endpoint.
+
+The sandbox is started exactly as `make sandbox` serves it (messpunkt-sandbox,
+waitress, the same thread count). Every figure is printed with its ratio to
+the bare endpoint measured in the same run, because absolute numbers on a
+shared machine drift. In-process figures (create_app, the quickstart flow
+through the test client) are medians over many runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import os
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+BIN = Path(sys.executable).parent
+PROPERTY = "6fb74d25-5517-4dcc-ae8b-0914579ab036"
+REDIRECT = "http://localhost:3000/callback"
+ADMIN_KEY = "bench-admin-key"
+TARGETS = {"whoami": 0.8, "usage units": 0.7, "consumption WE 01": 0.6, "refresh grant": 0.6}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
+    for _ in range(200):
+        if process.poll() is not None:
+            raise SystemExit(f"server exited with {process.returncode}")
+        try:
+            requests.get(url, timeout=0.5)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise SystemExit(f"{url} did not come up")
+
+
+def start(command: list[str], url: str, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT
+    )
+    wait_until_up(url, process)
+    return process
+
+
+def pkce_pair() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def tokens(http: requests.Session, base: str) -> dict[str, str]:
+    """Run the real authorize → token flow once and return the token response."""
+    verifier, challenge = pkce_pair()
+    consent = http.post(
+        f"{base}/oauth/authorize",
+        data={
+            "client_id": "sandbox-demo-client",
+            "redirect_uri": REDIRECT,
+            "scope": "read:units read:devices read:readings",
+            "state": "bench",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+            "property": PROPERTY,
+            "decision": "approve",
+        },  # fmt: skip
+        allow_redirects=False,
+    )
+    code = requests.utils.urlparse(consent.headers["Location"]).query.split("code=")[1]
+    code = code.split("&")[0]
+    response = http.post(
+        f"{base}/oauth/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": "sandbox-demo-client",
+            "redirect_uri": REDIRECT,
+            "code_verifier": verifier,
+        },  # fmt: skip
+    )
+    response.raise_for_status()
+    return response.json()  # type: ignore[no-any-return]
+
+
+def refresh_tokens(base: str, count: int) -> list[str]:
+    """Prepare `count` refresh tokens, each of its own session."""
+
+    def one(_: int) -> str:
+        with requests.Session() as http:
+            return tokens(http, base)["refresh_token"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def wrk(url: str, script: str, seconds: int, threads: int, connections: int, **env: str) -> dict:
+    command = [
+        "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+        "-s", str(HERE / "wrk" / script), url,
+    ]  # fmt: skip
+    environment = {**os.environ, "BENCH_LUA_DIR": str(HERE / "wrk"),
+                   "BENCH_WRK_THREADS": str(threads), **env}  # fmt: skip
+    output = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    result = json.loads(output.stdout.strip().splitlines()[-1])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    return result
+
+
+def in_process(runs: int) -> dict[str, float]:
+    """Median milliseconds of a fresh create_app() and of the quickstart through the test client."""
+    sys.path.insert(0, str(ROOT))
+    from messpunkt import create_app
+    from messpunkt.testing import FROZEN_AT, obtain_tokens
+
+    config = {"MESSPUNKT_FROZEN_AT": FROZEN_AT}
+    create_app(config)  # warm the data set cache, as a test suite's first app does
+    creation = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        app = create_app(config)
+        creation.append(time.perf_counter() - started)
+    client = app.test_client()
+    flows = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        headers = obtain_tokens(client).bearer
+        client.get("/v1/whoami", headers=headers)
+        unit = client.get("/v1/usage-units", headers=headers).get_json()["data"][0]["id"]
+        client.get(
+            f"/v1/usage-units/{unit}/consumption?from=2026-01-01&to=2026-12-31&metric=water_warm",
+            headers=headers,
+        )
+        flows.append(time.perf_counter() - started)
+    return {
+        "create_app()": statistics.median(creation) * 1000,
+        "quickstart flow (test client)": statistics.median(flows) * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per scenario")
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("MESSPUNKT_THREADS", 8)))
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=200, help="in-process repetitions")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: make bench installs it (apt-get install wrk)")
+
+    bare_port, port = free_port(), free_port()
+    bare_url, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MESSPUNKT_PORT": str(port), "MESSPUNKT_THREADS": str(args.threads),
+           "MESSPUNKT_ISSUER": base, "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY}  # fmt: skip
+    bare = start([sys.executable, str(HERE / "bare.py"), "--port", str(bare_port),
+                  "--threads", str(args.threads)], f"{bare_url}/ping", env)  # fmt: skip
+    sandbox = start([str(BIN / "messpunkt-sandbox")], f"{base}/openapi.json", env)
+    load = {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds}
+    try:
+        with requests.Session() as http:
+            access = tokens(http, base)["access_token"]
+            unit = http.get(f"{base}/v1/usage-units",
+                            headers={"Authorization": f"Bearer {access}"}).json()["data"][0]["id"]  # fmt: skip
+        expected_refreshes = 2500 * args.seconds
+        with tempfile.TemporaryDirectory() as scratch:
+            token_file = Path(scratch) / "refresh_tokens.txt"
+            token_file.write_text("\n".join(refresh_tokens(base, expected_refreshes)) + "\n")
+            verifier, challenge = pkce_pair()
+            results = {
+                "bare Flask JSON": wrk(f"{bare_url}/ping", "get.lua", **load),
+                "whoami": wrk(f"{base}/v1/whoami", "get.lua", BENCH_TOKEN=access, **load),
+                "usage units": wrk(f"{base}/v1/usage-units", "get.lua", BENCH_TOKEN=access, **load),
+                "consumption WE 01": wrk(
+                    f"{base}/v1/usage-units/{unit}/consumption"
+                    "?from=2026-01-01&to=2026-12-31&metric=water_warm",
+                    "get.lua",
+                    BENCH_TOKEN=access,
+                    **load,
+                ),
+                "refresh grant": wrk(
+                    f"{base}/oauth/token", "refresh.lua", BENCH_TOKENS=str(token_file), **load
+                ),  # fmt: skip
+                "authorize + token": wrk(
+                    base,
+                    "flow.lua",
+                    threads=args.connections,
+                    connections=args.connections,
+                    seconds=args.seconds,
+                    BENCH_VERIFIER=verifier,
+                    BENCH_CHALLENGE=challenge,
+                ),
+            }
+    finally:
+        for process in (bare, sandbox):
+            process.terminate()
+            process.wait(timeout=10)
+
+    reference = results["bare Flask JSON"]["rps"]
+    print(f"waitress threads={args.threads}, wrk -t{args.wrk_threads} -c{args.connections} "
+          f"-d{args.seconds}s, {os.cpu_count()} cores")  # fmt: skip
+    print(f"| scenario | req/s | p50 ms | p99 ms | ratio to bare | target |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    failed = []
+    for name, result in results.items():
+        ratio = result["rps"] / reference
+        target = TARGETS.get(name)
+        if target is not None and ratio < target:
+            failed.append(name)
+        if result["non_2xx_3xx"] or result["socket_errors"]:
+            failed.append(f"{name} had {result['non_2xx_3xx']} bad responses")
+        print(f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | "
+              f"{result['p99_us'] / 1000:.2f} | {ratio:.2f} | "
+              f"{'≥ ' + format(target, '.1f') if target else '—'} |")  # fmt: skip
+    if "authorize + token" in results:
+        flows = results["authorize + token"]["rps"] / 2
+        print(f"(authorize + token: {flows:.0f} whole flows/s, two requests each)")
+    print()
+    print("| in process (median) | ms | target |")
+    print("| --- | ---: | ---: |")
+    for name, value in in_process(args.runs).items():
+        target = 20 if name == "create_app()" else 5
+        if value > target:
+            failed.append(name)
+        print(f"| {name} | {value:.2f} | ≤ {target} |")
+    if failed:
+        print(f"\nbelow target: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
