@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -140,3 +141,60 @@ def test_readme_quickstart_runs_against_a_live_server(
         TOKEN=again["access_token"],
     )
     assert status == "401"
+
+
+def walkthrough_block() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("<!-- walkthrough:begin -->")[1].split("<!-- walkthrough:end -->")[0]
+    [block] = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    return block.replace("localhost:8000", BASE_URL)
+
+
+@pytest.fixture
+def messpunkt_config() -> dict[str, str]:
+    # Real time at first (the walk-through freezes it), and a known admin key.
+    return {"MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key"}
+
+
+def test_readme_clock_walkthrough_shows_each_expiry(
+    messpunkt_server: LiveServer, tmp_path: Path
+) -> None:
+    pkce, code, token, *_ = quickstart_blocks()
+    bash("\n".join([pkce, code, token]), messpunkt_server, tmp_path)
+    first = json.loads((tmp_path / "token.json").read_text())
+
+    output = bash(
+        walkthrough_block(),
+        messpunkt_server,
+        tmp_path,
+        A="X-Sandbox-Admin-Key: readme-admin-key",
+        TOKEN=first["access_token"],
+        REFRESH_TOKEN=first["refresh_token"],
+    )
+
+    frozen, advanced, status, advanced_again, refused, sessions = _json_documents(output)
+    assert frozen["frozen"] is True
+    assert _seconds_between(frozen["now"], advanced["now"]) == 3600
+    assert status == 401
+    assert _seconds_between(advanced["now"], advanced_again["now"]) == 31 * 86400
+    assert refused == {"error": "invalid_grant", "error_description": "refresh token has expired"}
+    [session] = sessions["data"]
+    assert session["state"] == "expired"
+    assert [e["kind"] for e in session["events"]] == ["issued", "rotated", "expired"]
+
+
+def _json_documents(output: str) -> list:
+    """Split the concatenated answers (JSON documents and one bare status code)."""
+    decoder, documents, index = json.JSONDecoder(), [], 0
+    while index < len(output):
+        if output[index].isspace():
+            index += 1
+            continue
+        document, index = decoder.raw_decode(output, index)
+        documents.append(document)
+    return documents
+
+
+def _seconds_between(earlier: str, later: str) -> int:
+    delta = datetime.fromisoformat(later) - datetime.fromisoformat(earlier)
+    return int(delta.total_seconds())
