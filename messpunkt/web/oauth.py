@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, jsonify, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -11,6 +12,7 @@ from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params
 from .context import sandbox
+from .security_headers import HTML_CSP
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 
@@ -55,7 +57,17 @@ def consent() -> Any:
         hidden=hidden,
         query=request.args,
     )
-    return Response(html, mimetype="text/html", headers={"Cache-Control": "no-store"})
+    # CSP form-action also governs the redirect that answers the form (Chromium enforces
+    # it), so the checked redirect URI's origin is allowed as a target, and only it.
+    target = urlsplit(authorization.redirect_uri)
+    csp = HTML_CSP.replace(
+        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
+    )
+    return Response(
+        html,
+        mimetype="text/html",
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": csp},
+    )
 
 
 @bp.post("/authorize")
