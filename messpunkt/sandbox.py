@@ -72,5 +72,6 @@ class Sandbox:
         """Validate another data set, then replace the current one and reset."""
         data = load_dataset(directory)  # raises before anything is replaced
         with self._lock:
+            self.clock.reset()
             self.state = self._build(data)
         return data

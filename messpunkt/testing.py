@@ -150,11 +150,24 @@ class LiveServer:
         return self
 
     def stop(self) -> None:
-        # waitress has no stop(): close every dispatcher so its loop ends (as webtest does).
-        self._server.task_dispatcher.shutdown()
-        for dispatcher in list(self._server._map.values()):
-            dispatcher.close()
-        self._thread.join(timeout=5)
+        """Close every socket from the server's own thread, then wait for it to end.
+
+        waitress has no stop(); closing its sockets from here while its loop
+        selects on them can kill that loop with EBADF, so the closing runs as a
+        trigger thunk inside the loop, which then finds nothing left to serve.
+        """
+
+        def close_everything() -> None:
+            for dispatcher in list(self._server._map.values()):
+                dispatcher.close()
+
+        # Workers first, so no request still in flight writes to a closed socket.
+        self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
+        if self._thread.is_alive():
+            self._server.trigger.pull_trigger(close_everything)
+            self._thread.join(timeout=5)
+        else:
+            close_everything()
 
     def __enter__(self) -> LiveServer:
         return self.start()
