@@ -1,0 +1,198 @@
+"""The consent page in a real headless browser: Debian's chromium and chromedriver."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import re
+import secrets
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+import requests
+
+from messpunkt.testing import (
+    DEMO_CLIENT,
+    DEMO_REDIRECT_URI,
+    DEMO_SCOPES,
+    QUICKSTART_PROPERTY,
+)
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
+SCOPE_WORDS = {
+    "read:units": "See your properties and their usage units (flats, shops), with their size",
+    "read:devices": "See the measuring points and meters installed in those units",
+    "read:readings": "Read meter readings and consumption of those units",
+}
+# Chromium applies CSP form-action to every redirect that follows a form submission.
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        reason = f"the browser tests need {' and '.join(missing)} (apt: chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never runs
+    for argument in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(10)
+    yield driver
+    driver.quit()
+
+
+def _pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+    return verifier, challenge.rstrip(b"=").decode()
+
+
+def _authorize_url(server, challenge: str, state: str, **overrides: str) -> str:
+    query = {
+        "response_type": "code", "client_id": DEMO_CLIENT, "redirect_uri": DEMO_REDIRECT_URI,
+        "scope": " ".join(DEMO_SCOPES), "state": state, "code_challenge": challenge,
+        "code_challenge_method": "S256", **overrides,
+    }  # fmt: skip
+    return f"{server.url}/oauth/authorize?{urlencode(query)}"
+
+
+def _click_and_follow(driver, button_id: str) -> str:
+    """Click a consent button; return where the browser went back to the client.
+
+    Nothing listens on localhost:3000, so Chromium shows its error page there, but keeps
+    the URL. A CSP violation ends the wait at once instead of after the timeout.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(
+        "document.addEventListener('securitypolicyviolation', e => {"
+        " window.refused = e.violatedDirective + ' refused ' + e.blockedURI; });"
+    )
+    driver.find_element(By.ID, button_id).click()
+
+    def back_at_the_client_or_refused(driver) -> bool:
+        if driver.current_url.startswith(DEMO_REDIRECT_URI):
+            return True
+        return bool(driver.execute_script("return window.refused"))
+
+    WebDriverWait(driver, 5, poll_frequency=0.05).until(back_at_the_client_or_refused)
+    url = driver.current_url
+    if not url.startswith(DEMO_REDIRECT_URI):
+        pytest.fail(f"stayed at {url}: {driver.execute_script('return window.refused')}")
+    return url
+
+
+def _query(url: str) -> dict[str, str]:
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    assert len(dict(pairs)) == len(pairs), f"repeated parameter in {url}"
+    return dict(pairs)
+
+
+@pytest.mark.live
+def test_the_consent_page_names_the_client_the_scopes_in_words_and_the_tenants_properties(
+    browser, messpunkt_server, tmp_path
+):
+    from selenium.webdriver.common.by import By
+
+    browser.get(_authorize_url(messpunkt_server, _pkce()[1], "st"))
+
+    assert browser.title == "Allow Sandbox Demo ERP access? · messpunkt sandbox"
+    assert browser.find_element(By.ID, "client-name").text == "Sandbox Demo ERP"
+    assert browser.find_element(By.ID, "tenant-name").text == "Musterhausverwaltung GmbH"
+    scopes = browser.find_elements(By.CSS_SELECTOR, "#scopes li")
+    assert [item.text for item in scopes] == [f"{SCOPE_WORDS[s]} {s}" for s in DEMO_SCOPES]
+    boxes = browser.find_elements(By.CSS_SELECTOR, 'input[type="checkbox"][name="property"]')
+    assert [box.get_attribute("value") for box in boxes] == [QUICKSTART_PROPERTY, HAMBURG_PROPERTY]
+    assert [box.is_selected() for box in boxes] == [False, False]
+    labels = [label.text for label in browser.find_elements(By.CSS_SELECTOR, "#properties label")]
+    assert labels == [
+        "Wohnanlage Lindenhof, Lindenstraße 12, 10969 Berlin",
+        "Hafenstraße 3, Hafenstraße 3, 20457 Hamburg",
+    ]
+    boxes[0].click()
+    assert [box.is_selected() for box in boxes] == [True, False]
+    screenshot = tmp_path / "consent.png"
+    assert browser.save_screenshot(str(screenshot))
+    assert screenshot.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert screenshot.stat().st_size > 5_000
+
+
+@pytest.mark.live
+def test_approving_in_the_browser_returns_a_code_that_the_token_endpoint_exchanges(
+    browser, messpunkt_server
+):
+    from selenium.webdriver.common.by import By
+
+    verifier, challenge = _pkce()
+    browser.get(_authorize_url(messpunkt_server, challenge, "browser-state"))
+    browser.find_element(By.CSS_SELECTOR, f'input[value="{QUICKSTART_PROPERTY}"]').click()
+
+    query = _query(_click_and_follow(browser, "approve"))
+
+    assert set(query) == {"code", "state", "iss"}
+    assert re.fullmatch(r"[A-F0-9]{40}", query["code"])
+    assert (query["state"], query["iss"]) == ("browser-state", messpunkt_server.url)
+    form = {
+        "grant_type": "authorization_code", "code": query["code"], "client_id": DEMO_CLIENT,
+        "redirect_uri": DEMO_REDIRECT_URI, "code_verifier": verifier,
+    }  # fmt: skip
+    token = requests.post(f"{messpunkt_server.url}/oauth/token", data=form, timeout=10)
+    assert token.status_code == 200
+    bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    whoami = requests.get(f"{messpunkt_server.url}/v1/whoami", headers=bearer, timeout=10)
+    assert (whoami.status_code, whoami.json()["property_scope"]) == (200, [QUICKSTART_PROPERTY])
+
+
+@pytest.mark.live
+def test_denying_in_the_browser_returns_access_denied_with_state_and_iss(browser, messpunkt_server):
+    browser.get(_authorize_url(messpunkt_server, _pkce()[1], "deny-state"))
+
+    query = _query(_click_and_follow(browser, "deny"))
+
+    assert set(query) == {"error", "error_description", "state", "iss"}
+    assert query["error"] == "access_denied"
+    assert (query["state"], query["iss"]) == ("deny-state", messpunkt_server.url)
+
+
+@pytest.mark.live
+def test_an_unknown_client_gets_the_error_page_and_the_browser_stays_there(
+    browser, messpunkt_server
+):
+    from selenium.webdriver.common.by import By
+
+    url = _authorize_url(messpunkt_server, _pkce()[1], "st", client_id="no-such-client")
+    browser.get(url)
+
+    assert browser.current_url == url
+    assert browser.title == "Request refused · messpunkt sandbox"
+    assert browser.find_element(By.ID, "error-description").text == "unknown client_id"
+    assert browser.find_elements(By.TAG_NAME, "form") == []
+    assert "HTTP 400" in browser.find_element(By.TAG_NAME, "main").text
+
+
+def test_the_consent_pages_csp_lets_its_form_redirect_to_the_client(messpunkt_client):
+    """The browser-free twin of the two browser tests: the CSP allows the client's origin."""
+    query = {
+        "response_type": "code", "client_id": DEMO_CLIENT, "redirect_uri": DEMO_REDIRECT_URI,
+        "code_challenge": _pkce()[1], "code_challenge_method": "S256",
+    }  # fmt: skip
+    response = messpunkt_client.get("/oauth/authorize?" + urlencode(query))
+    assert response.status_code == 200
+    policy = [part.split() for part in response.headers["Content-Security-Policy"].split(";")]
+    sources = next((rest for name, *rest in policy if name == "form-action"), ["*"])
+    origin = "{0.scheme}://{0.netloc}".format(urlsplit(DEMO_REDIRECT_URI))
+    assert {"*", "http:", origin, DEMO_REDIRECT_URI} & set(sources), sources
