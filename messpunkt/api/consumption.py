@@ -43,11 +43,11 @@ class UsageUnitConsumption(MethodView):
     def get(self, unit_id: str, from_: date, to: date, metric: str | None) -> Response:
         """Compute a unit's consumption per measuring point and device segment"""
         catalogue = visible_catalogue()
-        unit = visible_unit(unit_id)
+        unit = visible_unit(unit_id, catalogue)
         zone = _zone(catalogue, unit)
         window = Window.from_dates(from_, to, zone)
         metrics = [Metric(metric)] if metric else list(Metric)
-        report = unit_consumption(_points(catalogue, unit), window, metrics)
+        report = unit_consumption(catalogue.points_with_devices(unit, metrics), window, metrics)
         return ok(consumption_document(unit, from_, to, report, zone))
 
 
@@ -60,14 +60,19 @@ class UsageUnitMonthlyConsumption(MethodView):
     def get(self, unit_id: str, year: int, metric: str) -> Response:
         """Give a year's months with the comparisons HeizkostenV §6a asks for"""
         catalogue = visible_catalogue()
-        unit = visible_unit(unit_id)
-        neighbours = [
-            (other, _points(catalogue, other))
-            for other in catalogue.catalogue.usage_units(unit.property_id)
-        ]
+        unit = visible_unit(unit_id, catalogue)
         chosen = Metric(metric)
+        neighbours = [
+            (other, catalogue.points_with_devices(other, [chosen]))
+            for other in catalogue.usage_units(unit.property_id)
+        ]
         months = monthly_report(
-            unit, _points(catalogue, unit), neighbours, chosen, year, _zone(catalogue, unit)
+            unit,
+            catalogue.points_with_devices(unit, [chosen]),
+            neighbours,
+            chosen,
+            year,
+            _zone(catalogue, unit),
         )
         return ok(
             {
@@ -151,10 +156,6 @@ def consumption_document(
         },
         "warnings": warnings,
     }
-
-
-def _points(catalogue: ScopedCatalogue, unit: UsageUnit) -> list[tuple[Any, Any]]:
-    return [(p, catalogue.devices(p.id)) for p in catalogue.measuring_points(unit.id)]
 
 
 def _zone(catalogue: ScopedCatalogue, unit: UsageUnit) -> ZoneInfo:

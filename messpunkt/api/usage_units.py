@@ -9,6 +9,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.model import MeasuringPoint, UsageUnit
+from ..metering.scope import ScopedCatalogue
 from .blueprint import Blueprint
 from .pagination import paginate
 from .render import ok
@@ -63,9 +64,9 @@ class UsageUnitMeasuringPoints(MethodView):
         return ok(page)
 
 
-def visible_unit(unit_id: str) -> UsageUnit:
+def visible_unit(unit_id: str, catalogue: ScopedCatalogue | None = None) -> UsageUnit:
     """Return a unit the caller may see, or answer 404 as if it did not exist."""
-    unit = visible_catalogue().usage_unit(unit_id)
+    unit = (catalogue or visible_catalogue()).usage_unit(unit_id)
     if unit is None:
         abort(404, message="no usage unit with this id in the token's property scope")
     assert unit is not None

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 
 from .catalogue import Catalogue
-from .model import Device, MeasuringPoint, Property, UsageUnit
+from .model import Device, MeasuringPoint, Metric, Property, UsageUnit
 
 
 class ScopedCatalogue:
@@ -56,6 +56,18 @@ class ScopedCatalogue:
         if device is None or self.measuring_point(device.measuring_point_id) is None:
             return None
         return device
+
+    def points_with_devices(
+        self, unit: UsageUnit, metrics: Collection[Metric] | None = None
+    ) -> list[tuple[MeasuringPoint, Sequence[Device]]]:
+        """Return a visible unit's measuring points (of some metrics) with their devices."""
+        if self.usage_unit(unit.id) is None:
+            return []
+        return [
+            (point, self.catalogue.devices(point.id))
+            for point in self.catalogue.measuring_points(unit.id)
+            if metrics is None or point.metric in metrics
+        ]
 
     def devices(self, point_id: str) -> Sequence[Device]:
         if self.measuring_point(point_id) is None:

@@ -14,7 +14,9 @@ class DecimalJSONProvider(DefaultJSONProvider):
     Metering values carry at most 3 decimals and well under 15 significant
     digits, so the shortest float representation Python writes is exactly
     the decimal's digits (IEEE 754 doubles round-trip 15): 25.614 stays
-    25.614, never 25.613999999999997.
+    25.614, never 25.613999999999997. Whole numbers are written as integers.
+    The loader refuses values finer than a metric's precision, which keeps
+    every value inside that bound.
     """
 
     sort_keys = False
@@ -23,9 +25,6 @@ class DecimalJSONProvider(DefaultJSONProvider):
     @staticmethod
     def default(o: Any) -> Any:
         if isinstance(o, Decimal):
-            if o == o.to_integral_value():
-                return int(o)
-            if len(o.as_tuple().digits) > 15:
-                raise ValueError(f"{o} has more digits than a JSON number keeps exactly")
-            return float(o)
+            number = float(o)
+            return int(number) if number.is_integer() else number
         return DefaultJSONProvider.default(o)
