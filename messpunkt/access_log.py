@@ -1,10 +1,11 @@
 """One log line per request, written off the request's thread.
 
 Writing a line to stderr from the request thread cost more than the rest
-of a whoami on a loaded server: every write releases the GIL and hands it
-back through the other waitress threads. Requests drop a tuple on a queue
-(a lock-free `SimpleQueue`); one writer thread formats and writes whatever
-has piled up in a single call.
+of a whoami on a loaded server, and so did waking a writer thread for each
+line: every hand-over of the GIL between threads is a context switch.
+Requests drop a tuple on a `SimpleQueue` (no lock, nobody woken); a writer
+thread wakes ten times a second and writes whatever has piled up in one
+call. Lines appear at most 0.1 s late.
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ class AccessLog:
     """WSGI middleware: method, path, status, duration. Never a query string or a header,
     so no token or code reaches the log."""
 
+    INTERVAL = 0.1  # seconds between writes
+
     def __init__(self, app: Any, stream: TextIO) -> None:
         self.app = app
-        self._lines: queue.SimpleQueue[tuple[float, str, str, str, float] | None] = (
-            queue.SimpleQueue()
-        )
+        self._lines: queue.SimpleQueue[tuple[float, str, str, str, float]] = queue.SimpleQueue()
         self._stream = stream
+        self._closed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="access-log", daemon=True)
         self._writer.start()
 
@@ -53,23 +55,24 @@ class AccessLog:
 
     def close(self) -> None:
         """Write what is queued and stop the writer."""
-        self._lines.put(None)
+        self._closed.set()
         self._writer.join(timeout=5)
 
     def _write(self) -> None:
+        while not self._closed.wait(self.INTERVAL):
+            self._drain()
+        self._drain()
+
+    def _drain(self) -> None:
+        lines = []
         while True:
-            batch = [self._lines.get()]
-            while True:
-                try:
-                    batch.append(self._lines.get_nowait())
-                except queue.Empty:
-                    break
-            lines = [_format(item) for item in batch if item is not None]
-            if lines:
-                self._stream.write("".join(lines))
-                self._stream.flush()
-            if None in batch:
-                return
+            try:
+                lines.append(_format(self._lines.get_nowait()))
+            except queue.Empty:
+                break
+        if lines:
+            self._stream.write("".join(lines))
+            self._stream.flush()
 
 
 def _format(item: tuple[float, str, str, str, float]) -> str:
