@@ -6,6 +6,7 @@ import argparse
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -29,15 +30,18 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str,
         parser.add_argument(
             f"--{option}",
             type=setting.parse,
-            default=config.get(key, setting.default),
-            help=f"{setting.meaning} (env {key}, default %(default)s)",
+            default=None,
+            help=f"{setting.meaning} (env {key}, default {config.get(key, setting.default)})",
         )
-    args = vars(parser.parse_args(argv))
-    config.update({OPTIONS[name]: value for name, value in args.items()})
-    if "MESSPUNKT_ISSUER" not in environ and args["issuer"] == SETTINGS["MESSPUNKT_ISSUER"].default:
+    given = {OPTIONS[name]: value for name, value in vars(parser.parse_args(argv)).items()}
+    config.update({key: value for key, value in given.items() if value is not None})
+    for key in ("MESSPUNKT_HOST", "MESSPUNKT_PORT", "MESSPUNKT_THREADS", "MESSPUNKT_DATA_DIR"):
+        config.setdefault(key, SETTINGS[key].default)
+    if "MESSPUNKT_ISSUER" not in config:
         # The issuer must be the URL clients reach, so it follows the chosen port.
-        host = "localhost" if args["host"] in ("127.0.0.1", "0.0.0.0", "::") else args["host"]  # noqa: S104
-        config["MESSPUNKT_ISSUER"] = f"http://{host}:{args['port']}"
+        host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
+        name = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
+        config["MESSPUNKT_ISSUER"] = f"http://{name}:{port}"
     return config
 
 
@@ -70,6 +74,10 @@ def banner(app: Flask) -> str:
     return "\n".join(lines)
 
 
+def _exit(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = parse_args(argv, dict(os.environ))
@@ -84,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.collect()
     gc.freeze()
     access_log = AccessLog(app, sys.stderr)
+    # SIGTERM ends waitress's loop like Ctrl-C does, so the log's last lines are written.
+    signal.signal(signal.SIGTERM, _exit)
     try:
         serve(access_log, host=config["MESSPUNKT_HOST"], port=config["MESSPUNKT_PORT"],
               threads=config["MESSPUNKT_THREADS"], ident="messpunkt-sandbox")  # fmt: skip

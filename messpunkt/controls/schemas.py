@@ -73,10 +73,13 @@ class SessionSchema(Schema):
     events = fields.List(fields.Nested(SessionEventSchema), required=True)
 
 
-class SessionQueryArgsSchema(ListQueryArgsSchema):
+class PersonalAccessTokenQueryArgsSchema(ListQueryArgsSchema):
     state = fields.String(load_default=None, validate=validate.OneOf(STATES))
-    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
     tenant_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+
+
+class SessionQueryArgsSchema(PersonalAccessTokenQueryArgsSchema):
+    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
 class PersonalAccessTokenCreateSchema(Schema):

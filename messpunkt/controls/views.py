@@ -26,6 +26,7 @@ from .schemas import (
     LoadDataSchema,
     PersonalAccessTokenCreateSchema,
     PersonalAccessTokenListSchema,
+    PersonalAccessTokenQueryArgsSchema,
     SessionListSchema,
     SessionQueryArgsSchema,
     SessionSchema,
@@ -80,7 +81,7 @@ class ClockFreeze(MethodView):
     @blp.response(200, ClockSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Stop the clock, now or at a later instant"""
-        _move(lambda clock: clock.freeze(body["at"]))
+        _move(lambda clock: clock.freeze(body["at"]), field="at")
         return _clock()
 
 
@@ -106,9 +107,9 @@ class ClockAdvance(MethodView):
                 delta = parse_duration(body["by"])
             except ValueError as exc:
                 abort(400, message=str(exc), errors={"by": [str(exc)]})
-            _move(lambda clock: clock.advance(delta))
+            _move(lambda clock: clock.advance(delta), field="by")
         else:
-            _move(lambda clock: clock.advance_to(body["to"]))
+            _move(lambda clock: clock.advance_to(body["to"]), field="to")
         return _clock()
 
 
@@ -167,7 +168,7 @@ class SessionRevoke(MethodView):
 @blp.route("/personal-access-tokens")
 class PersonalAccessTokens(MethodView):
     @_documented()
-    @blp.arguments(SessionQueryArgsSchema, location="query", as_kwargs=True)
+    @blp.arguments(PersonalAccessTokenQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, PersonalAccessTokenListSchema)
     def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
         """List personal access tokens (never their secrets)"""
@@ -311,13 +312,14 @@ def _clock() -> dict[str, Any]:
     return {"now": clock.now(), "frozen": clock.frozen}
 
 
-def _move(change: Any) -> None:
+def _move(change: Any, *, field: str) -> None:
+    """Apply a clock change; report an impossible one on the field that asked for it."""
     try:
         change(sandbox().clock)
     except ClockError as exc:
         abort(409, message=str(exc))
     except OverflowError:
-        abort(400, message="that instant is out of range", errors={"by": ["Out of range."]})
+        abort(400, message="that instant is out of range", errors={field: ["Out of range."]})
 
 
 def _data_document() -> dict[str, Any]:
