@@ -7,6 +7,8 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
+from operator import itemgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -109,8 +111,10 @@ class MeasuringPoint:
         return self.metric.unit
 
 
-@dataclass(frozen=True, slots=True)
-class Reading:
+class Reading(NamedTuple):
+    """One register value. A named tuple: a large data set holds millions of these,
+    and a tuple is built several times faster than a frozen dataclass."""
+
     timestamp: datetime
     value: Decimal
     quality: Quality
@@ -171,7 +175,7 @@ class Device:
 
         `billing_zone` places the 1 January billing date of heat cost allocators.
         """
-        timestamps = tuple(r.timestamp for r in readings)
+        timestamps = tuple(map(_timestamp, readings))
         if any(a >= b for a, b in pairwise(timestamps)):
             raise ValueError(f"device {id}: readings must be in strictly increasing time order")
         if not metric.resets_at_billing_date:
@@ -247,4 +251,7 @@ def _billing_date_between(after: datetime, before: datetime, zone: tzinfo) -> da
 
 
 def _run(readings: list[Reading]) -> RegisterRun:
-    return RegisterRun(tuple(readings), tuple(r.timestamp for r in readings))
+    return RegisterRun(tuple(readings), tuple(map(_timestamp, readings)))
+
+
+_timestamp = itemgetter(0)  # Reading.timestamp, at C speed over millions of readings
