@@ -9,7 +9,7 @@ app = Flask(__name__)
 
 
 @app.get("/ping")
-def ping():  # noqa: ANN201
+def ping():
     return jsonify({"status": "ok", "service": "bare flask"})
 
 

@@ -82,7 +82,7 @@ def tokens(http: requests.Session, base: str) -> dict[str, str]:
             "code_challenge_method": "S256",
             "property": PROPERTY,
             "decision": "approve",
-        },  # fmt: skip
+        },
         allow_redirects=False,
     )
     code = requests.utils.urlparse(consent.headers["Location"]).query.split("code=")[1]
@@ -95,7 +95,7 @@ def tokens(http: requests.Session, base: str) -> dict[str, str]:
             "client_id": "sandbox-demo-client",
             "redirect_uri": REDIRECT,
             "code_verifier": verifier,
-        },  # fmt: skip
+        },
     )
     response.raise_for_status()
     return response.json()  # type: ignore[no-any-return]
@@ -156,6 +156,45 @@ def in_process(runs: int) -> dict[str, float]:
     }
 
 
+SCALE_PROBE = """
+import json, resource, statistics, sys, time
+from messpunkt import create_app
+from messpunkt.testing import obtain_tokens
+started = time.perf_counter()
+app = create_app({"MESSPUNKT_DATA_DIR": sys.argv[1]})
+loaded = time.perf_counter() - started
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+client = app.test_client()
+headers = obtain_tokens(client).bearer
+unit = client.get("/v1/usage-units", headers=headers).get_json()["data"][0]["id"]
+url = f"/v1/usage-units/{unit}/consumption?from=2026-01-01&to=2026-12-31&metric=water_warm"
+for _ in range(200):
+    client.get(url, headers=headers)
+times = []
+for _ in range(int(sys.argv[2])):
+    started = time.perf_counter()
+    assert client.get(url, headers=headers).status_code == 200
+    times.append(time.perf_counter() - started)
+median = statistics.median(times) * 1e6
+print(json.dumps({"load_s": loaded, "peak_mb": peak_mb, "consumption_us": median}))
+"""
+
+
+def scale(units: int, runs: int) -> dict[str, dict[str, float]]:
+    """Load the default and a generated large data set in fresh processes; time consumption."""
+    results = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        large = Path(scratch) / "large"
+        subprocess.run([sys.executable, str(ROOT / "sandbox_data" / "generate.py"),
+                        "--units", str(units), "--out", str(large)],
+                       check=True, capture_output=True)  # fmt: skip
+        for name, directory in (("default", ROOT / "sandbox_data"), (f"{units} units", large)):
+            probe = [sys.executable, "-c", SCALE_PROBE, str(directory), str(runs)]
+            output = subprocess.run(probe, check=True, capture_output=True, text=True, cwd=ROOT)
+            results[name] = json.loads(output.stdout.strip().splitlines()[-1])
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per scenario")
@@ -163,6 +202,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=200, help="in-process repetitions")
+    parser.add_argument("--scale-units", type=int, default=10_000, help="0 skips the scale run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: make bench installs it (apt-get install wrk)")
@@ -178,8 +218,10 @@ def main() -> int:
     try:
         with requests.Session() as http:
             access = tokens(http, base)["access_token"]
-            unit = http.get(f"{base}/v1/usage-units",
-                            headers={"Authorization": f"Bearer {access}"}).json()["data"][0]["id"]  # fmt: skip
+            listing = http.get(
+                f"{base}/v1/usage-units", headers={"Authorization": f"Bearer {access}"}
+            )
+            unit = listing.json()["data"][0]["id"]
         expected_refreshes = 2500 * args.seconds
         with tempfile.TemporaryDirectory() as scratch:
             token_file = Path(scratch) / "refresh_tokens.txt"
@@ -198,7 +240,7 @@ def main() -> int:
                 ),
                 "refresh grant": wrk(
                     f"{base}/oauth/token", "refresh.lua", BENCH_TOKENS=str(token_file), **load
-                ),  # fmt: skip
+                ),
                 "authorize + token": wrk(
                     base,
                     "flow.lua",
@@ -217,7 +259,7 @@ def main() -> int:
     reference = results["bare Flask JSON"]["rps"]
     print(f"waitress threads={args.threads}, wrk -t{args.wrk_threads} -c{args.connections} "
           f"-d{args.seconds}s, {os.cpu_count()} cores")  # fmt: skip
-    print(f"| scenario | req/s | p50 ms | p99 ms | ratio to bare | target |")
+    print("| scenario | req/s | p50 ms | p99 ms | ratio to bare | target |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
     failed = []
     for name, result in results.items():
@@ -241,6 +283,20 @@ def main() -> int:
         if value > target:
             failed.append(name)
         print(f"| {name} | {value:.2f} | ≤ {target} |")
+    if args.scale_units:
+        print()
+        print("| data set | load s | peak MB | consumption µs (median) | ratio | target |")
+        print("| --- | ---: | ---: | ---: | ---: | --- |")
+        sets = scale(args.scale_units, args.runs)
+        base = sets["default"]["consumption_us"]
+        for name, row in sets.items():
+            ratio = row["consumption_us"] / base
+            large = name != "default"
+            if large and (row["load_s"] > 10 or row["peak_mb"] > 1536 or ratio > 1.5):
+                failed.append(f"scale ({name})")
+            print(f"| {name} | {row['load_s']:.1f} | {row['peak_mb']:.0f} | "
+                  f"{row['consumption_us']:.0f} | {ratio:.2f} | "
+                  f"{'≤ 10 s, ≤ 1536 MB, ≤ 1.5' if large else '—'} |")  # fmt: skip
     if failed:
         print(f"\nbelow target: {', '.join(failed)}")
         return 1
