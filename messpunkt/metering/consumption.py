@@ -11,12 +11,16 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from enum import StrEnum
 
 from .model import Device, MeasuringPoint, Metric, Quality, Reading, Reason, RegisterRun
 
 _MICROSECOND = timedelta(microseconds=1)
+
+
+def _utc(instant: datetime) -> datetime:
+    return instant.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +93,18 @@ def measuring_point_consumption(
 
 
 def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
-    """Clip a device's installation window to `window`, split at register resets."""
-    low = max(window.start, device.installed_at)
-    high = window.end if device.removed_at is None else min(window.end, device.removed_at)
+    """Clip a device's installation window to `window`, split at register resets.
+
+    Instants are compared in UTC (`key=_utc`): two datetimes sharing a ZoneInfo
+    compare by wall clock, wrong in the repeated autumn hour.
+    """
+    low = max(window.start, device.installed_at, key=_utc)
+    high = window.end if device.removed_at is None else min(window.end, device.removed_at, key=_utc)
     segments = []
     for run in _runs_between(device, low, high):
         # Never extrapolate: a segment ends at the run's first and last readings.
-        start, end = max(low, run.start), min(high, run.end)
-        if start < end:
+        start, end = max(low, run.start, key=_utc), min(high, run.end, key=_utc)
+        if _utc(start) < _utc(end):
             readings = (value_at(run, start, device.metric), value_at(run, end, device.metric))
             segments.append(DeviceSegment(device, start, end, readings))
     return segments
@@ -104,26 +112,34 @@ def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
 
 def value_at(run: RegisterRun, instant: datetime, metric: Metric) -> Reading:
     """Return the recorded reading at `instant`, or interpolate one between its neighbours."""
-    index = bisect_left(run.timestamps, instant)
-    if index < len(run.timestamps) and run.timestamps[index] == instant:
+    at = instant.astimezone(UTC)  # run timestamps are UTC; see Device.timestamps
+    index = bisect_left(run.timestamps, at)
+    if index < len(run.timestamps) and run.timestamps[index] == at:
         return run.readings[index]
     if index == 0 or index == len(run.timestamps):
         raise ValueError("cannot extrapolate outside a register run")
     before, after = run.readings[index - 1], run.readings[index]
-    # In UTC: aware datetimes sharing a ZoneInfo subtract as wall-clock times,
-    # an hour off across a DST change.
-    start, end, at = (t.astimezone(UTC) for t in (before.timestamp, after.timestamp, instant))
-    share = Decimal((at - start) // _MICROSECOND) / Decimal((end - start) // _MICROSECOND)
-    value = before.value + (after.value - before.value) * share
-    return Reading(
-        instant,
-        value.quantize(metric.precision, rounding=ROUND_HALF_EVEN),
-        Quality.INTERPOLATED,
-        Reason.WINDOW_BOUNDARY,
-    )
+    start, end = run.timestamps[index - 1], run.timestamps[index]
+    value = _interpolate(before.value, after.value, (at - start) // _MICROSECOND,
+                         (end - start) // _MICROSECOND, metric.precision)  # fmt: skip
+    return Reading(instant, value, Quality.INTERPOLATED, Reason.WINDOW_BOUNDARY)
+
+
+def _interpolate(low: Decimal, high: Decimal, elapsed: int, span: int, step: Decimal) -> Decimal:
+    """Return low + (high - low) * elapsed / span, rounded half to even to a multiple of step.
+
+    In whole steps and integers, so the only rounding is the final one: a Decimal
+    quotient rounded to 28 digits first could turn an exact tie into a near one.
+    """
+    base, rise = int(low / step), int((high - low) / step)
+    quotient, remainder = divmod(rise * elapsed, span)
+    if 2 * remainder > span or (2 * remainder == span and (base + quotient) % 2):
+        quotient += 1
+    return ((base + quotient) * step).quantize(step)
 
 
 def _runs_between(device: Device, low: datetime, high: datetime) -> list[RegisterRun]:
+    low, high = _utc(low), _utc(high)
     if low >= high:
         return []
     return [run for run in device.runs if run.start < high and run.end > low]
@@ -134,11 +150,11 @@ def _gaps(
 ) -> tuple[Gap, ...]:
     uncovered = []
     cursor = window.start
-    for segment in sorted(segments, key=lambda s: s.start):
-        if segment.start > cursor:
+    for segment in sorted(segments, key=lambda s: _utc(s.start)):
+        if _utc(segment.start) > _utc(cursor):
             uncovered.append((cursor, segment.start))
-        cursor = max(cursor, segment.end)
-    if cursor < window.end:
+        cursor = max(cursor, segment.end, key=_utc)
+    if _utc(cursor) < _utc(window.end):
         uncovered.append((cursor, window.end))
     return tuple(Gap(start, end, _cause(start, end, devices)) for start, end in uncovered)
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
-from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -152,7 +151,8 @@ class Device:
     installed_at: datetime
     removed_at: datetime | None
     readings: tuple[Reading, ...] = field(repr=False)
-    # Parallel to `readings`, for bisection.
+    # Parallel to `readings`, in UTC, for bisection. UTC because two datetimes that
+    # share a ZoneInfo compare by wall clock, which is wrong in the repeated autumn hour.
     timestamps: tuple[datetime, ...] = field(repr=False)
     runs: tuple[RegisterRun, ...] = field(repr=False)
 
@@ -175,7 +175,7 @@ class Device:
 
         `billing_zone` places the 1 January billing date of heat cost allocators.
         """
-        timestamps = tuple(map(_timestamp, readings))
+        timestamps = tuple(map(_in_utc, readings))
         if any(a >= b for a, b in pairwise(timestamps)):
             raise ValueError(f"device {id}: readings must be in strictly increasing time order")
         if not metric.resets_at_billing_date:
@@ -201,7 +201,9 @@ class Device:
 
     def is_installed_on(self, start: datetime, end: datetime) -> bool:
         """Tell whether the device was installed at any instant of [start, end)."""
-        return self.installed_at < end and (self.removed_at is None or self.removed_at > start)
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        installed, removed = self.installed_at.astimezone(UTC), self.removed_at
+        return installed < end and (removed is None or removed.astimezone(UTC) > start)
 
 
 def _register_runs(
@@ -219,17 +221,19 @@ def _register_runs(
     runs: list[RegisterRun] = []
     current: list[Reading] = []
     for reading in readings:
-        if current and reading.value < current[-1].value:
-            # The reset reading is missing (a radio outage). The register restarted
-            # at the billing date in between: the run after it starts there from
-            # zero, and the unknown stretch before it stays a gap.
-            runs.append(_run(current))
+        if current:
             reset = _billing_date_between(current[-1].timestamp, reading.timestamp, zone)
-            current = (
-                []
-                if reset is None
-                else [Reading(reset, zero, Quality.ESTIMATED, Reason.BILLING_DATE_RESET)]
-            )
+            if reset is not None or reading.value < current[-1].value:
+                # The reset reading is missing (a radio outage). The register restarted
+                # at the billing date in between: the run after it starts there from
+                # zero, and the unknown stretch before it stays a gap. A drop with no
+                # billing date in between is a restart we cannot place: only a gap.
+                runs.append(_run(current))
+                current = []
+                if reset is not None:
+                    current.append(
+                        Reading(reset, zero, Quality.ESTIMATED, Reason.BILLING_DATE_RESET)
+                    )
         current.append(reading)
         if reading.reason is Reason.BILLING_DATE_RESET:
             # The reset reading closes one run at the year's count and opens
@@ -241,17 +245,19 @@ def _register_runs(
 
 
 def _billing_date_between(after: datetime, before: datetime, zone: tzinfo) -> datetime | None:
-    """Return the one 1 January 00:00 strictly between two instants, if there is one."""
-    first_year = after.astimezone(zone).year + 1
-    last_year = before.astimezone(zone).year
-    if first_year != last_year:
-        return None
-    instant = datetime(first_year, 1, 1, tzinfo=zone)
-    return instant if after < instant < before else None
+    """Return the last 1 January 00:00 strictly between two instants, if there is one.
+
+    With several, the register restarted at each; only the last restart's count is known.
+    """
+    instant = datetime(before.astimezone(zone).year, 1, 1, tzinfo=zone)
+    if instant.astimezone(UTC) >= before.astimezone(UTC):
+        instant = datetime(instant.year - 1, 1, 1, tzinfo=zone)
+    return instant if instant.astimezone(UTC) > after.astimezone(UTC) else None
 
 
 def _run(readings: list[Reading]) -> RegisterRun:
-    return RegisterRun(tuple(readings), tuple(map(_timestamp, readings)))
+    return RegisterRun(tuple(readings), tuple(map(_in_utc, readings)))
 
 
-_timestamp = itemgetter(0)  # Reading.timestamp, at C speed over millions of readings
+def _in_utc(reading: Reading) -> datetime:
+    return reading.timestamp.astimezone(UTC)
