@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from waitress import wasyncore
 from waitress.server import create_server
 
 from . import create_app
@@ -155,19 +156,29 @@ class LiveServer:
         waitress has no stop(); closing its sockets from here while its loop
         selects on them can kill that loop with EBADF, so the closing runs as a
         trigger thunk inside the loop, which then finds nothing left to serve.
+        The thunk only unregisters the trigger's pipe: the loop may run it before
+        our own wake-up byte is written, so the pipe is closed after the join.
         """
+        trigger = self._server.trigger
 
         def close_everything() -> None:
             for dispatcher in list(self._server._map.values()):
-                dispatcher.close()
+                if dispatcher is trigger:
+                    dispatcher.del_channel()
+                elif dispatcher is self._server:
+                    # The server's own close() would close the trigger too.
+                    wasyncore.dispatcher.close(dispatcher)
+                else:
+                    dispatcher.close()
 
         # Workers first, so no request still in flight writes to a closed socket.
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         if self._thread.is_alive():
-            self._server.trigger.pull_trigger(close_everything)
+            trigger.pull_trigger(close_everything)
             self._thread.join(timeout=5)
         else:
             close_everything()
+        trigger.close()
 
     def __enter__(self) -> LiveServer:
         return self.start()
