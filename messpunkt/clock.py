@@ -20,6 +20,11 @@ def system_time() -> datetime:
     return datetime.now(UTC)
 
 
+# The latest instant the clock may be moved to. Codes, tokens, sessions and personal access
+# tokens (up to a year) end at now plus their lifetime, which must still be a datetime.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+
+
 class ClockError(ValueError):
     """A clock change that would move time backwards or is otherwise invalid."""
 
@@ -60,6 +65,7 @@ class SandboxClock:
             target = _utc(at) if at else current
             if target < current:
                 raise ClockError("the clock only moves forward")
+            _check_range(target)
             self._frozen_at = target
             return target
 
@@ -76,6 +82,7 @@ class SandboxClock:
         if by < timedelta(0):
             raise ClockError("the clock only moves forward")
         with self._lock:
+            _check_range(self.now() + by)
             if self._frozen_at is not None:
                 self._frozen_at += by
             else:
@@ -93,6 +100,11 @@ class SandboxClock:
             self._offset = timedelta(0)
             self._frozen_at = self._initial_frozen_at
             return self.now()
+
+
+def _check_range(instant: datetime) -> None:
+    if instant > LATEST:
+        raise OverflowError(f"the clock cannot go past {LATEST.isoformat()}")
 
 
 def _utc(instant: datetime) -> datetime:

@@ -63,7 +63,10 @@ def load_dataset(directory: str | Path) -> DataSet:
 
     The data is immutable, so apps created per test share one parsed copy.
     """
-    root = Path(directory).resolve()
+    try:
+        root = Path(directory).resolve()
+    except ValueError:  # a NUL byte: no file system has a file of that name
+        raise DataSetError(str(directory), "$", "not a directory") from None
     signature = tuple(_stat(root / name) for name in FILES)
     return _load_cached(root, signature)
 
@@ -83,7 +86,11 @@ def _load_cached(root: Path, _signature: tuple[tuple[int, int], ...]) -> DataSet
 
 class _Loader:
     def __init__(self, root: Path) -> None:
-        if not root.is_dir():
+        try:
+            found = root.is_dir()
+        except OSError:  # e.g. a name longer than the file system allows
+            found = False
+        if not found:
             raise DataSetError(str(root), "$", "not a directory")
         self.root = root
 
@@ -128,6 +135,8 @@ class _Loader:
                 document = json.load(handle, parse_float=Decimal)
         except FileNotFoundError:
             raise DataSetError(name, "$", "file is missing") from None
+        except OSError as exc:  # a directory of that name, no permission, …
+            raise DataSetError(name, "$", f"cannot be read: {exc.strerror}") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise DataSetError(name, "$", f"not valid JSON: {exc}") from None
         if not isinstance(document, list):

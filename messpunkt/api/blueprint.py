@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -102,11 +103,7 @@ def _load(schema: Any, location: str) -> dict[str, Any]:
         # Unknown parameters are refused: a typo (`?propertyid=`) must not widen a list.
         raw: Any = {key: v[0] if len(v) == 1 else v for key, v in request.args.lists()}
     elif location == "json":
-        raw = request.get_json(silent=True) if request.is_json else None
-        if raw is None:
-            if request.get_data():
-                abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
-            raw = {}
+        raw = _json_body()
     else:  # pragma: no cover - no view uses another location
         raise ValueError(f"unsupported argument location {location!r}")
     try:
@@ -114,3 +111,27 @@ def _load(schema: Any, location: str) -> dict[str, Any]:
     except ValidationError as error:
         abort(400, errors={location: error.messages})
         raise  # unreachable: abort raises
+
+
+def _json_body() -> Any:
+    """The JSON body, `{}` without one; not JSON, or a member given twice, is a 400."""
+    body = request.get_data()
+    if not body:
+        return {}
+    try:
+        document = json.loads(body, object_pairs_hook=_unique_members) if request.is_json else None
+    except ValueError:
+        document = None
+    if document is None:
+        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
+    return document
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Refuse `{"by": "PT1H", "by": "P31D"}` rather than keep the last value silently."""
+    members = dict(pairs)
+    if len(members) < len(pairs):
+        names = [name for name, _ in pairs]
+        repeated = {name: ["Given more than once."] for name in names if names.count(name) > 1}
+        abort(400, errors={"json": repeated})
+    return members

@@ -20,7 +20,10 @@ class ClockSchema(Schema):
 class FreezeSchema(Schema):
     at = fields.AwareDateTime(
         load_default=None,
-        metadata={"description": "Instant to stop at (not in the past); omitted: now."},
+        metadata={
+            "description": "Instant to stop at (not in the past, not after 9000-01-01T00:00Z); "
+            "omitted: now."
+        },
     )
 
 
@@ -30,7 +33,10 @@ class AdvanceSchema(Schema):
         validate=validate.Length(max=40),
         metadata={"description": "ISO 8601 duration, e.g. PT1H or P31D.", "example": "PT1H"},
     )
-    to = fields.AwareDateTime(load_default=None, metadata={"description": "Instant to move to."})
+    to = fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "Instant to move to (not after 9000-01-01T00:00Z)."},
+    )
 
     @validates_schema
     def _one_of(self, data: dict[str, Any], **_: Any) -> None:
@@ -84,7 +90,16 @@ class SessionQueryArgsSchema(PersonalAccessTokenQueryArgsSchema):
 
 class PersonalAccessTokenCreateSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(
+        required=True,
+        validate=[
+            validate.Length(min=1, max=100),
+            # Shown back in every list: no NUL, escape sequences or other control characters.
+            validate.Regexp(
+                r"^[^\x00-\x1f\x7f-\x9f]*$", error="Must not contain control characters."
+            ),
+        ],
+    )
     scopes = fields.List(
         fields.String(validate=validate.OneOf(SCOPES)),
         required=True,

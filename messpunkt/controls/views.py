@@ -77,7 +77,7 @@ class Clock(MethodView):
 @blp.route("/clock/freeze")
 class ClockFreeze(MethodView):
     @_documented(409)
-    @blp.arguments(FreezeSchema)
+    @blp.arguments(FreezeSchema, required=False)  # no body: freeze now (the README's walkthrough)
     @blp.response(200, ClockSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Stop the clock, now or at a later instant"""

@@ -90,10 +90,11 @@ class AuthorizationEndpoint:
         """Validate an authorization request; errors after the redirect check redirect."""
         client, redirect_uri = self.client_and_redirect_uri(params)
         state_values = params.get("state", ())
-        state = state_values[0] if len(state_values) == 1 and state_values[0] else None
+        # Echoed to the client only when it is one value without control characters.
+        state = state_values[0] if len(state_values) == 1 else None
+        state = state if state and state.isprintable() else None
         try:
-            if len(state_values) > 1:
-                raise InvalidRequest("state must not be repeated")
+            single(params, "state")  # repeated or with control characters: invalid_request
             response_type = single(params, "response_type", required=response_type_required)
             # The quickstart's headless POST omits response_type; it then means "code".
             if response_type not in (None, "code"):

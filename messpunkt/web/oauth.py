@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -75,11 +76,11 @@ def decide() -> Any:
     """Answer the consent: approve (with properties) or deny."""
     auth = sandbox().state.auth
     try:
-        params = _multi(request.form)
+        params = _form()
         location = auth.authorization.decide(params, auth.clock()).location
     except RequestEntityTooLarge:
         return _error_page("the request body is too large", status=413)
-    except UnsafeRequest as error:
+    except (UnsafeRequest, InvalidRequest) as error:
         return _error_page(error.description)
     except AuthorizationFailed as failure:
         location = failure.redirect(auth.issuer).location
@@ -138,12 +139,32 @@ def _body_params() -> Params:
     if request.args:
         raise InvalidRequest("send parameters in the request body, not in the URL")
     if request.mimetype == "application/json":
-        document = request.get_json(silent=True)
-        if not isinstance(document, dict) or not all(isinstance(v, str) for v in document.values()):
+        try:
+            document = json.loads(request.get_data(), object_pairs_hook=_Members)
+        except ValueError:
+            document = None
+        if not isinstance(document, _Members) or not all(isinstance(v, str) for _, v in document):
             raise InvalidRequest("the JSON body must be an object of string values")
-        return {key: [value] for key, value in document.items()}
+        params: dict[str, list[str]] = {}
+        for key, value in document:  # a repeated member fails like a repeated form field
+            params.setdefault(key, []).append(value)
+        return params
     if request.mimetype != "application/x-www-form-urlencoded":
         raise InvalidRequest("use application/x-www-form-urlencoded or application/json")
+    return _form()
+
+
+class _Members(list[tuple[str, Any]]):
+    """A JSON object's members in order, a repeated name kept rather than overwritten."""
+
+
+def _form() -> Params:
+    """Read a form; a urlencoded body that is not UTF-8 is refused, not read as empty."""
+    if request.mimetype == "application/x-www-form-urlencoded":
+        try:
+            request.get_data().decode()  # werkzeug would drop every field of such a body
+        except UnicodeDecodeError:
+            raise InvalidRequest("the form body is not UTF-8") from None
     return _multi(request.form)
 
 
