@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import unquote_plus
@@ -94,7 +95,9 @@ class TokenEndpoint:
             )  # fmt: skip
             session = self.sessions.start(grant, SessionKind.AUTHORIZATION_CODE, now)
             record.session_id = session.id
-            return self._response(session, session.scopes, now, refresh=True)
+            issued = self._issue(session, session.scopes, now)
+            issued.refresh_token = self.sessions.issue_refresh_token(session, now)
+        return self._response(issued, now)
 
     def _refresh_token(self, client: Client, params: Params) -> dict[str, Any]:
         presented = single(params, "refresh_token", required=True)
@@ -103,9 +106,9 @@ class TokenEndpoint:
         now = self.now()
         with self.store.atomic():
             session, successor = self.sessions.rotate(presented, client.client_id, now, requested)
-            body = self._response(session, requested or session.scopes, now, refresh=False)
-            body["refresh_token"] = successor
-            return body
+            issued = self._issue(session, requested or session.scopes, now)
+            issued.refresh_token = successor
+        return self._response(issued, now)
 
     def _client_credentials(self, client: Client, params: Params) -> dict[str, Any]:
         requested = scope_list(single(params, "scope"))
@@ -124,36 +127,50 @@ class TokenEndpoint:
             session = self.sessions.start(
                 grant, SessionKind.CLIENT_CREDENTIALS, now, expires_at=now + ttl
             )
-            return self._response(session, session.scopes, now, refresh=False)
+            issued = self._issue(session, session.scopes, now)
+        return self._response(issued, now)
 
-    def _response(
-        self, session: Session, scopes: tuple[str, ...], now: datetime, *, refresh: bool
-    ) -> dict[str, Any]:
+    def _issue(self, session: Session, scopes: tuple[str, ...], now: datetime) -> _Issued:
+        """Decide what an access token issued now carries (inside the store's lock)."""
         client = self.clients[session.client_id]
         expires_at = self.sessions.access_token_expiry(session, now, self._access_token_ttl(client))
+        return _Issued(session, scopes, expires_at)
+
+    def _response(self, issued: _Issued, now: datetime) -> dict[str, Any]:
+        """Sign the access token and build the answer (outside the lock: signing is the
+        slowest step, and other grants need not wait for it)."""
+        session = issued.session
         body: dict[str, Any] = {
             "access_token": self.access_tokens.mint(
                 subject=session.subject,
                 client_id=session.client_id,
-                scopes=scopes,
+                scopes=issued.scopes,
                 tenant_id=session.tenant_id,
                 property_scope=session.property_ids,
                 session_id=session.id,
                 issued_at=now,
-                expires_at=expires_at,
+                expires_at=issued.expires_at,
             ),
             "token_type": "Bearer",
-            "expires_in": int((expires_at - now).total_seconds()),
-            "scope": " ".join(scopes),
+            "expires_in": int((issued.expires_at - now).total_seconds()),
+            "scope": " ".join(issued.scopes),
         }
-        if refresh:
-            body["refresh_token"] = self.sessions.issue_refresh_token(session, now)
+        if issued.refresh_token is not None:
+            body["refresh_token"] = issued.refresh_token
         return body
 
     def _access_token_ttl(self, client: Client) -> timedelta:
         if client.access_token_ttl is not None:
             return timedelta(seconds=client.access_token_ttl)
         return self.sessions.lifetimes.access_token
+
+
+@dataclass(slots=True)
+class _Issued:
+    session: Session
+    scopes: tuple[str, ...]
+    expires_at: datetime
+    refresh_token: str | None = None
 
 
 def authenticate_client(
