@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import secrets
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from . import randomness
 from .errors import InvalidToken
 
 ALGORITHM = "ES256"
@@ -125,7 +125,7 @@ class AccessTokens:
             "tenant_id": tenant_id,
             "property_scope": list(property_scope),
             "sid": session_id,
-            "jti": secrets.token_urlsafe(16),
+            "jti": randomness.token_urlsafe(16),
             "iat": int(issued_at.timestamp()),
             "exp": int(expires_at.timestamp()),
         }

@@ -6,14 +6,13 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
 
 from ..metering.catalogue import Catalogue
 from ..metering.model import Property, Tenant
-from . import pkce
+from . import pkce, randomness
 from .clients import Client
 from .errors import (
     AccessDenied,
@@ -133,7 +132,7 @@ class AuthorizationEndpoint:
             subject = self._subject(tenant, params)
         except OAuthError as error:
             raise AuthorizationFailed(error, request.redirect_uri, request.state) from None
-        code = secrets.token_hex(20).upper()  # 160 random bits, upper-case hex
+        code = randomness.token_hex(20).upper()  # 160 random bits, upper-case hex
         self.store.add_code(
             AuthorizationCode(
                 code_hash=digest(code),

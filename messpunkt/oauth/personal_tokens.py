@@ -7,9 +7,9 @@ is a session of its own, so /v1 applies the same checks as to any token.
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime
 
+from . import randomness
 from .sessions import Grant, Sessions
 from .store import Session, SessionKind, digest
 
@@ -34,7 +34,7 @@ class PersonalAccessTokens:
         now: datetime,
     ) -> tuple[Session, str]:
         """Create a token; the returned secret is never available again."""
-        token = PREFIX + secrets.token_urlsafe(32)
+        token = PREFIX + randomness.token_urlsafe(32)
         grant = Grant(CLIENT_ID, tenant_id, subject, scopes, property_ids)
         with self.store.atomic():
             session = self.sessions.start(

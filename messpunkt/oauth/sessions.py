@@ -7,10 +7,10 @@ presented again is taken as theft, so the whole session is revoked.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from . import randomness
 from .errors import InvalidGrant, InvalidScope
 from .store import (
     AuthStore,
@@ -59,7 +59,7 @@ class Sessions:
     ) -> Session:
         """Open a session at `now`; its absolute cap counts from here."""
         session = Session(
-            id=secrets.token_urlsafe(16),
+            id=randomness.token_urlsafe(16),
             kind=kind,
             client_id=grant.client_id,
             tenant_id=grant.tenant_id,
@@ -82,7 +82,7 @@ class Sessions:
 
     def issue_refresh_token(self, session: Session, now: datetime) -> str:
         """Issue a refresh token valid 7 days, never past the session's cap."""
-        token = secrets.token_urlsafe(32)
+        token = randomness.token_urlsafe(32)
         expires_at = min(now + self.lifetimes.refresh_token, session.expires_at)
         self.store.add_refresh_token(
             RefreshToken(digest(token), session.id, session.client_id, now, expires_at)
