@@ -146,6 +146,11 @@ class LiveServer:
             target=self._server.run, name="messpunkt-server", daemon=True
         )
 
+    @property
+    def admin_key(self) -> str:
+        """The key for /sandbox (header X-Sandbox-Admin-Key)."""
+        return str(self.app.extensions["messpunkt"].admin_key)
+
     def start(self) -> LiveServer:
         self._thread.start()
         return self

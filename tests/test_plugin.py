@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import threading
@@ -209,3 +210,14 @@ def test_stop_survives_the_loop_running_its_close_before_the_wake_up_byte(monkey
         monkeypatch.undo()
         server.stop()
     assert _server_threads() == before
+
+
+@pytest.mark.live
+def test_the_live_server_exposes_its_admin_key_for_the_controls(messpunkt_server):
+    request = urllib.request.Request(
+        messpunkt_server.url + "/sandbox/clock",
+        headers={"X-Sandbox-Admin-Key": messpunkt_server.admin_key},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert json.load(response)["frozen"] is True
