@@ -13,7 +13,8 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 
@@ -23,9 +24,12 @@ class AccessLog:
 
     INTERVAL = 0.1  # seconds between writes
 
-    def __init__(self, app: Any, stream: TextIO) -> None:
+    def __init__(self, app: Any, stream: TextIO, clock: Callable[[], datetime]) -> None:
+        """Log `app`'s requests to `stream`, stamped by `clock` (the wall clock, not the
+        sandbox's movable one: a log line says when the request really happened)."""
         self.app = app
-        self._lines: queue.SimpleQueue[tuple[float, str, str, str, float]] = queue.SimpleQueue()
+        self._clock = clock
+        self._lines: queue.SimpleQueue[tuple[datetime, str, str, str, float]] = queue.SimpleQueue()
         self._stream = stream
         self._closed = threading.Event()
         self._writer = threading.Thread(target=self._write, name="access-log", daemon=True)
@@ -45,7 +49,7 @@ class AccessLog:
         finally:
             self._lines.put(
                 (
-                    time.time(),  # wall time of the log line only; the sandbox clock is elsewhere
+                    self._clock(),
                     environ.get("REQUEST_METHOD", "-"),
                     environ.get("PATH_INFO", ""),
                     status,
@@ -75,7 +79,7 @@ class AccessLog:
             self._stream.flush()
 
 
-def _format(item: tuple[float, str, str, str, float]) -> str:
+def _format(item: tuple[datetime, str, str, str, float]) -> str:
     at, method, path, status, elapsed = item
-    stamp = datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
     return f"{stamp} {method} {path} {status} {elapsed:.1f}ms\n"

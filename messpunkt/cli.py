@@ -16,6 +16,7 @@ from waitress import serve
 
 from . import create_app
 from .access_log import AccessLog
+from .clock import system_time
 from .config import SETTINGS, from_environ
 
 
@@ -91,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # collection walks only what requests create (gc.freeze, as long-lived servers do).
     gc.collect()
     gc.freeze()
-    access_log = AccessLog(app, sys.stderr)
+    access_log = AccessLog(app, sys.stderr, clock=system_time)
     # SIGTERM ends waitress's loop like Ctrl-C does, so the log's last lines are written.
     signal.signal(signal.SIGTERM, _exit)
     try:

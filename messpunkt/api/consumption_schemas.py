@@ -2,35 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from marshmallow import Schema, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from ..metering.model import Quality, Reason
-from .schemas import EARLIEST, LATEST, METRICS, check_date_order, number_field
+from .schemas import (
+    EARLIEST,
+    FIRST_DAY,
+    LAST_DAY,
+    LATEST,
+    METRICS,
+    DayRangeSchema,
+    day_field,
+    number_field,
+)
 
 
-class ConsumptionQueryArgsSchema(Schema):
-    from_ = fields.Date(
-        data_key="from",
-        required=True,
-        validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "First day, inclusive, in the property's time zone."},
-    )
-    to = fields.Date(
-        required=True,
-        validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "Last day, inclusive."},
-    )
+class ConsumptionQueryArgsSchema(DayRangeSchema):
+    from_ = day_field(FIRST_DAY, required=True, data_key="from")
+    to = day_field(LAST_DAY, required=True)
     metric = fields.String(
         load_default=None,
         validate=validate.OneOf(METRICS),
         metadata={"description": "One metric; omitted means all."},
     )
-
-    @validates_schema
-    def _ordered(self, data: dict[str, Any], **_: Any) -> None:
-        check_date_order(data)
 
 
 class DeviceRefSchema(Schema):

@@ -151,28 +151,34 @@ class DeviceReadingSchema(Schema):
     )
 
 
-class ReadingQueryArgsSchema(ListQueryArgsSchema):
-    from_ = fields.Date(
-        data_key="from",
-        load_default=None,
-        validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "First day, inclusive, in the property's time zone."},
-    )
-    to = fields.Date(
-        load_default=None,
-        validate=validate.Range(min=EARLIEST, max=LATEST),
-        metadata={"description": "Last day, inclusive."},
-    )
+class DayRangeSchema(Schema):
+    """`from` and `to`: inclusive calendar days in the property's time zone, in order."""
 
     @validates_schema
     def _ordered(self, data: dict[str, Any], **_: Any) -> None:
-        check_date_order(data)
+        first, last = data.get("from_"), data.get("to")
+        if first is not None and last is not None and first > last:
+            raise ValidationError("must not be before from", field_name="to")
 
 
-def check_date_order(data: dict[str, Any]) -> None:
-    first, last = data.get("from_"), data.get("to")
-    if first is not None and last is not None and first > last:
-        raise ValidationError("must not be before from", field_name="to")
+def day_field(description: str, *, required: bool, **kwargs: Any) -> fields.Date:
+    """A calendar day within the supported years; optional ones default to None."""
+    presence: dict[str, Any] = {"required": True} if required else {"load_default": None}
+    return fields.Date(
+        validate=validate.Range(min=EARLIEST, max=LATEST),
+        metadata={"description": description},
+        **presence,
+        **kwargs,
+    )
+
+
+FIRST_DAY = "First day, inclusive, in the property's time zone."
+LAST_DAY = "Last day, inclusive."
+
+
+class ReadingQueryArgsSchema(ListQueryArgsSchema, DayRangeSchema):
+    from_ = day_field(FIRST_DAY, required=False, data_key="from")
+    to = day_field(LAST_DAY, required=False)
 
 
 PropertyListSchema = list_schema(PropertySchema, "PropertyList")

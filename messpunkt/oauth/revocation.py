@@ -38,11 +38,7 @@ class Revocation:
         The answer is an empty object either way, so a client cannot probe for tokens.
         """
         client = authenticate_client(self.clients, params, authorization)
-        token = single(params, "token", required=True)
-        hint = single(params, "token_type_hint")
-        if hint is not None and hint not in HINTS:
-            raise UnsupportedTokenType("token_type_hint must be access_token or refresh_token")
-        assert token is not None
+        token = _presented_token(params)
         now = self.now()
         with self.store.atomic():
             refresh = self.store.refresh_token(digest(token))
@@ -62,11 +58,7 @@ class Revocation:
         client = authenticate_client(self.clients, params, authorization)
         if not client.is_confidential:
             raise InvalidClient("introspection is for confidential clients")
-        token = single(params, "token", required=True)
-        hint = single(params, "token_type_hint")
-        if hint is not None and hint not in HINTS:
-            raise UnsupportedTokenType("token_type_hint must be access_token or refresh_token")
-        assert token is not None
+        token = _presented_token(params)
         now = self.now()
         refresh = self.store.refresh_token(digest(token))
         if refresh is not None:
@@ -125,3 +117,16 @@ class Revocation:
             return self.access_tokens.validate(token, now)
         except InvalidToken:
             return None
+
+
+def _presented_token(params: Params) -> str:
+    """Read `token` and check the optional `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1).
+
+    The hint only says where to look first; both kinds are looked up either way.
+    """
+    token = single(params, "token", required=True)
+    hint = single(params, "token_type_hint")
+    if hint is not None and hint not in HINTS:
+        raise UnsupportedTokenType("token_type_hint must be access_token or refresh_token")
+    assert token is not None
+    return token
