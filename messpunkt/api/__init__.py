@@ -99,12 +99,13 @@ def init_api(app: Flask) -> Api:
     for module in (whoami, properties, usage_units, consumption, devices):
         api.register_blueprint(module.blp)
     if app.extensions["messpunkt"].controls_enabled:
-        from ..controls import views as controls
+        from ..controls import admin, clock, data, sessions
 
         api.spec.components.security_scheme(
-            "adminKey", {"type": "apiKey", "in": "header", "name": controls.ADMIN_HEADER}
+            "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
         )
-        api.register_blueprint(controls.blp)
+        for controls in (clock, data, sessions):
+            api.register_blueprint(controls.blp)
 
     @app.errorhandler(OAuthError)
     def _oauth_error(error: OAuthError) -> Any:

@@ -1,29 +1,19 @@
-"""/sandbox views: parse, call the sandbox, serialise."""
+"""/sandbox/sessions and /sandbox/personal-access-tokens: see, end and issue grants."""
 
 from __future__ import annotations
 
-import hmac
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import Any
 
-from flask import request
 from flask.views import MethodView
 from flask_smorest import abort
 
-from ..api.blueprint import Blueprint
 from ..api.pagination import paginate
-from ..clock import ClockError, parse_duration
-from ..dataset import DataSetError
 from ..oauth.store import Session, SessionKind
 from ..web.context import sandbox
+from .admin import ControlsBlueprint
 from .schemas import (
-    AdvanceSchema,
-    ClockSchema,
     CreatedPersonalAccessTokenSchema,
-    DataSetSchema,
-    FreezeSchema,
-    LoadDataSchema,
     PersonalAccessTokenCreateSchema,
     PersonalAccessTokenListSchema,
     PersonalAccessTokenQueryArgsSchema,
@@ -32,100 +22,14 @@ from .schemas import (
     SessionSchema,
 )
 
-ADMIN_HEADER = "X-Sandbox-Admin-Key"
-
-
-blp = Blueprint(
-    "sandbox",
-    __name__,
-    url_prefix="/sandbox",
-    description="Sandbox controls (admin key)",
-    bearer=False,
+blp = ControlsBlueprint(
+    "sandbox_sessions", __name__, "Sandbox controls: sessions and personal access tokens"
 )
-
-
-@blp.before_request
-def _require_admin_key() -> None:
-    presented = request.headers.get(ADMIN_HEADER, "")
-    if not hmac.compare_digest(presented.encode(), sandbox().admin_key.encode()):
-        abort(
-            401,
-            message=f"the sandbox controls need the admin key in the {ADMIN_HEADER} header",
-            headers={"WWW-Authenticate": f'{ADMIN_HEADER} realm="messpunkt sandbox"'},
-        )
-
-
-def _documented(*statuses: int) -> Any:
-    def decorate(view: Any) -> Any:
-        view = blp.doc(security=[{"adminKey": []}])(view)
-        for status in (401, *statuses):
-            view = blp.alt_response(status, response=HTTPStatus(status).name)(view)
-        return view
-
-    return decorate
-
-
-@blp.route("/clock")
-class Clock(MethodView):
-    @_documented()
-    @blp.response(200, ClockSchema)
-    def get(self) -> dict[str, Any]:
-        """Read the sandbox clock"""
-        return _clock()
-
-
-@blp.route("/clock/freeze")
-class ClockFreeze(MethodView):
-    @_documented(409)
-    @blp.arguments(FreezeSchema, required=False)  # no body: freeze now (the README's walkthrough)
-    @blp.response(200, ClockSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Stop the clock, now or at a later instant"""
-        _move(lambda clock: clock.freeze(body["at"]), field="at")
-        return _clock()
-
-
-@blp.route("/clock/unfreeze")
-class ClockUnfreeze(MethodView):
-    @_documented()
-    @blp.response(200, ClockSchema)
-    def post(self) -> dict[str, Any]:
-        """Let the clock run again from where it stands"""
-        sandbox().clock.unfreeze()
-        return _clock()
-
-
-@blp.route("/clock/advance")
-class ClockAdvance(MethodView):
-    @_documented(409)
-    @blp.arguments(AdvanceSchema)
-    @blp.response(200, ClockSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Move the clock forward by a duration (PT1H, P31D) or to an instant"""
-        if body["by"] is not None:
-            try:
-                delta = parse_duration(body["by"])
-            except ValueError as exc:
-                abort(400, message=str(exc), errors={"by": [str(exc)]})
-            _move(lambda clock: clock.advance(delta), field="by")
-        else:
-            _move(lambda clock: clock.advance_to(body["to"]), field="to")
-        return _clock()
-
-
-@blp.route("/reset")
-class Reset(MethodView):
-    @_documented()
-    @blp.response(200, ClockSchema)
-    def post(self) -> dict[str, Any]:
-        """Return to the fixtures: every session, code and token is gone, the clock reset"""
-        sandbox().reset()
-        return _clock()
 
 
 @blp.route("/sessions")
 class Sessions(MethodView):
-    @_documented()
+    @blp.documented()
     @blp.arguments(SessionQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SessionListSchema)
     def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
@@ -145,7 +49,7 @@ class Sessions(MethodView):
 
 @blp.route("/sessions/<session_id>")
 class SessionById(MethodView):
-    @_documented(404)
+    @blp.documented(404)
     @blp.response(200, SessionSchema)
     def get(self, session_id: str) -> dict[str, Any]:
         """Show a session and why it ended, if it did"""
@@ -154,7 +58,7 @@ class SessionById(MethodView):
 
 @blp.route("/sessions/<session_id>/revoke")
 class SessionRevoke(MethodView):
-    @_documented(404)
+    @blp.documented(404)
     @blp.response(200, SessionSchema)
     def post(self, session_id: str) -> dict[str, Any]:
         """End a session now, so a client can rehearse the 401 and its recovery"""
@@ -167,7 +71,7 @@ class SessionRevoke(MethodView):
 
 @blp.route("/personal-access-tokens")
 class PersonalAccessTokens(MethodView):
-    @_documented()
+    @blp.documented()
     @blp.arguments(PersonalAccessTokenQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, PersonalAccessTokenListSchema)
     def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
@@ -186,7 +90,7 @@ class PersonalAccessTokens(MethodView):
         page["data"] = [token_document(s, now) for s in page["data"]]
         return page
 
-    @_documented(422)
+    @blp.documented(422)
     @blp.arguments(PersonalAccessTokenCreateSchema)
     @blp.response(201, CreatedPersonalAccessTokenSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -224,7 +128,7 @@ class PersonalAccessTokens(MethodView):
 
 @blp.route("/personal-access-tokens/<token_id>")
 class PersonalAccessTokenById(MethodView):
-    @_documented(404)
+    @blp.documented(404)
     @blp.response(204)
     def delete(self, token_id: str) -> None:
         """Revoke a personal access token at once"""
@@ -235,30 +139,6 @@ class PersonalAccessTokenById(MethodView):
                 abort(404, message="no personal access token with this id")
             assert session is not None
             auth.sessions.revoke(session, now, "personal access token revoked")
-
-
-@blp.route("/data")
-class Data(MethodView):
-    @_documented()
-    @blp.response(200, DataSetSchema)
-    def get(self) -> dict[str, Any]:
-        """Describe the loaded data set"""
-        return _data_document()
-
-    @_documented(422)
-    @blp.arguments(LoadDataSchema)
-    @blp.response(200, DataSetSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Load another data set directory; validated first, and a reset follows"""
-        try:
-            sandbox().load(body["directory"])
-        except DataSetError as error:
-            abort(
-                422,
-                message=f"the data set was refused and nothing changed: {error}",
-                errors={error.file: [f"{error.path}: {error.reason}"]},
-            )
-        return _data_document()
 
 
 def session_document(session: Session, now: datetime) -> dict[str, Any]:
@@ -305,30 +185,3 @@ def _session(session_id: str) -> Session:
     if session is None:
         abort(404, message="no session with this id")
     return session  # type: ignore[no-any-return]
-
-
-def _clock() -> dict[str, Any]:
-    clock = sandbox().clock
-    return {"now": clock.now(), "frozen": clock.frozen}
-
-
-def _move(change: Any, *, field: str) -> None:
-    """Apply a clock change; report an impossible one on the field that asked for it."""
-    try:
-        change(sandbox().clock)
-    except ClockError as exc:
-        abort(409, message=str(exc))
-    except OverflowError:
-        abort(400, message="that instant is out of range", errors={field: ["Out of range."]})
-
-
-def _data_document() -> dict[str, Any]:
-    data = sandbox().state.data
-    catalogue = data.catalogue
-    return {
-        "directory": str(data.directory),
-        "tenants": len(catalogue.tenants()),
-        "properties": len(catalogue.properties()),
-        "usage_units": sum(len(catalogue.usage_units(p.id)) for p in catalogue.properties()),
-        "clients": len(data.clients),
-    }

@@ -1,0 +1,47 @@
+"""What every sandbox control shares: the admin key and how it is documented."""
+
+from __future__ import annotations
+
+import hmac
+from http import HTTPStatus
+from typing import Any
+
+from flask import request
+from flask_smorest import abort
+
+from ..api.blueprint import Blueprint
+from ..web.context import sandbox
+
+ADMIN_HEADER = "X-Sandbox-Admin-Key"
+
+
+class ControlsBlueprint(Blueprint):
+    """A /sandbox blueprint: the admin key instead of a bearer token."""
+
+    def __init__(self, name: str, import_name: str, description: str) -> None:
+        super().__init__(
+            name, import_name, url_prefix="/sandbox", description=description, bearer=False
+        )
+        self.before_request(_require_admin_key)
+
+    def documented(self, *statuses: int) -> Any:
+        """Document the admin key and the error responses of a control."""
+
+        def decorate(view: Any) -> Any:
+            view = self.doc(security=[{"adminKey": []}])(view)
+            for status in (401, *statuses):
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            return view
+
+        return decorate
+
+
+def _require_admin_key() -> None:
+    presented = request.headers.get(ADMIN_HEADER, "")
+    # Compared in constant time, so the key cannot be guessed byte by byte.
+    if not hmac.compare_digest(presented.encode(), sandbox().admin_key.encode()):
+        abort(
+            401,
+            message=f"the sandbox controls need the admin key in the {ADMIN_HEADER} header",
+            headers={"WWW-Authenticate": f'{ADMIN_HEADER} realm="messpunkt sandbox"'},
+        )

@@ -1,0 +1,78 @@
+"""/sandbox/clock: read the sandbox's time, freeze it, move it forward."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import abort
+
+from ..clock import ClockError, parse_duration
+from ..web.context import sandbox
+from .admin import ControlsBlueprint
+from .schemas import AdvanceSchema, ClockSchema, FreezeSchema
+
+blp = ControlsBlueprint("sandbox_clock", __name__, "Sandbox controls: the clock (admin key)")
+
+
+@blp.route("/clock")
+class Clock(MethodView):
+    @blp.documented()
+    @blp.response(200, ClockSchema)
+    def get(self) -> dict[str, Any]:
+        """Read the sandbox clock"""
+        return clock_document()
+
+
+@blp.route("/clock/freeze")
+class ClockFreeze(MethodView):
+    @blp.documented(409)
+    @blp.arguments(FreezeSchema, required=False)  # no body: freeze now (the README's walkthrough)
+    @blp.response(200, ClockSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Stop the clock, now or at a later instant"""
+        _move(lambda clock: clock.freeze(body["at"]), field="at")
+        return clock_document()
+
+
+@blp.route("/clock/unfreeze")
+class ClockUnfreeze(MethodView):
+    @blp.documented()
+    @blp.response(200, ClockSchema)
+    def post(self) -> dict[str, Any]:
+        """Let the clock run again from where it stands"""
+        sandbox().clock.unfreeze()
+        return clock_document()
+
+
+@blp.route("/clock/advance")
+class ClockAdvance(MethodView):
+    @blp.documented(409)
+    @blp.arguments(AdvanceSchema)
+    @blp.response(200, ClockSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Move the clock forward by a duration (PT1H, P31D) or to an instant"""
+        if body["by"] is not None:
+            try:
+                delta = parse_duration(body["by"])
+            except ValueError as exc:
+                abort(400, message=str(exc), errors={"by": [str(exc)]})
+            _move(lambda clock: clock.advance(delta), field="by")
+        else:
+            _move(lambda clock: clock.advance_to(body["to"]), field="to")
+        return clock_document()
+
+
+def clock_document() -> dict[str, Any]:
+    clock = sandbox().clock
+    return {"now": clock.now(), "frozen": clock.frozen}
+
+
+def _move(change: Any, *, field: str) -> None:
+    """Apply a clock change; report an impossible one on the field that asked for it."""
+    try:
+        change(sandbox().clock)
+    except ClockError as exc:
+        abort(409, message=str(exc))
+    except OverflowError:
+        abort(400, message="that instant is out of range", errors={field: ["Out of range."]})
