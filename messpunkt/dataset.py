@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .metering.catalogue import InMemoryCatalogue
@@ -32,6 +31,7 @@ from .metering.model import (
     UsageUnit,
 )
 from .oauth.clients import Client, ClientType
+from .records import DataSetError, Record
 
 FILES = (
     "tenants.json",
@@ -42,14 +42,6 @@ FILES = (
     "readings.json",
     "clients.json",
 )
-
-
-class DataSetError(ValueError):
-    """A fixture file that cannot be used, with where and why."""
-
-    def __init__(self, file: str, path: str, reason: str) -> None:
-        super().__init__(f"{file} at {path}: {reason}")
-        self.file, self.path, self.reason = file, path, reason
 
 
 @dataclass(frozen=True)
@@ -137,7 +129,7 @@ class _Loader:
         )
         return DataSet(self.root, catalogue, clients)
 
-    def _records(self, name: str) -> Iterator[_Record]:
+    def _records(self, name: str) -> Iterator[Record]:
         path = self.root / name
         try:
             with path.open("rb") as handle:
@@ -152,14 +144,14 @@ class _Loader:
             raise DataSetError(name, "$", "must be a JSON array of objects")
         seen: set[str] = set()
         for index, raw in enumerate(document):
-            record = _Record(name, f"$[{index}]", raw)
+            record = Record(name, f"$[{index}]", raw)
             key = record.text("client_id" if name == "clients.json" else "id")
             if key in seen:
                 raise DataSetError(name, f"$[{index}]", f"duplicate id {key!r}")
             seen.add(key)
             yield record
 
-    def _tenant(self, r: _Record) -> Tenant:
+    def _tenant(self, r: Record) -> Tenant:
         users = tuple(
             DemoUser(u.text("id"), u.text("name"), u.text("email")) for u in r.objects("demo_users")
         )
@@ -167,7 +159,7 @@ class _Loader:
             raise DataSetError(r.file, f"{r.path}.demo_users", "needs at least one demo user")
         return Tenant(r.text("id"), r.text("name"), users)
 
-    def _property(self, r: _Record) -> Property:
+    def _property(self, r: Record) -> Property:
         zone = r.text("timezone")
         try:
             ZoneInfo(zone)
@@ -180,20 +172,20 @@ class _Loader:
             r.text("postal_code"), r.text("city"), zone, r.text("heating"),
         )  # fmt: skip
 
-    def _unit(self, r: _Record) -> UsageUnit:
+    def _unit(self, r: Record) -> UsageUnit:
         return UsageUnit(
             r.text("id"), r.text("property_id"), r.text("name"), r.text("kind"), r.text("floor"),
             r.decimal("area_m2"),
         )  # fmt: skip
 
-    def _point(self, r: _Record) -> MeasuringPoint:
+    def _point(self, r: Record) -> MeasuringPoint:
         metric = r.choice("metric", Metric)
         if r.text("unit") != metric.unit:
             raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
         return MeasuringPoint(r.text("id"), r.text("usage_unit_id"), metric, r.text("location"))
 
     def _device(
-        self, r: _Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
+        self, r: Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
     ) -> Device:
         try:
             return Device.create(
@@ -241,7 +233,7 @@ class _Loader:
                     raise ValueError
                 by_device.setdefault(raw["device_id"], []).append(reading)
             except (KeyError, TypeError, ValueError):
-                record = _Record("readings.json", f"$[{index}]", raw)
+                record = Record("readings.json", f"$[{index}]", raw)
                 record.text("device_id")
                 record.instant("timestamp")
                 record.decimal("value")
@@ -250,7 +242,7 @@ class _Loader:
                 raise DataSetError("readings.json", f"$[{index}]", "invalid reading") from None
         return {device: tuple(items) for device, items in by_device.items()}
 
-    def _client(self, r: _Record) -> Client:
+    def _client(self, r: Record) -> Client:
         client_type = r.choice("type", ClientType)
         secret_hash = r.text("secret_hash", optional=True)
         if (client_type is ClientType.CONFIDENTIAL) != (secret_hash is not None):
@@ -293,76 +285,3 @@ def _at_precision(
             reading = Reading(reading.timestamp, value, reading.quality, reading.reason)
         result.append(reading)
     return tuple(result)
-
-
-class _Record:
-    """One JSON object of a fixture file, read field by field with its path."""
-
-    def __init__(self, file: str, path: str, raw: Any) -> None:
-        if not isinstance(raw, dict):
-            raise DataSetError(file, path, "must be a JSON object")
-        self.file, self.path, self.raw = file, path, raw
-
-    def fail(self, key: str, reason: str) -> DataSetError:
-        return DataSetError(self.file, f"{self.path}.{key}", reason)
-
-    def text(self, key: str, *, optional: bool = False) -> Any:
-        value = self.raw.get(key)
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value:
-            raise self.fail(key, "must be a non-empty string")
-        return value
-
-    def strings(self, key: str) -> list[str]:
-        value = self.raw.get(key)
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(key, "must be an array of non-empty strings")
-        return value
-
-    def objects(self, key: str) -> Iterator[_Record]:
-        value = self.raw.get(key)
-        if not isinstance(value, list):
-            raise self.fail(key, "must be an array of objects")
-        for index, item in enumerate(value):
-            yield _Record(self.file, f"{self.path}.{key}[{index}]", item)
-
-    def decimal(self, key: str) -> Decimal:
-        value = self.raw.get(key)
-        try:
-            number = (
-                None
-                if isinstance(value, bool) or not isinstance(value, int | Decimal)
-                else Decimal(value)
-            )
-        except InvalidOperation:
-            number = None
-        if number is None or not number.is_finite() or number < 0:
-            raise self.fail(key, "must be a non-negative number")
-        return number
-
-    def instant(self, key: str, *, optional: bool = False) -> Any:
-        value = self.text(key, optional=optional)
-        if value is None:
-            return None
-        try:
-            instant = datetime.fromisoformat(value)
-        except ValueError:
-            instant = None
-        if instant is None or instant.tzinfo is None:
-            raise self.fail(key, "must be an ISO 8601 timestamp with a UTC offset")
-        return instant
-
-    def choice(self, key: str, allowed: Callable[[str], Any] | dict[str, Any]) -> Any:
-        value = self.text(key)
-        try:
-            return allowed[value] if isinstance(allowed, dict) else allowed(value)
-        except (KeyError, ValueError):
-            names = list(allowed) if isinstance(allowed, dict) else [m.value for m in allowed]  # type: ignore[attr-defined]
-            raise self.fail(key, f"must be one of {', '.join(map(str, names))}") from None
-
-    def reference(self, key: str, known: dict[str, Any]) -> str:
-        value = self.text(key)
-        if value not in known:
-            raise self.fail(key, f"refers to an unknown id {value!r}")
-        return value
