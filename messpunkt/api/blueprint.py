@@ -29,10 +29,27 @@ class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = _Parser()
 
     def __init__(self, *args: Any, bearer: bool = True, **kwargs: Any) -> None:
-        """Create a blueprint whose views need a bearer token, unless `bearer` is False."""
+        """Create a blueprint whose views need a bearer token, unless `bearer` is False.
+
+        Bearer (/v1) views render their own documents (`render.ok`), so their
+        `@blp.response` schema documents the answer without wrapping the view.
+        """
         super().__init__(*args, **kwargs)
+        self.renders_itself = bearer
         if bearer:
             self.before_request(authenticate)
+
+    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
+        document = super().response(status_code, schema, **kwargs)
+        if not self.renders_itself:
+            return document
+
+        def decorate(view: View) -> View:
+            # flask-smorest's wrapper would only pass our Response through; keep its doc.
+            view.__dict__["_apidoc"] = document(view)._apidoc
+            return view
+
+        return decorate
 
     def arguments(
         self, schema: Any, *, location: str = "json", as_kwargs: bool = False, **kwargs: Any
