@@ -69,10 +69,12 @@ class DeviceReadings(MethodView):
         point = catalogue.measuring_point(device.measuring_point_id)
         assert point is not None
         zone = _zone(catalogue, point)
-        window = Window.from_dates(from_ or date.min, to or date(9999, 12, 30), zone)
         # Bisection on the sorted timestamps: a device's history is never scanned.
-        low = bisect_left(device.timestamps, window.start) if from_ else 0
-        high = bisect_left(device.timestamps, window.end) if to else len(device.timestamps)
+        low, high = 0, len(device.timestamps)
+        if from_ is not None:
+            low = bisect_left(device.timestamps, Window.from_dates(from_, from_, zone).start)
+        if to is not None:
+            high = bisect_left(device.timestamps, Window.from_dates(to, to, zone).end)
         page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
         page["data"] = [
             {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
@@ -29,6 +29,13 @@ class Window:
 
     start: datetime
     end: datetime
+    # The bounds in UTC, for comparing (see device_segments); computed once.
+    utc_start: datetime = field(init=False, repr=False, compare=False)
+    utc_end: datetime = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "utc_start", _utc(self.start))
+        object.__setattr__(self, "utc_end", _utc(self.end))
 
     @classmethod
     def from_dates(cls, first: date, last: date, zone: tzinfo) -> Window:
@@ -95,16 +102,31 @@ def measuring_point_consumption(
 def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
     """Clip a device's installation window to `window`, split at register resets.
 
-    Instants are compared in UTC (`key=_utc`): two datetimes sharing a ZoneInfo
-    compare by wall clock, wrong in the repeated autumn hour.
+    Instants are compared in UTC (the `_u` names): two datetimes sharing a
+    ZoneInfo compare by wall clock, wrong in the repeated autumn hour. The
+    segment keeps the original objects, so a window bound stays in local time.
     """
-    low = max(window.start, device.installed_at, key=_utc)
-    high = window.end if device.removed_at is None else min(window.end, device.removed_at, key=_utc)
-    segments = []
-    for run in _runs_between(device, low, high):
+    installed_u = _utc(device.installed_at)
+    if window.utc_start >= installed_u:
+        low, low_u = window.start, window.utc_start
+    else:
+        low, low_u = device.installed_at, installed_u
+    high, high_u = window.end, window.utc_end
+    if device.removed_at is not None:
+        removed_u = _utc(device.removed_at)
+        if removed_u < high_u:
+            high, high_u = device.removed_at, removed_u
+    segments: list[DeviceSegment] = []
+    if low_u >= high_u:
+        return segments
+    for run in device.runs:
+        # Run timestamps compare as instants already (fixed offsets or UTC).
+        if run.start >= high_u or run.end <= low_u:
+            continue
         # Never extrapolate: a segment ends at the run's first and last readings.
-        start, end = max(low, run.start, key=_utc), min(high, run.end, key=_utc)
-        if _utc(start) < _utc(end):
+        start, start_u = (low, low_u) if low_u >= run.start else (run.start, run.start)
+        end, end_u = (high, high_u) if high_u <= run.end else (run.end, run.end)
+        if start_u < end_u:
             readings = (value_at(run, start, device.metric), value_at(run, end, device.metric))
             segments.append(DeviceSegment(device, start, end, readings))
     return segments
@@ -138,23 +160,18 @@ def _interpolate(low: Decimal, high: Decimal, elapsed: int, span: int, step: Dec
     return ((base + quotient) * step).quantize(step)
 
 
-def _runs_between(device: Device, low: datetime, high: datetime) -> list[RegisterRun]:
-    low, high = _utc(low), _utc(high)
-    if low >= high:
-        return []
-    return [run for run in device.runs if run.start < high and run.end > low]
-
-
 def _gaps(
     window: Window, segments: tuple[DeviceSegment, ...], devices: list[Device]
 ) -> tuple[Gap, ...]:
     uncovered = []
-    cursor = window.start
+    cursor, cursor_u = window.start, window.utc_start
     for segment in sorted(segments, key=lambda s: _utc(s.start)):
-        if _utc(segment.start) > _utc(cursor):
+        if _utc(segment.start) > cursor_u:
             uncovered.append((cursor, segment.start))
-        cursor = max(cursor, segment.end, key=_utc)
-    if _utc(cursor) < _utc(window.end):
+        end_u = _utc(segment.end)
+        if end_u > cursor_u:
+            cursor, cursor_u = segment.end, end_u
+    if cursor_u < window.utc_end:
         uncovered.append((cursor, window.end))
     return tuple(Gap(start, end, _cause(start, end, devices)) for start, end in uncovered)
 
