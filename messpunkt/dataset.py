@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .metering.catalogue import InMemoryCatalogue
@@ -129,10 +130,10 @@ class _Loader:
         )
         return DataSet(self.root, catalogue, clients)
 
-    def _records(self, name: str) -> Iterator[Record]:
-        path = self.root / name
+    def _array(self, name: str) -> list[Any]:
+        """Read one fixture file, which must be a JSON array."""
         try:
-            with path.open("rb") as handle:
+            with (self.root / name).open("rb") as handle:
                 document = json.load(handle, parse_float=Decimal)
         except FileNotFoundError:
             raise DataSetError(name, "$", "file is missing") from None
@@ -142,8 +143,11 @@ class _Loader:
             raise DataSetError(name, "$", f"not valid JSON: {exc}") from None
         if not isinstance(document, list):
             raise DataSetError(name, "$", "must be a JSON array of objects")
+        return document
+
+    def _records(self, name: str) -> Iterator[Record]:
         seen: set[str] = set()
-        for index, raw in enumerate(document):
+        for index, raw in enumerate(self._array(name)):
             record = Record(name, f"$[{index}]", raw)
             key = record.text("client_id" if name == "clients.json" else "id")
             if key in seen:
@@ -210,17 +214,7 @@ class _Loader:
         by_device: dict[str, list[Reading]] = {}
         qualities = {q.value: q for q in (Quality.MEASURED, Quality.ESTIMATED)}
         reasons = {r.value: r for r in Reason if r is not Reason.WINDOW_BOUNDARY}
-        path = self.root / "readings.json"
-        try:
-            with path.open("rb") as handle:
-                document = json.load(handle, parse_float=Decimal)
-        except FileNotFoundError:
-            raise DataSetError("readings.json", "$", "file is missing") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise DataSetError("readings.json", "$", f"not valid JSON: {exc}") from None
-        if not isinstance(document, list):
-            raise DataSetError("readings.json", "$", "must be a JSON array of objects")
-        for index, raw in enumerate(document):
+        for index, raw in enumerate(self._array("readings.json")):
             try:
                 timestamp = datetime.fromisoformat(raw["timestamp"])
                 value = raw["value"]

@@ -281,6 +281,20 @@ def test_a_broken_file_is_reported_with_its_file_json_path_and_reason(tmp_path, 
     assert str(caught.value) == f"{file} at {path}: {caught.value.reason}"
 
 
+@pytest.mark.parametrize("name", ["tenants.json", "readings.json"])
+def test_a_fixture_that_is_a_directory_is_refused_not_a_crash(tmp_path, name):
+    root = tmp_path / "data"
+    shutil.copytree(SANDBOX_DATA, root)
+    (root / name).unlink()
+    (root / name).mkdir()
+
+    with pytest.raises(DataSetError) as caught:
+        load_dataset(root)
+
+    assert (caught.value.file, caught.value.path) == (name, "$")
+    assert caught.value.reason == "cannot be read: Is a directory"
+
+
 def test_a_directory_that_does_not_exist_is_refused(tmp_path):
     missing = tmp_path / "nowhere"
 
