@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
+
+from .store import digest
 
 
 class ClientType(StrEnum):
@@ -35,11 +36,7 @@ class Client:
         """Compare a presented secret with the stored hash in constant time."""
         if self.secret_hash is None:
             return False
-        algorithm, _, expected = self.secret_hash.partition(":")
-        if algorithm != "sha256":
-            return False
-        presented = hashlib.sha256(secret.encode("utf-8")).hexdigest()
-        return hmac.compare_digest(presented, expected)
+        return hmac.compare_digest(hash_secret(secret), self.secret_hash)
 
     def allows_redirect_uri(self, redirect_uri: str) -> bool:
         # OAuth 2.1 §2.3.1 / RFC 9700 §4.1.3: exact string comparison, nothing looser.
@@ -48,4 +45,4 @@ class Client:
 
 def hash_secret(secret: str) -> str:
     """Return the stored form of a client secret (high-entropy, so one SHA-256 suffices)."""
-    return "sha256:" + hashlib.sha256(secret.encode("utf-8")).hexdigest()
+    return "sha256:" + digest(secret)

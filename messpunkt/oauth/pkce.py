@@ -37,10 +37,11 @@ def check_challenge(challenge: str | None, method: str | None) -> str:
 
 def verify(verifier: str | None, challenge: str) -> bool:
     """Tell whether a token request's verifier matches the stored challenge."""
-    if verifier is None or not _VERIFIER.fullmatch(verifier):
+    if verifier is None or not is_well_formed_verifier(verifier):
         return False
     return hmac.compare_digest(s256(verifier), challenge)
 
 
 def is_well_formed_verifier(verifier: str | None) -> bool:
+    """Tell whether a verifier has RFC 7636 §4.1's form: 43–128 unreserved characters."""
     return verifier is not None and _VERIFIER.fullmatch(verifier) is not None

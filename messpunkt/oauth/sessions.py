@@ -143,7 +143,3 @@ class Sessions:
         if session is None or not session.is_active(now):
             return None
         return session
-
-    def session_of_refresh_token(self, presented: str) -> Session | None:
-        record = self.store.refresh_token(digest(presented))
-        return None if record is None else self.store.session(record.session_id)
