@@ -277,7 +277,7 @@ MISSING = "Missing data for required field."
 )
 def test_bad_parameters_are_a_400_problem_naming_the_field(api, call, query, field, message):
     path = f"/v1/usage-units/{unit('WE 01')}/consumption{call}"
-    assert api.get(path, **query) == (
+    expected = (
         400,
         "application/problem+json",
         {
@@ -288,6 +288,20 @@ def test_bad_parameters_are_a_400_problem_naming_the_field(api, call, query, fie
             "errors": {field: [message]},
         },
     )
+    assert api.get(path, **query) == expected
+    # Parsed query strings are remembered; a bad one is not, and fails again.
+    assert api.get(path, **query) == expected
+
+
+def test_a_query_string_seen_before_still_answers_for_its_own_unit_and_metric(api):
+    metrics = ["water_warm", "water_cold", "water_warm", "water_cold"]
+    for name in ("WE 01", "WE 02"):
+        for metric in metrics:
+            body = api.consumption(name, "2026-01-01", "2026-12-31", metric)
+            expected = [p["id"] for p in points_of(unit(name), metric)]
+            assert body["usage_unit_id"] == unit(name)
+            assert [p["id"] for p in body["measuring_points"]] == expected
+            assert {p["metric"] for p in body["measuring_points"]} == {metric}
 
 
 def amounts(node, unit_name=None):

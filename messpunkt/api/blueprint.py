@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -61,14 +62,25 @@ class Blueprint(flask_smorest.Blueprint):
         schema instance loads a plain dict. A repeated single-valued parameter
         (`?limit=1&limit=2`) reaches its field as a list and fails as a 400,
         and so does an unknown one.
+
+        Query strings are parsed once: loading depends on nothing but the
+        query string (no clock, no token), so the arguments of a query string
+        seen before are remembered, as `re` remembers compiled patterns. A
+        partner syncing unit after unit sends the same `from`, `to` and
+        `metric` every time.
         """
         instance = schema() if isinstance(schema, type) else schema
         document = super().arguments(instance, location=location, as_kwargs=as_kwargs, **kwargs)
+        parsed = ParsedQueries() if location == "query" else None
 
         def decorate(view: View) -> View:
             @wraps(view)
             def parse_then_call(*args: Any, **kw: Any) -> Any:
-                data = _load(instance, location)
+                if parsed is None:
+                    data = _load(instance, location)
+                else:
+                    query = request.environ.get("QUERY_STRING", "")
+                    data = parsed.get(query, lambda: _load(instance, location))
                 if as_kwargs:
                     return view(*args, **kw, **data)
                 return view(*args, data, **kw)
@@ -112,6 +124,27 @@ class Blueprint(flask_smorest.Blueprint):
             return view
 
         return decorate
+
+
+class ParsedQueries:
+    """The loaded arguments of recent query strings (bounded; the oldest go first)."""
+
+    SIZE = 1024
+
+    def __init__(self) -> None:
+        self._loaded: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, query: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Return the arguments of `query`, calling `load` the first time it is seen."""
+        loaded = self._loaded.get(query)
+        if loaded is None:
+            loaded = load()  # a bad query raises, and is not remembered
+            with self._lock:
+                if len(self._loaded) >= self.SIZE:
+                    del self._loaded[next(iter(self._loaded))]
+                self._loaded[query] = loaded
+        return dict(loaded)  # the view may change its own copy
 
 
 def _load(schema: Any, location: str) -> dict[str, Any]:
