@@ -12,11 +12,13 @@ from __future__ import annotations
 from datetime import datetime, tzinfo
 from typing import Any
 
-from flask import Response, current_app
+from flask import Response
+
+from ..web.json import json_response
 
 
 def ok(document: Any) -> Response:
-    return current_app.json.response(document)  # type: ignore[return-value]
+    return json_response(document)
 
 
 def local(instant: datetime, zone: tzinfo) -> str:

@@ -15,7 +15,7 @@ def authenticate() -> None:
         return  # Flask answers it with Allow only; a preflight carries no token.
     running = sandbox()
     principal = running.state.auth.bearer.authenticate(
-        request.headers.get("Authorization"), running.clock.now()
+        request.environ.get("HTTP_AUTHORIZATION"), running.clock.now()
     )
     scope = _required_scope(request.endpoint or "", request.method)
     if scope is not None:

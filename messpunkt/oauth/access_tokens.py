@@ -25,6 +25,7 @@ from .errors import InvalidToken
 
 ALGORITHM = "ES256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())  # RFC 7518 §3.4; stateless, so shared
 
 
 class SigningKey:
@@ -63,7 +64,7 @@ class SigningKey:
         validation.
         """
         signing_input = self._header + b"." + _b64(_compact_json(claims)).encode("ascii")
-        der = self.private_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+        der = self.private_key.sign(signing_input, _ECDSA_SHA256)
         r, s = decode_dss_signature(der)
         # ES256 signatures are R || S, each a 32-byte big-endian integer, not DER.
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import unquote_plus
 
 from .errors import InvalidRequest
 
@@ -29,3 +30,24 @@ def scope_list(value: str | None) -> tuple[str, ...]:
     if value is None:
         return ()
     return tuple(scope for scope in dict.fromkeys(value.split(" ")) if scope)
+
+
+def parse_form(text: str, max_fields: int) -> dict[str, list[str]]:
+    """Read an application/x-www-form-urlencoded body into names and their values.
+
+    What `urllib.parse.parse_qsl(text, keep_blank_values=True)` reads, fields
+    counted as it counts them (separators included), in one pass that
+    unquotes only the fields that need it: a token request is three short
+    fields, and parse_qsl cost as much as the rest of reading it.
+    """
+    if text.count("&") >= max_fields:
+        raise InvalidRequest(f"a form has at most {max_fields} fields")
+    params: dict[str, list[str]] = {}
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name, value = unquote_plus(name), unquote_plus(value)
+        params.setdefault(name, []).append(value)
+    return params

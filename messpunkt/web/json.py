@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from flask import Response
 from flask.json.provider import DefaultJSONProvider
 
 
-class DecimalJSONProvider(DefaultJSONProvider):
-    """Render `Decimal` as a number, not a string, and keep key order.
+def number(value: Decimal) -> int | float:
+    """Return a metering decimal as the JSON number it is written as.
 
     Metering values carry at most 3 decimals and well under 15 significant
     digits, so the shortest float representation Python writes is exactly
@@ -18,13 +21,41 @@ class DecimalJSONProvider(DefaultJSONProvider):
     The loader refuses values finer than a metric's precision, which keeps
     every value inside that bound.
     """
+    converted = float(value)
+    return int(converted) if converted.is_integer() else converted
+
+
+def _default(o: Any) -> Any:
+    if isinstance(o, Decimal):
+        return number(o)
+    return DefaultJSONProvider.default(o)
+
+
+# One encoder for every JSON body: compact, key order kept, decimals as numbers.
+# Built once: json.dumps with any option builds a new encoder per call.
+_encoder = json.JSONEncoder(separators=(",", ":"), default=_default)
+
+
+def dumps(document: Any) -> str:
+    return _encoder.encode(document)
+
+
+def json_response(
+    document: Any,
+    status: int = 200,
+    headers: Iterable[tuple[str, str]] = (),
+    mimetype: str = "application/json",
+) -> Response:
+    """Render `document` as a JSON response (what jsonify does, in one step)."""
+    return Response(_encoder.encode(document) + "\n", status, headers, mimetype=mimetype)
+
+
+class DecimalJSONProvider(DefaultJSONProvider):
+    """Flask's JSON for everything else (jsonify, flask-smorest): the same rules."""
 
     sort_keys = False
     compact = True
 
     @staticmethod
     def default(o: Any) -> Any:
-        if isinstance(o, Decimal):
-            number = float(o)
-            return int(number) if number.is_integer() else number
-        return DefaultJSONProvider.default(o)
+        return _default(o)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, jsonify, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
-from ..oauth.params import Params
+from ..oauth.params import Params, parse_form
 from .context import sandbox
+from .json import json_response
 from .security_headers import HTML_CSP
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -108,7 +109,7 @@ def introspect() -> Any:
 
 
 def _answer(handler: Any) -> Response:
-    authorization = request.headers.get("Authorization")
+    authorization = request.environ.get("HTTP_AUTHORIZATION")
     try:
         body = handler(_body_params(), authorization)
     except RequestEntityTooLarge:
@@ -116,31 +117,27 @@ def _answer(handler: Any) -> Response:
     except OAuthError as error:
         basic = (authorization or "").lower().startswith("basic ")
         return oauth_error(error, basic_challenge=isinstance(error, InvalidClient) and basic)
-    return no_store(jsonify(body))
+    return json_response(body, headers=NO_STORE)
+
+
+# RFC 6749 §5.1: token responses must not be cached.
+NO_STORE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+# RFC 6749 §5.2: answer a failed Authorization header with a challenge.
+BASIC_CHALLENGE = (*NO_STORE, ("WWW-Authenticate", 'Basic realm="messpunkt sandbox"'))
 
 
 def oauth_error(error: OAuthError, *, basic_challenge: bool = False) -> Response:
     """Render an error per RFC 6749 §5.2."""
-    response = no_store(jsonify(error.as_dict()))
-    response.status_code = error.status
-    if basic_challenge:
-        # RFC 6749 §5.2: answer a failed Authorization header with a challenge.
-        response.headers["WWW-Authenticate"] = 'Basic realm="messpunkt sandbox"'
-    return response
-
-
-def no_store(response: Response) -> Response:
-    # RFC 6749 §5.1: token responses must not be cached.
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    headers = BASIC_CHALLENGE if basic_challenge else NO_STORE
+    return json_response(error.as_dict(), error.status, headers)
 
 
 def _body_params() -> Params:
     """Read the token request from a form or a JSON body; never from the URL."""
-    if request.args:
+    if request.environ.get("QUERY_STRING") and request.args:
         raise InvalidRequest("send parameters in the request body, not in the URL")
-    if request.mimetype == "application/json":
+    mimetype = request.mimetype
+    if mimetype == "application/json":
         try:
             document = json.loads(request.get_data(), object_pairs_hook=_Members)
         except ValueError:
@@ -151,7 +148,7 @@ def _body_params() -> Params:
         for key, value in document:  # a repeated member fails like a repeated form field
             params.setdefault(key, []).append(value)
         return params
-    if request.mimetype != "application/x-www-form-urlencoded":
+    if mimetype != "application/x-www-form-urlencoded":
         raise InvalidRequest("use application/x-www-form-urlencoded or application/json")
     return _form()
 
@@ -170,15 +167,9 @@ def _form() -> Params:
         return _multi(request.form)
     try:
         text = request.get_data().decode()
-        pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
     except UnicodeDecodeError:
         raise InvalidRequest("the form body is not UTF-8") from None
-    except ValueError:
-        raise InvalidRequest(f"a form has at most {MAX_FORM_FIELDS} fields") from None
-    params: dict[str, list[str]] = {}
-    for name, value in pairs:
-        params.setdefault(name, []).append(value)
-    return params
+    return parse_form(text, MAX_FORM_FIELDS)
 
 
 def _multi(values: Any) -> Params:
