@@ -81,5 +81,5 @@ class AccessLog:
 
 def _format(item: tuple[datetime, str, str, str, float]) -> str:
     at, method, path, status, elapsed = item
-    stamp = at.strftime("%Y-%m-%dT%H:%M:%S")
+    stamp = at.isoformat(timespec="seconds")[:19]  # strftime costs three times as much
     return f"{stamp} {method} {path} {status} {elapsed:.1f}ms\n"
