@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -15,6 +14,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
+from ..bounded import BoundedCache
 from .security import authenticate
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -132,18 +132,14 @@ class ParsedQueries:
     SIZE = 1024
 
     def __init__(self) -> None:
-        self._loaded: dict[str, dict[str, Any]] = {}
-        self._lock = threading.Lock()
+        self._loaded: BoundedCache[str, dict[str, Any]] = BoundedCache(self.SIZE)
 
     def get(self, query: str, load: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Return the arguments of `query`, calling `load` the first time it is seen."""
         loaded = self._loaded.get(query)
         if loaded is None:
             loaded = load()  # a bad query raises, and is not remembered
-            with self._lock:
-                if len(self._loaded) >= self.SIZE:
-                    del self._loaded[next(iter(self._loaded))]
-                self._loaded[query] = loaded
+            self._loaded.put(query, loaded)
         return dict(loaded)  # the view may change its own copy
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
 
+from ..bounded import BoundedCache
 from . import randomness
 from .errors import InvalidToken
 
@@ -106,8 +106,7 @@ class AccessTokens:
         self.key = key
         self.issuer = issuer
         self.audience = audience
-        self._verified: dict[str, AccessTokenClaims] = {}
-        self._lock = threading.Lock()
+        self._verified: BoundedCache[str, AccessTokenClaims] = BoundedCache(self.CACHE_SIZE)
 
     def mint(
         self,
@@ -141,10 +140,7 @@ class AccessTokens:
         claims = self._verified.get(token)
         if claims is None:
             claims = self._verify(token)
-            with self._lock:
-                if len(self._verified) >= self.CACHE_SIZE:
-                    del self._verified[next(iter(self._verified))]
-                self._verified[token] = claims
+            self._verified.put(token, claims)
         if now >= claims.expires_at:
             raise InvalidToken("the access token has expired")
         if claims.issued_at > now or (claims.not_before is not None and claims.not_before > now):
