@@ -7,7 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response
-from flask.views import MethodView
 
 from ..metering.consumption import GapCause, UnitConsumption, Window, unit_consumption
 from ..metering.model import Metric, UsageUnit
@@ -34,69 +33,67 @@ _GAP_DETAIL = {
 }
 
 
-@blp.route("/<unit_id>/consumption")
-class UsageUnitConsumption(MethodView):
-    @blp.requires("read:readings")
-    @blp.arguments(ConsumptionQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, ConsumptionSchema)
-    @blp.errors(404)
-    def get(self, unit_id: str, from_: date, to: date, metric: str | None) -> Response:
-        """Compute a unit's consumption per measuring point and device segment"""
-        catalogue = visible_catalogue()
-        unit = visible_unit(unit_id, catalogue)
-        zone = _zone(catalogue, unit)
-        window = Window.from_dates(from_, to, zone)
-        metrics = [Metric(metric)] if metric else list(Metric)
-        report = unit_consumption(catalogue.points_with_devices(unit, metrics), window, metrics)
-        return ok(consumption_document(unit, from_, to, report, zone))
+@blp.route("/<unit_id>/consumption", methods=["GET"])
+@blp.requires("read:readings")
+@blp.arguments(ConsumptionQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, ConsumptionSchema)
+@blp.errors(404)
+def show_consumption(unit_id: str, from_: date, to: date, metric: str | None) -> Response:
+    """Compute a unit's consumption per measuring point and device segment"""
+    catalogue = visible_catalogue()
+    unit = visible_unit(unit_id, catalogue)
+    zone = _zone(catalogue, unit)
+    window = Window.from_dates(from_, to, zone)
+    metrics = [Metric(metric)] if metric else list(Metric)
+    report = unit_consumption(catalogue.points_with_devices(unit, metrics), window, metrics)
+    return ok(consumption_document(unit, from_, to, report, zone))
 
 
-@blp.route("/<unit_id>/consumption/monthly")
-class UsageUnitMonthlyConsumption(MethodView):
-    @blp.requires("read:readings")
-    @blp.arguments(MonthlyQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, MonthlyConsumptionSchema)
-    @blp.errors(404)
-    def get(self, unit_id: str, year: int, metric: str) -> Response:
-        """Give a year's months with the comparisons HeizkostenV §6a asks for"""
-        catalogue = visible_catalogue()
-        unit = visible_unit(unit_id, catalogue)
-        chosen = Metric(metric)
-        neighbours = [
-            (other, catalogue.points_with_devices(other, [chosen]))
-            for other in catalogue.usage_units(unit.property_id)
-        ]
-        months = monthly_report(
-            unit,
-            catalogue.points_with_devices(unit, [chosen]),
-            neighbours,
-            chosen,
-            year,
-            _zone(catalogue, unit),
-        )
-        return ok(
-            {
-                "usage_unit_id": unit.id,
-                "year": year,
-                "metric": chosen.value,
-                "unit": chosen.unit,
-                "area_m2": unit.area_m2,
-                "months": [
-                    {
-                        "month": _month(m.month),
-                        "consumption": _amount(m.consumption),
-                        "previous_month": _amount(m.previous_month),
-                        "same_month_last_year": _amount(m.same_month_last_year),
-                        "property_average": {
-                            "value": m.property_average.value,
-                            "status": m.property_average.status.value,
-                            "units_compared": m.property_average.units_compared,
-                        },
-                    }
-                    for m in months
-                ],
-            }
-        )
+@blp.route("/<unit_id>/consumption/monthly", methods=["GET"])
+@blp.requires("read:readings")
+@blp.arguments(MonthlyQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, MonthlyConsumptionSchema)
+@blp.errors(404)
+def show_monthly_consumption(unit_id: str, year: int, metric: str) -> Response:
+    """Give a year's months with the comparisons HeizkostenV §6a asks for"""
+    catalogue = visible_catalogue()
+    unit = visible_unit(unit_id, catalogue)
+    chosen = Metric(metric)
+    neighbours = [
+        (other, catalogue.points_with_devices(other, [chosen]))
+        for other in catalogue.usage_units(unit.property_id)
+    ]
+    months = monthly_report(
+        unit,
+        catalogue.points_with_devices(unit, [chosen]),
+        neighbours,
+        chosen,
+        year,
+        _zone(catalogue, unit),
+    )
+    return ok(
+        {
+            "usage_unit_id": unit.id,
+            "year": year,
+            "metric": chosen.value,
+            "unit": chosen.unit,
+            "area_m2": unit.area_m2,
+            "months": [
+                {
+                    "month": _month(m.month),
+                    "consumption": _amount(m.consumption),
+                    "previous_month": _amount(m.previous_month),
+                    "same_month_last_year": _amount(m.same_month_last_year),
+                    "property_average": {
+                        "value": m.property_average.value,
+                        "status": m.property_average.status.value,
+                        "units_compared": m.property_average.units_compared,
+                    },
+                }
+                for m in months
+            ],
+        }
+    )
 
 
 def consumption_document(

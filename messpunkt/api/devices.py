@@ -9,7 +9,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response
-from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.consumption import Window
@@ -30,63 +29,60 @@ from .security import visible_catalogue
 blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Devices and readings")
 
 
-@blp.route("")
-class Devices(MethodView):
-    @blp.requires("read:devices")
-    @blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, DeviceListSchema)
-    def get(self, limit: int, cursor: str | None, **filters: Any) -> Response:
-        """List devices, optionally of one unit, measuring point or metric, or active on a day"""
-        catalogue = visible_catalogue()
-        page = paginate(_devices(catalogue, **filters), limit, cursor, **filters)
-        page["data"] = [device_document(catalogue, d) for d in page["data"]]
-        return ok(page)
+@blp.route("", methods=["GET"])
+@blp.requires("read:devices")
+@blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, DeviceListSchema)
+def list_devices(limit: int, cursor: str | None, **filters: Any) -> Response:
+    """List devices, optionally of one unit, measuring point or metric, or active on a day"""
+    catalogue = visible_catalogue()
+    page = paginate(_devices(catalogue, **filters), limit, cursor, **filters)
+    page["data"] = [device_document(catalogue, d) for d in page["data"]]
+    return ok(page)
 
 
-@blp.route("/<device_id>")
-class DeviceById(MethodView):
-    @blp.requires("read:devices")
-    @blp.response(200, DeviceSchema)
-    @blp.errors(404)
-    def get(self, device_id: str) -> Response:
-        """Show one device"""
-        catalogue = visible_catalogue()
-        return ok(device_document(catalogue, visible_device(catalogue, device_id)))
+@blp.route("/<device_id>", methods=["GET"])
+@blp.requires("read:devices")
+@blp.response(200, DeviceSchema)
+@blp.errors(404)
+def show_device(device_id: str) -> Response:
+    """Show one device"""
+    catalogue = visible_catalogue()
+    return ok(device_document(catalogue, visible_device(catalogue, device_id)))
 
 
-@blp.route("/<device_id>/readings")
-class DeviceReadings(MethodView):
-    @blp.requires("read:readings")
-    @blp.arguments(ReadingQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, ReadingListSchema)
-    @blp.errors(404)
-    def get(
-        self, device_id: str, limit: int, cursor: str | None, from_: date | None, to: date | None
-    ) -> Response:
-        """List a device's readings between two days (inclusive), oldest first"""
-        catalogue = visible_catalogue()
-        device = visible_device(catalogue, device_id)
-        point = catalogue.measuring_point(device.measuring_point_id)
-        assert point is not None
-        zone = _zone(catalogue, point)
-        # Bisection on the sorted timestamps: a device's history is never scanned.
-        low, high = 0, len(device.timestamps)
-        if from_ is not None:
-            low = bisect_left(device.timestamps, Window.from_dates(from_, from_, zone).start)
-        if to is not None:
-            high = bisect_left(device.timestamps, Window.from_dates(to, to, zone).end)
-        page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
-        page["data"] = [
-            {
-                "timestamp": local(r.timestamp, zone),
-                "value": r.value,
-                "unit": device.metric.unit,
-                "quality": r.quality.value,
-                "reason": r.reason.value,
-            }
-            for r in page["data"]
-        ]
-        return ok(page)
+@blp.route("/<device_id>/readings", methods=["GET"])
+@blp.requires("read:readings")
+@blp.arguments(ReadingQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, ReadingListSchema)
+@blp.errors(404)
+def list_readings(
+    device_id: str, limit: int, cursor: str | None, from_: date | None, to: date | None
+) -> Response:
+    """List a device's readings between two days (inclusive), oldest first"""
+    catalogue = visible_catalogue()
+    device = visible_device(catalogue, device_id)
+    point = catalogue.measuring_point(device.measuring_point_id)
+    assert point is not None
+    zone = _zone(catalogue, point)
+    # Bisection on the sorted timestamps: a device's history is never scanned.
+    low, high = 0, len(device.timestamps)
+    if from_ is not None:
+        low = bisect_left(device.timestamps, Window.from_dates(from_, from_, zone).start)
+    if to is not None:
+        high = bisect_left(device.timestamps, Window.from_dates(to, to, zone).end)
+    page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
+    page["data"] = [
+        {
+            "timestamp": local(r.timestamp, zone),
+            "value": r.value,
+            "unit": device.metric.unit,
+            "quality": r.quality.value,
+            "reason": r.reason.value,
+        }
+        for r in page["data"]
+    ]
+    return ok(page)
 
 
 def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:

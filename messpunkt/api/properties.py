@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.model import Property
@@ -18,30 +17,28 @@ from .security import visible_catalogue
 blp = Blueprint("properties", __name__, url_prefix="/v1/properties", description="Properties")
 
 
-@blp.route("")
-class Properties(MethodView):
-    @blp.requires("read:units")
-    @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, PropertyListSchema)
-    def get(self, limit: int, cursor: str | None) -> Response:
-        """List the properties in the token's property scope"""
-        page = paginate(visible_catalogue().properties(), limit, cursor)
-        page["data"] = [property_document(p) for p in page["data"]]
-        return ok(page)
+@blp.route("", methods=["GET"])
+@blp.requires("read:units")
+@blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, PropertyListSchema)
+def list_properties(limit: int, cursor: str | None) -> Response:
+    """List the properties in the token's property scope"""
+    page = paginate(visible_catalogue().properties(), limit, cursor)
+    page["data"] = [property_document(p) for p in page["data"]]
+    return ok(page)
 
 
-@blp.route("/<property_id>")
-class PropertyById(MethodView):
-    @blp.requires("read:units")
-    @blp.response(200, PropertySchema)
-    @blp.errors(404)
-    def get(self, property_id: str) -> Response:
-        """Show one property"""
-        found = visible_catalogue().property(property_id)
-        if found is None:
-            abort(404, message="no property with this id in the token's property scope")
-        assert found is not None
-        return ok(property_document(found))
+@blp.route("/<property_id>", methods=["GET"])
+@blp.requires("read:units")
+@blp.response(200, PropertySchema)
+@blp.errors(404)
+def show_property(property_id: str) -> Response:
+    """Show one property"""
+    found = visible_catalogue().property(property_id)
+    if found is None:
+        abort(404, message="no property with this id in the token's property scope")
+    assert found is not None
+    return ok(property_document(found))
 
 
 def property_document(prop: Property) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response
-from flask.views import MethodView
 from flask_smorest import abort
 
 from ..metering.model import MeasuringPoint, UsageUnit
@@ -27,41 +26,38 @@ blp = Blueprint(
 )
 
 
-@blp.route("")
-class UsageUnits(MethodView):
-    @blp.requires("read:units")
-    @blp.arguments(UsageUnitQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, UsageUnitListSchema)
-    def get(self, limit: int, cursor: str | None, property_id: str | None) -> Response:
-        """List the usage units of the properties the token may see"""
-        units = visible_catalogue().usage_units(property_id)
-        page = paginate(units, limit, cursor, property_id=property_id)
-        page["data"] = [unit_document(u) for u in page["data"]]
-        return ok(page)
+@blp.route("", methods=["GET"])
+@blp.requires("read:units")
+@blp.arguments(UsageUnitQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, UsageUnitListSchema)
+def list_usage_units(limit: int, cursor: str | None, property_id: str | None) -> Response:
+    """List the usage units of the properties the token may see"""
+    units = visible_catalogue().usage_units(property_id)
+    page = paginate(units, limit, cursor, property_id=property_id)
+    page["data"] = [unit_document(u) for u in page["data"]]
+    return ok(page)
 
 
-@blp.route("/<unit_id>")
-class UsageUnitById(MethodView):
-    @blp.requires("read:units")
-    @blp.response(200, UsageUnitSchema)
-    @blp.errors(404)
-    def get(self, unit_id: str) -> Response:
-        """Show one usage unit"""
-        return ok(unit_document(visible_unit(unit_id)))
+@blp.route("/<unit_id>", methods=["GET"])
+@blp.requires("read:units")
+@blp.response(200, UsageUnitSchema)
+@blp.errors(404)
+def show_usage_unit(unit_id: str) -> Response:
+    """Show one usage unit"""
+    return ok(unit_document(visible_unit(unit_id)))
 
 
-@blp.route("/<unit_id>/measuring-points")
-class UsageUnitMeasuringPoints(MethodView):
-    @blp.requires("read:devices")
-    @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
-    @blp.response(200, MeasuringPointListSchema)
-    @blp.errors(404)
-    def get(self, unit_id: str, limit: int, cursor: str | None) -> Response:
-        """List a unit's measuring points (where a meter sits, and for what)"""
-        unit = visible_unit(unit_id)
-        page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor)
-        page["data"] = [measuring_point_document(p) for p in page["data"]]
-        return ok(page)
+@blp.route("/<unit_id>/measuring-points", methods=["GET"])
+@blp.requires("read:devices")
+@blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
+@blp.response(200, MeasuringPointListSchema)
+@blp.errors(404)
+def list_measuring_points(unit_id: str, limit: int, cursor: str | None) -> Response:
+    """List a unit's measuring points (where a meter sits, and for what)"""
+    unit = visible_unit(unit_id)
+    page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor)
+    page["data"] = [measuring_point_document(p) for p in page["data"]]
+    return ok(page)
 
 
 def visible_unit(unit_id: str, catalogue: ScopedCatalogue | None = None) -> UsageUnit:

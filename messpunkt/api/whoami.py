@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Response
-from flask.views import MethodView
 
 from ..web.context import sandbox
 from .blueprint import Blueprint
@@ -14,20 +13,19 @@ from .security import principal
 blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The caller")
 
 
-@blp.route("")
-class Whoami(MethodView):
-    @blp.requires(None)
-    @blp.response(200, WhoamiSchema)
-    def get(self) -> Response:
-        """Show the tenant, client, scopes and properties of the access token"""
-        caller = principal()
-        tenant = sandbox().state.data.catalogue.tenant(caller.tenant_id)
-        return ok(
-            {
-                "tenant_id": caller.tenant_id,
-                "tenant_name": tenant.name if tenant else "",
-                "client_id": caller.client_id,
-                "granted_scopes": list(caller.scopes),
-                "property_scope": sorted(caller.property_scope),
-            }
-        )
+@blp.route("", methods=["GET"])
+@blp.requires(None)
+@blp.response(200, WhoamiSchema)
+def whoami() -> Response:
+    """Show the tenant, client, scopes and properties of the access token"""
+    caller = principal()
+    tenant = sandbox().state.data.catalogue.tenant(caller.tenant_id)
+    return ok(
+        {
+            "tenant_id": caller.tenant_id,
+            "tenant_name": tenant.name if tenant else "",
+            "client_id": caller.client_id,
+            "granted_scopes": list(caller.scopes),
+            "property_scope": sorted(caller.property_scope),
+        }
+    )
