@@ -11,7 +11,7 @@ import gc
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -217,13 +217,20 @@ class _Loader:
         for index, raw in enumerate(self._array("readings.json")):
             try:
                 timestamp = datetime.fromisoformat(raw["timestamp"])
+                if timestamp.tzinfo is None:
+                    raise ValueError
+                # Kept in UTC: comparing two datetimes whose tzinfo is one object is
+                # a field comparison, any other pair first asks both for their offset
+                # (bisecting a device's readings took 3 µs instead of 0.6). It also
+                # frees the fixed-offset tzinfo each parsed timestamp carried.
+                timestamp = timestamp.astimezone(UTC)
                 value = raw["value"]
                 if type(value) is int:
                     value = Decimal(value)
                 reading = Reading(
                     timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]]
                 )
-                if timestamp.tzinfo is None or type(value) is not Decimal or value < 0:
+                if type(value) is not Decimal or value < 0:
                     raise ValueError
                 by_device.setdefault(raw["device_id"], []).append(reading)
             except (KeyError, TypeError, ValueError):

@@ -264,9 +264,9 @@ def _run(readings: list[Reading]) -> RegisterRun:
 def _instants(readings: Sequence[Reading]) -> tuple[datetime, ...]:
     """Return the readings' timestamps in a form that compares as instants.
 
-    Fixed offsets (as the fixtures write them) already do and are kept as they
-    are: converting a million and a half of them would cost seconds at load.
-    A ZoneInfo does not (wall-clock comparison), so those become UTC.
+    Fixed offsets and UTC (the loader stores every reading in UTC) already do
+    and are kept as they are. A ZoneInfo does not (wall-clock comparison), so
+    those become UTC.
     """
     timestamps = tuple(map(_timestamp, readings))
     if {type(t.tzinfo) for t in timestamps} <= {timezone}:
