@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import jwt
+import orjson
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_dss_signature
@@ -66,13 +67,13 @@ class SigningKey:
         the signature itself on the refresh path; PyJWT still does every
         validation.
         """
-        signing_input = self._header + b"." + _b64(_compact_json(claims)).encode("ascii")
+        signing_input = self._header + b"." + _b64_bytes(_compact_json(claims))
         digest = hashlib.sha256(signing_input).digest()
         der = self.private_key.sign(digest, _ES256_PREHASHED)
         r, s = decode_dss_signature(der)
         # ES256 signatures are R || S, each a 32-byte big-endian integer, not DER.
         signature = r.to_bytes(32, "big") + s.to_bytes(32, "big")
-        return (signing_input + b"." + _b64(signature).encode("ascii")).decode("ascii")
+        return (signing_input + b"." + _b64_bytes(signature)).decode("ascii")
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,8 +227,12 @@ def _thumbprint(jwk: dict[str, str]) -> str:
 
 
 def _compact_json(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, separators=(",", ":")).encode("utf-8")
+    return orjson.dumps(document)  # compact UTF-8, key order kept
 
 
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return _b64_bytes(data).decode("ascii")
+
+
+def _b64_bytes(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
