@@ -135,9 +135,11 @@ def oauth_error(error: OAuthError, *, basic_challenge: bool = False) -> Response
 
 def _body_params() -> Params:
     """Read the token request from a form or a JSON body; never from the URL."""
-    if request.environ.get("QUERY_STRING") and request.args:
+    environ = request.environ
+    if environ.get("QUERY_STRING") and request.args:
         raise InvalidRequest("send parameters in the request body, not in the URL")
-    mimetype = request.mimetype
+    # What request.mimetype answers, without parsing the parameters after ";".
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype == "application/json":
         try:
             document = json.loads(_body(), object_pairs_hook=_Members)
