@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, json
+from flask import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..oauth.errors import InsufficientScope, OAuthError
+from ..web.json import json_response
 
 MEDIA_TYPE = "application/problem+json"
 
@@ -29,7 +30,7 @@ def problem(
     }
     if errors:
         body["errors"] = errors
-    return Response(json.dumps(body), status=status, mimetype=MEDIA_TYPE, headers=headers)
+    return json_response(body, status, (headers or {}).items(), mimetype=MEDIA_TYPE)
 
 
 def problem_from_http_exception(error: HTTPException) -> Response:
