@@ -32,7 +32,7 @@ bench: $(STAMP)  ## load the sandbox with wrk beside a bare Flask endpoint
 lint: $(STAMP)  ## ruff and mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy messpunkt
+	$(BIN)/mypy messpunkt tests/benchmarks/run.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -117,16 +117,47 @@ def refresh_tokens(base: str, count: int) -> list[str]:
         return list(pool.map(one, range(count)))
 
 
-def wrk(url: str, script: str, seconds: int, threads: int, connections: int, **env: str) -> dict:
+def server_counters(pid: int) -> tuple[float, int] | None:
+    """CPU seconds and context switches of a process over all its threads (Linux /proc).
+
+    Switches say what the req/s alone hide: every time a thread gives up the
+    GIL to another, the kernel switches threads, and on this machine a switch
+    costs more CPU than many a Python function. None where /proc is missing.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    cpu = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+    switches = 0
+    for status in Path(f"/proc/{pid}/task").glob("*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:  # the thread ended meanwhile
+            continue
+        switches += sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+    return cpu, switches
+
+
+def wrk(
+    pid: int, url: str, script: str, seconds: int, threads: int, connections: int, **env: str
+) -> dict:
+    """Load `url` with wrk; add req/s, and the serving process's CPU and switches per request."""
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(HERE / "wrk" / script), url,
     ]  # fmt: skip
     environment = {**os.environ, "BENCH_LUA_DIR": str(HERE / "wrk"),
                    "BENCH_WRK_THREADS": str(threads), **env}  # fmt: skip
+    before = server_counters(pid)
     output = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
+    after = server_counters(pid)
     result = json.loads(output.stdout.strip().splitlines()[-1])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["cpu_us"] = result["switches"] = None
+    if before and after and result["requests"]:
+        result["cpu_us"] = (after[0] - before[0]) / result["requests"] * 1e6
+        result["switches"] = (after[1] - before[1]) / result["requests"]
     return result
 
 
@@ -247,7 +278,7 @@ def main() -> int:
     load = {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds}
 
     def reference() -> dict:
-        return wrk(f"{bare_url}/ping", "get.lua", **load)
+        return wrk(bare.pid, f"{bare_url}/ping", "get.lua", **load)
 
     try:
         with requests.Session() as http:
@@ -262,14 +293,11 @@ def main() -> int:
             "consumption WE 01": f"{base}/v1/usage-units/{unit}/consumption"
             "?from=2026-01-01&to=2026-12-31&metric=water_warm",
         }
-        results = {
-            name: rounds(
-                args.rounds,
-                reference,
-                lambda _, url=url: wrk(url, "get.lua", BENCH_TOKEN=access, **load),
-            )
-            for name, url in reads.items()
-        }
+
+        def read(url: str) -> Callable[[int], dict]:
+            return lambda _: wrk(sandbox.pid, url, "get.lua", BENCH_TOKEN=access, **load)
+
+        results = {name: rounds(args.rounds, reference, read(url)) for name, url in reads.items()}
         # Each round rotates refresh tokens of its own, more than it can get through,
         # prepared just before it from a freshly reset store: the reads above ran
         # without thousands of sessions, and no round inherits another's.
@@ -285,7 +313,11 @@ def main() -> int:
                 args.rounds,
                 reference,
                 lambda _: wrk(
-                    f"{base}/oauth/token", "refresh.lua", BENCH_TOKENS=str(token_file), **load
+                    sandbox.pid,
+                    f"{base}/oauth/token",
+                    "refresh.lua",
+                    BENCH_TOKENS=str(token_file),
+                    **load,
                 ),
                 prepare=prepare_refresh,
             )
@@ -294,6 +326,7 @@ def main() -> int:
             args.rounds,
             reference,
             lambda _: wrk(
+                sandbox.pid,
                 base,
                 "flow.lua",
                 threads=args.connections,
@@ -313,8 +346,9 @@ def main() -> int:
     print(f"waitress threads={args.threads}, wrk -t{args.wrk_threads} -c{args.connections} "
           f"-d{args.seconds}s, {args.rounds} rounds of bare + scenario, "
           f"{os.cpu_count()} cores")  # fmt: skip
-    print("| scenario | req/s | p50 ms | p99 ms | ratio to bare | target |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | switches/req "
+          "| ratio to bare | target |")  # fmt: skip
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     failed = []
     median_bare = sorted(bare_runs, key=lambda run: run["rps"])[len(bare_runs) // 2]
     rows = {"bare Flask JSON": {**median_bare, "ratio": 1.0, "bad": 0}, **results}
@@ -325,7 +359,8 @@ def main() -> int:
         if result["bad"]:
             failed.append(f"{name} had {result['bad']} bad responses")
         print(f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | "
-              f"{result['p99_us'] / 1000:.2f} | {result['ratio']:.2f} | "
+              f"{result['p99_us'] / 1000:.2f} | {_figure(result['cpu_us'], '.0f')} | "
+              f"{_figure(result['switches'], '.1f')} | {result['ratio']:.2f} | "
               f"{'≥ ' + format(target, '.1f') if target else '—'} |")  # fmt: skip
     print(
         f"(bare: median of {len(bare_runs)} runs, {reference_rps:.0f} req/s; a ratio is the "
@@ -363,6 +398,10 @@ def main() -> int:
         print(f"\nbelow target: {', '.join(failed)}")
         return 1
     return 0
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":
