@@ -122,7 +122,8 @@ def server_counters(pid: int) -> tuple[float, int] | None:
 
     Switches say what the req/s alone hide: every time a thread gives up the
     GIL to another, the kernel switches threads, and on this machine a switch
-    costs more CPU than many a Python function. None where /proc is missing.
+    costs more CPU than many a Python function. Only live threads count (waitress's
+    live as long as the server). None where /proc is missing.
     """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
