@@ -8,6 +8,7 @@ from flask import Response
 from flask_smorest import abort
 
 from ..metering.model import Property
+from ..metering.scope import ScopedCatalogue
 from .blueprint import Blueprint
 from .pagination import paginate
 from .render import ok
@@ -23,8 +24,9 @@ blp = Blueprint("properties", __name__, url_prefix="/v1/properties", description
 @blp.response(200, PropertyListSchema)
 def list_properties(limit: int, cursor: str | None) -> Response:
     """List the properties in the token's property scope"""
-    page = paginate(visible_catalogue().properties(), limit, cursor)
-    page["data"] = [property_document(p) for p in page["data"]]
+    catalogue = visible_catalogue()
+    page = paginate(catalogue.properties(), limit, cursor)
+    page["data"] = [property_document(catalogue, p) for p in page["data"]]
     return ok(page)
 
 
@@ -34,15 +36,16 @@ def list_properties(limit: int, cursor: str | None) -> Response:
 @blp.errors(404)
 def show_property(property_id: str) -> Response:
     """Show one property"""
-    found = visible_catalogue().property(property_id)
+    catalogue = visible_catalogue()
+    found = catalogue.property(property_id)
     if found is None:
         abort(404, message="no property with this id in the token's property scope")
     assert found is not None
-    return ok(property_document(found))
+    return ok(property_document(catalogue, found))
 
 
-def property_document(prop: Property) -> dict[str, Any]:
-    units = visible_catalogue().catalogue.usage_units(prop.id)
+def property_document(catalogue: ScopedCatalogue, prop: Property) -> dict[str, Any]:
+    units = catalogue.catalogue.usage_units(prop.id)
     return {
         "id": prop.id,
         "name": prop.name,
