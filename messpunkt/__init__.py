@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response
 
 from . import config as settings
-from .sandbox import Sandbox
+from .platform import Platform
 
 
 class SandboxFlask(Flask):
@@ -39,8 +39,8 @@ class SandboxFlask(Flask):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
-    from .api import init_api
-    from .web import docs, json, oauth, security_headers, wellknown
+    from . import api, controls
+    from .web import docs, json, oauth, openapi, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -50,10 +50,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
     app.config["MAX_FORM_MEMORY_SIZE"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
     app.config["MESSPUNKT"] = resolved
-    app.extensions["messpunkt"] = Sandbox(resolved)
+    app.extensions["messpunkt"] = platform = Platform(resolved)
     app.register_blueprint(oauth.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(docs.bp)
-    init_api(app)
+    documented = openapi.make_api(app)
+    api.register(documented)
+    if platform.controls_enabled:
+        controls.register(documented)
     security_headers.register(app)
     return app

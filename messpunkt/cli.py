@@ -61,7 +61,7 @@ def banner(app: Flask) -> str:
     lines = [
         f"messpunkt sandbox on {issuer}",
         f"  docs:          {issuer}/docs   (OpenAPI: {issuer}/openapi.json)",
-        f"  data:          {sandbox.state.data.directory}",
+        f"  data:          {sandbox.open().data.directory}",
         "  demo client:   sandbox-demo-client, redirect http://localhost:3000/callback",
     ]
     if sandbox.controls_enabled:

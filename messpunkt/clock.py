@@ -1,18 +1,16 @@
-"""The one clock: every instant the sandbox issues or checks comes from here."""
+"""The sandbox clock: a plain value a store keeps, and the rules that move it.
+
+A request reads its sandbox's `ClockState` once, turns it into `now` with
+the machine's time, and passes that instant down; nothing else asks what
+time it is. Moving the clock makes a new value (`freeze`, `advance`, …),
+which the store swaps in as one step.
+"""
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
-
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """Return the current instant as an aware UTC datetime."""
-        ...
 
 
 def system_time() -> datetime:
@@ -23,83 +21,79 @@ def system_time() -> datetime:
 # The latest instant the clock may be moved to. Codes, tokens, sessions and personal access
 # tokens (up to a year) end at now plus their lifetime, which must still be a datetime.
 LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+# Instants are kept to the millisecond: a store may hold them as integers (a Lua number is a
+# double, exact for milliseconds until long after LATEST, for microseconds only until 2255).
+RESOLUTION = timedelta(milliseconds=1)
 
 
 class ClockError(ValueError):
     """A clock change that would move time backwards or is otherwise invalid."""
 
 
-class SandboxClock:
-    """A clock that follows a source but can be frozen and moved forward.
+@dataclass(frozen=True, slots=True)
+class ClockState:
+    """Where a sandbox's clock stands: frozen at an instant, or the wall clock plus an offset.
 
     Time never goes backwards while the sandbox runs: tokens issued at an
     instant must not become valid again. `reset` is the one exception, used
     when the whole sandbox state is thrown away.
     """
 
-    def __init__(
-        self,
-        source: Callable[[], datetime] = system_time,
-        frozen_at: datetime | None = None,
-    ) -> None:
-        self._source = source
-        self._lock = threading.RLock()
-        self._offset = timedelta(0)
-        self._frozen_at = _utc(frozen_at) if frozen_at else None
-        self._initial_frozen_at = self._frozen_at
+    frozen_at: datetime | None = None
+    offset: timedelta = timedelta(0)
+    # What `reset` returns to: running on the wall clock, or frozen where it started.
+    initial_frozen_at: datetime | None = None
+
+    @classmethod
+    def starting(cls, frozen_at: datetime | None = None) -> ClockState:
+        """Return a clock that runs on the wall clock, or stands frozen at `frozen_at`."""
+        at = truncate(_utc(frozen_at)) if frozen_at else None
+        return cls(frozen_at=at, initial_frozen_at=at)
 
     @property
     def frozen(self) -> bool:
-        return self._frozen_at is not None
+        return self.frozen_at is not None
 
-    def now(self) -> datetime:
-        frozen_at = self._frozen_at
-        if frozen_at is not None:
-            return frozen_at
-        return self._source() + self._offset
+    def now(self, wall: datetime) -> datetime:
+        """Return the sandbox's instant when the machine's clock reads `wall`."""
+        if self.frozen_at is not None:
+            return self.frozen_at
+        return truncate(wall + self.offset)
 
-    def freeze(self, at: datetime | None = None) -> datetime:
+    def freeze(self, wall: datetime, at: datetime | None = None) -> ClockState:
         """Stop the clock, at `at` or at the current instant."""
-        with self._lock:
-            current = self.now()
-            target = _utc(at) if at else current
-            if target < current:
-                raise ClockError("the clock only moves forward")
-            _check_range(target)
-            self._frozen_at = target
-            return target
+        current = self.now(wall)
+        target = truncate(_utc(at)) if at else current
+        if target < current:
+            raise ClockError("the clock only moves forward")
+        _check_range(target)
+        return replace(self, frozen_at=target)
 
-    def unfreeze(self) -> datetime:
+    def unfreeze(self, wall: datetime) -> ClockState:
         """Let the clock run again from where it stands."""
-        with self._lock:
-            current = self.now()
-            self._offset = current - self._source()
-            self._frozen_at = None
-            return current
+        return replace(self, frozen_at=None, offset=self.now(wall) - wall)
 
-    def advance(self, by: timedelta) -> datetime:
+    def advance(self, wall: datetime, by: timedelta) -> ClockState:
         """Move the clock forward by a non-negative duration."""
         if by < timedelta(0):
             raise ClockError("the clock only moves forward")
-        with self._lock:
-            _check_range(self.now() + by)
-            if self._frozen_at is not None:
-                self._frozen_at += by
-            else:
-                self._offset += by
-            return self.now()
+        _check_range(self.now(wall) + by)
+        if self.frozen_at is not None:
+            return replace(self, frozen_at=truncate(self.frozen_at + by))
+        return replace(self, offset=self.offset + by)
 
-    def advance_to(self, at: datetime) -> datetime:
+    def advance_to(self, wall: datetime, at: datetime) -> ClockState:
         """Move the clock forward to an instant that is not in its past."""
-        with self._lock:
-            return self.advance(_utc(at) - self.now())
+        return self.advance(wall, _utc(at) - self.now(wall))
 
-    def reset(self) -> datetime:
-        """Return to the clock's initial setting (the source, or its first freeze)."""
-        with self._lock:
-            self._offset = timedelta(0)
-            self._frozen_at = self._initial_frozen_at
-            return self.now()
+    def reset(self) -> ClockState:
+        """Return to the clock's initial setting (the wall clock, or its first freeze)."""
+        return ClockState(self.initial_frozen_at, timedelta(0), self.initial_frozen_at)
+
+
+def truncate(instant: datetime) -> datetime:
+    """Drop what is finer than the clock's resolution (a millisecond)."""
+    return instant.replace(microsecond=instant.microsecond // 1000 * 1000)
 
 
 def _check_range(instant: datetime) -> None:

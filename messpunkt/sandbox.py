@@ -1,77 +1,117 @@
-"""The composition root: builds the sandbox's parts from configuration and holds them."""
+"""One sandbox: its state as a store keeps it, and its view for one request.
+
+A sandbox has a clock, a data set, an admin key and its auth records (codes,
+sessions, tokens); `reset` bumps its generation and forgets the records. The
+process around it (`messpunkt.platform.Platform`) holds what every sandbox
+shares: configuration, the signing key, the loaded data sets.
+"""
 
 from __future__ import annotations
 
-import secrets
-import threading
+import hashlib
+import hmac
+from abc import abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .clock import SandboxClock
-from .dataset import DataSet, load_dataset
-from .oauth.access_tokens import SigningKey
-from .oauth.server import AuthorizationServer
-from .oauth.sessions import Lifetimes
-from .oauth.store import InMemoryAuthStore
+from .clock import ClockState
+from .oauth.store import AuthStore
+
+if TYPE_CHECKING:
+    from .dataset import DataSet
+    from .oauth.server import AuthorizationServer
+
+DEFAULT_ID = "default"
 
 
-@dataclass(frozen=True)
-class State:
-    """Everything that `reset` or loading a data set replaces, swapped as one value."""
+def hash_admin_key(key: str) -> str:
+    """Return the stored form of an admin key (random and long, so one SHA-256 suffices)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
-    data: DataSet
-    auth: AuthorizationServer
+
+@dataclass(frozen=True, slots=True)
+class SandboxState:
+    """What a store keeps of a sandbox, besides its auth records."""
+
+    clock: ClockState
     generation: int
+    data_set: str  # a name among the platform's loaded data sets
+    admin_key_hash: str
+
+    def admits(self, presented: str) -> bool:
+        """Tell whether `presented` is the admin key, compared in constant time."""
+        return hmac.compare_digest(hash_admin_key(presented), self.admin_key_hash)
 
 
+class SandboxStore(AuthStore):
+    """An auth store that also keeps its sandbox's state; each change is one step."""
+
+    @abstractmethod
+    def state(self) -> SandboxState: ...
+
+    @abstractmethod
+    def move_clock(self, change: Callable[[ClockState], ClockState]) -> SandboxState:
+        """Replace the clock with `change(clock)`; what `change` raises leaves it as it was."""
+
+    @abstractmethod
+    def reset(self, data_set: str | None = None) -> SandboxState:
+        """Forget every code, session and token, reset the clock and bump the generation;
+        switch to `data_set` when given."""
+
+
+@dataclass(frozen=True, slots=True)
 class Sandbox:
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-        frozen_at = config["MESSPUNKT_FROZEN_AT"]
-        self.clock = SandboxClock(
-            frozen_at=datetime.fromisoformat(frozen_at) if frozen_at else None
-        )
-        key_file = config["MESSPUNKT_SIGNING_KEY"]
-        self.key = SigningKey.from_pem_file(key_file) if key_file else SigningKey.generate()
-        self.secret_key = config["MESSPUNKT_SECRET_KEY"] or secrets.token_urlsafe(32)
-        self.admin_key = config["MESSPUNKT_SANDBOX_ADMIN_KEY"] or secrets.token_urlsafe(24)
-        self.controls_enabled = config["MESSPUNKT_SANDBOX_CONTROLS"] == "on"
-        self.lifetimes = Lifetimes(
-            code=timedelta(seconds=config["MESSPUNKT_CODE_TTL"]),
-            access_token=timedelta(seconds=config["MESSPUNKT_ACCESS_TOKEN_TTL"]),
-            refresh_token=timedelta(seconds=config["MESSPUNKT_REFRESH_TOKEN_TTL"]),
-            session=timedelta(seconds=config["MESSPUNKT_SESSION_MAX_AGE"]),
-        )
-        self._lock = threading.Lock()
-        self._generation = 0
-        self.state = self._build(load_dataset(config["MESSPUNKT_DATA_DIR"]))
+    """One request's view of a sandbox: read once, with the instant it is served at."""
 
-    def _build(self, data: DataSet) -> State:
-        self._generation += 1
-        auth = AuthorizationServer(
-            issuer=self.config["MESSPUNKT_ISSUER"],
-            audience=self.config["MESSPUNKT_AUDIENCE"],
-            clients=data.clients,
-            catalogue=data.catalogue,
-            store=InMemoryAuthStore(),
-            key=self.key,
-            lifetimes=self.lifetimes,
-            clock=self.clock.now,
-        )
-        return State(data, auth, self._generation)
+    id: str
+    state: SandboxState
+    # The machine's time when the request was resolved, and the sandbox's instant then.
+    wall: datetime
+    now: datetime
+    data: DataSet
+    store: SandboxStore
+    auth: AuthorizationServer
 
-    def reset(self) -> None:
-        """Return to the loaded fixtures: every code, session and token is gone."""
-        with self._lock:
-            self.clock.reset()
-            self.state = self._build(self.state.data)
+    @property
+    def generation(self) -> int:
+        return self.state.generation
 
-    def load(self, directory: str | Path) -> DataSet:
-        """Validate another data set, then replace the current one and reset."""
-        data = load_dataset(directory)  # raises before anything is replaced
-        with self._lock:
-            self.clock.reset()
-            self.state = self._build(data)
-        return data
+    def move_clock(self, change: Callable[[ClockState, datetime], ClockState]) -> ClockState:
+        """Move the clock as `change(clock, wall)` says, in one step; return the new clock."""
+        return self.store.move_clock(lambda clock: change(clock, self.wall)).clock
+
+
+class SandboxClock:
+    """A handle on one sandbox's clock for code outside a request (tests, the plugin).
+
+    Each call reads the machine's time once and moves the clock in the store.
+    """
+
+    def __init__(self, store: SandboxStore, wall: Callable[[], datetime]) -> None:
+        self._store = store
+        self._wall = wall
+
+    @property
+    def frozen(self) -> bool:
+        return self._store.state().clock.frozen
+
+    def now(self) -> datetime:
+        return self._store.state().clock.now(self._wall())
+
+    def freeze(self, at: datetime | None = None) -> datetime:
+        return self._move(lambda clock, wall: clock.freeze(wall, at))
+
+    def unfreeze(self) -> datetime:
+        return self._move(lambda clock, wall: clock.unfreeze(wall))
+
+    def advance(self, by: timedelta) -> datetime:
+        return self._move(lambda clock, wall: clock.advance(wall, by))
+
+    def advance_to(self, at: datetime) -> datetime:
+        return self._move(lambda clock, wall: clock.advance_to(wall, at))
+
+    def _move(self, change: Callable[[ClockState, datetime], ClockState]) -> datetime:
+        wall = self._wall()
+        return self._store.move_clock(lambda clock: change(clock, wall)).clock.now(wall)

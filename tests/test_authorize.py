@@ -88,16 +88,21 @@ def test_approve_redirects_with_code_state_and_iss(messpunkt_client):
     assert query["iss"] == ISSUER
 
 
-def test_approve_stores_only_a_digest_of_the_code(messpunkt_app, messpunkt_client):
+def test_approve_stores_only_a_digest_of_the_code(messpunkt_app, messpunkt_client, monkeypatch):
     from messpunkt.oauth.store import digest
 
+    store = messpunkt_app.extensions["messpunkt"].store
+    added = []
+    add_code = store.add_code
+    monkeypatch.setattr(store, "add_code", lambda code: (added.append(code), add_code(code)))
+
     code = _redirect_query(_authorize(messpunkt_client))["code"]
-    store = messpunkt_app.extensions["messpunkt"].state.auth.store
-    assert store.code(code) is None
-    record = store.code(digest(code))
-    assert record is not None
-    assert record.client_id == DEMO_CLIENT
-    assert record.property_ids == (QUICKSTART_PROPERTY,)
+
+    [record] = added
+    assert record.code_hash == digest(code) != code
+    assert code not in repr(record)
+    assert record.grant.client_id == DEMO_CLIENT
+    assert record.grant.property_ids == (QUICKSTART_PROPERTY,)
     assert record.code_challenge == CHALLENGE
 
 

@@ -1,4 +1,8 @@
-"""The sandbox clock: following a source, freezing, moving forward only, and resetting."""
+"""The sandbox clock: following a source, freezing, moving forward only, and resetting.
+
+Each rule is driven as a request drives it: a `ClockState` kept in a store and replaced
+by each move, through the `SandboxClock` handle.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from freezegun import freeze_time
 
-from messpunkt.clock import ClockError, SandboxClock, system_time
+from messpunkt.clock import ClockError, ClockState, system_time
+from messpunkt.sandbox import SandboxClock, SandboxState
+from messpunkt.stores.memory import InMemoryStore
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
@@ -26,13 +32,24 @@ class FakeSource:
         self.current += by
 
 
+class Clock(SandboxClock):
+    """A sandbox's clock over an in-memory store, read against the test's source."""
+
+    def __init__(self, source: FakeSource, frozen_at: datetime | None = None) -> None:
+        self.store = InMemoryStore(SandboxState(ClockState.starting(frozen_at), 1, "default", ""))
+        super().__init__(self.store, source)
+
+    def reset(self) -> datetime:
+        return self.store.reset().clock.now(self._wall())
+
+
 @pytest.fixture
 def source() -> FakeSource:
     return FakeSource()
 
 
 def test_a_running_clock_follows_its_source(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
 
     assert clock.frozen is False
     assert clock.now() == START
@@ -41,7 +58,7 @@ def test_a_running_clock_follows_its_source(source):
 
 
 def test_freeze_stops_the_clock_at_the_given_instant(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
     target = START + timedelta(hours=2)
 
     assert clock.freeze(target) == target
@@ -52,7 +69,7 @@ def test_freeze_stops_the_clock_at_the_given_instant(source):
 
 
 def test_freeze_without_an_instant_stops_the_clock_where_it_stands(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
     source.tick(timedelta(seconds=30))
 
     assert clock.freeze() == START + timedelta(seconds=30)
@@ -61,7 +78,7 @@ def test_freeze_without_an_instant_stops_the_clock_where_it_stands(source):
 
 
 def test_freeze_converts_the_instant_to_utc(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
 
     frozen = clock.freeze(datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Europe/Berlin")))
 
@@ -72,7 +89,7 @@ def test_freeze_converts_the_instant_to_utc(source):
 
 @pytest.mark.parametrize("frozen_first", [False, True], ids=["running", "frozen"])
 def test_freeze_refuses_an_instant_in_the_clocks_past(source, frozen_first):
-    clock = SandboxClock(source)
+    clock = Clock(source)
     if frozen_first:
         clock.freeze(START + timedelta(hours=1))
     before = clock.now()
@@ -85,7 +102,7 @@ def test_freeze_refuses_an_instant_in_the_clocks_past(source, frozen_first):
 
 
 def test_a_frozen_clock_advances_by_a_duration(source):
-    clock = SandboxClock(source, frozen_at=START)
+    clock = Clock(source, frozen_at=START)
 
     assert clock.advance(timedelta(minutes=90)) == START + timedelta(minutes=90)
     source.tick(timedelta(days=1))
@@ -94,7 +111,7 @@ def test_a_frozen_clock_advances_by_a_duration(source):
 
 
 def test_a_running_clock_advances_by_a_duration_and_keeps_running(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
 
     assert clock.advance(timedelta(hours=1)) == START + timedelta(hours=1)
     source.tick(timedelta(minutes=5))
@@ -103,14 +120,14 @@ def test_a_running_clock_advances_by_a_duration_and_keeps_running(source):
 
 
 def test_advancing_by_zero_leaves_the_clock_where_it_stands(source):
-    clock = SandboxClock(source, frozen_at=START)
+    clock = Clock(source, frozen_at=START)
 
     assert clock.advance(timedelta(0)) == START
 
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["running", "frozen"])
 def test_a_negative_advance_is_refused(source, frozen):
-    clock = SandboxClock(source, frozen_at=START if frozen else None)
+    clock = Clock(source, frozen_at=START if frozen else None)
 
     with pytest.raises(ClockError, match=r"^the clock only moves forward$"):
         clock.advance(timedelta(microseconds=-1))
@@ -120,7 +137,7 @@ def test_a_negative_advance_is_refused(source, frozen):
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["running", "frozen"])
 def test_advance_to_moves_the_clock_to_that_instant(source, frozen):
-    clock = SandboxClock(source, frozen_at=START if frozen else None)
+    clock = Clock(source, frozen_at=START if frozen else None)
     target = datetime(2026, 12, 24, 18, 0, tzinfo=timezone(timedelta(hours=1)))
 
     assert clock.advance_to(target) == datetime(2026, 12, 24, 17, 0, tzinfo=UTC)
@@ -132,7 +149,7 @@ def test_advance_to_moves_the_clock_to_that_instant(source, frozen):
 
 @pytest.mark.parametrize("frozen", [False, True], ids=["running", "frozen"])
 def test_advance_to_an_instant_in_the_past_is_refused(source, frozen):
-    clock = SandboxClock(source, frozen_at=START if frozen else None)
+    clock = Clock(source, frozen_at=START if frozen else None)
 
     with pytest.raises(ClockError, match=r"^the clock only moves forward$"):
         clock.advance_to(START - timedelta(seconds=1))
@@ -148,11 +165,11 @@ NAIVE = datetime(2026, 11, 23, 12, 0)
     [
         pytest.param(lambda clock: clock.freeze(NAIVE), id="freeze"),
         pytest.param(lambda clock: clock.advance_to(NAIVE), id="advance_to"),
-        pytest.param(lambda clock: SandboxClock(clock.now, frozen_at=NAIVE), id="frozen_at"),
+        pytest.param(lambda clock: Clock(clock.now, frozen_at=NAIVE), id="frozen_at"),
     ],
 )
 def test_naive_datetimes_are_refused(source, action):
-    clock = SandboxClock(source)
+    clock = Clock(source)
 
     with pytest.raises(ClockError, match=r"^instants must carry a UTC offset$"):
         action(clock)
@@ -162,7 +179,7 @@ def test_naive_datetimes_are_refused(source, action):
 
 
 def test_unfreeze_lets_the_clock_run_on_from_where_it_stood(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
     clock.freeze(START + timedelta(hours=3))
     source.tick(timedelta(minutes=20))
 
@@ -174,7 +191,7 @@ def test_unfreeze_lets_the_clock_run_on_from_where_it_stood(source):
 
 
 def test_reset_returns_a_running_clock_to_its_source(source):
-    clock = SandboxClock(source)
+    clock = Clock(source)
     clock.advance(timedelta(days=2))
     clock.freeze()
 
@@ -185,7 +202,7 @@ def test_reset_returns_a_running_clock_to_its_source(source):
 
 
 def test_reset_returns_a_clock_created_frozen_to_its_first_freeze(source):
-    clock = SandboxClock(source, frozen_at=START)
+    clock = Clock(source, frozen_at=START)
     clock.advance(timedelta(days=2))
     clock.unfreeze()
     clock.advance(timedelta(hours=1))

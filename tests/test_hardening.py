@@ -327,7 +327,7 @@ def test_a_body_one_byte_over_the_limit_gets_413_in_the_endpoints_format_and_cha
         assert '<p id="error-description">the request body is too large</p>' in response.text
     else:
         assert response.get_json() == TOO_LARGE[mimetype]
-    assert messpunkt_app.extensions["messpunkt"].state.auth.store.sessions() == []
+    assert messpunkt_app.extensions["messpunkt"].store.sessions() == []
 
 
 @pytest.mark.parametrize(("size", "status"), [(65536, 200), (65537, 413)], ids=["64KiB", "64KiB+1"])
@@ -367,7 +367,7 @@ def _whoami_status(url: str, access_token: str) -> int:
 
 def _only_session(server):
     sandbox = server.app.extensions["messpunkt"]
-    (session,) = sandbox.state.auth.store.sessions()
+    (session,) = sandbox.store.sessions()
     assert session.state(sandbox.clock.now()) is SessionState.REVOKED
     return session
 

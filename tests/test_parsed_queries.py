@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from messpunkt.api.blueprint import ParsedQueries
+from messpunkt.web.blueprint import ParsedQueries
 
 
 class Loader:

@@ -95,12 +95,12 @@ def sandbox(app):
 
 
 def test_a_first_test_opens_a_session_and_moves_the_clock(messpunkt_app, messpunkt_tokens):
-    assert len(sandbox(messpunkt_app).state.auth.store.sessions()) == 1
+    assert len(sandbox(messpunkt_app).store.sessions()) == 1
     sandbox(messpunkt_app).clock.advance(timedelta(days=3))
 
 
 def test_the_next_test_starts_clean_at_the_frozen_instant(messpunkt_app):
-    assert sandbox(messpunkt_app).state.auth.store.sessions() == []
+    assert sandbox(messpunkt_app).store.sessions() == []
     assert sandbox(messpunkt_app).clock.frozen
     assert sandbox(messpunkt_app).clock.now() == datetime.fromisoformat(FROZEN_AT)
 """
@@ -183,7 +183,7 @@ def test_create_app_median_over_fifty_runs_is_recorded(record_property):
         apps.append(create_app({"MESSPUNKT_FROZEN_AT": FROZEN_AT}))
         seconds.append(time.perf_counter() - started)
     record_property("create_app_median_ms", round(statistics.median(seconds) * 1000, 2))
-    stores = {id(app.extensions["messpunkt"].state.auth.store) for app in apps}
+    stores = {id(app.extensions["messpunkt"].store) for app in apps}
     assert len(stores) == 50
 
 

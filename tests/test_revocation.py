@@ -211,7 +211,7 @@ def test_a_client_that_fails_authentication_is_invalid_client(
 
 
 def _session_id(messpunkt_app) -> str:
-    (session,) = messpunkt_app.extensions["messpunkt"].state.auth.store.sessions()
+    (session,) = messpunkt_app.extensions["messpunkt"].store.sessions()
     return session.id
 
 

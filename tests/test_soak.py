@@ -340,7 +340,7 @@ def test_a_bounded_soak_of_logins_refreshes_replays_and_revocations_keeps_every_
 
     grants = {g.sid: g for c in clients for g in c.grants}
     now = sandbox.clock.now()
-    sessions = {s.id: s for s in sandbox.state.auth.store.sessions()}
+    sessions = {s.id: s for s in sandbox.store.sessions()}
     assert set(sessions) == set(grants)
     assert any(g.replayed_while_active for g in grants.values())
     assert any(g.ended == REVOKE_REASON for g in grants.values())
@@ -379,7 +379,7 @@ def test_a_bounded_soak_of_logins_refreshes_replays_and_revocations_keeps_every_
             if grant.rotated and grant.ended is None:
                 grant.ended, grant.replayed_while_active = REPLAY_REASON, True
 
-        sessions = {s.id: s for s in sandbox.state.auth.store.sessions()}
+        sessions = {s.id: s for s in sandbox.store.sessions()}
         for sid, grant in grants.items():
             session = sessions[sid]
             assert _kinds(session) == _expected_kinds(grant), sid
@@ -394,7 +394,7 @@ def test_a_bounded_soak_of_logins_refreshes_replays_and_revocations_keeps_every_
         # Past the 30-day cap, the sessions nobody revoked are expired, and nothing works.
         sandbox.clock.advance(timedelta(days=31))
         now = sandbox.clock.now()
-        states = Counter(s.state(now) for s in sandbox.state.auth.store.sessions())
+        states = Counter(s.state(now) for s in sandbox.store.sessions())
         assert states == {
             SessionState.EXPIRED: len(untouched),
             SessionState.REVOKED: len(grants) - len(untouched),

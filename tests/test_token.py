@@ -47,7 +47,7 @@ def clock(messpunkt_app):
 
 @pytest.fixture
 def auth(messpunkt_app):
-    return messpunkt_app.extensions["messpunkt"].state.auth
+    return messpunkt_app.extensions["messpunkt"]
 
 
 # --- helpers ---------------------------------------------------------------

@@ -1,116 +1,13 @@
-"""/v1: the resource API, built with flask-smorest so that it documents itself.
-
-Errors under /v1 are RFC 9457 problem details, never HTML.
-"""
+"""/v1: the resource API, built with flask-smorest so that it documents itself."""
 
 from __future__ import annotations
 
-import http
-from typing import Any
-
-from flask import Flask, request
 from flask_smorest import Api
-from flask_smorest.utils import prepare_response
-
-from ..oauth.errors import OAuthError
-from .problems import MEDIA_TYPE, problem, problem_from_http_exception, problem_from_oauth_error
-from .schemas import ProblemSchema
-
-OPENAPI_CONFIG = {
-    "API_TITLE": "messpunkt.io Partner API (sandbox)",
-    "API_VERSION": "v1",
-    "OPENAPI_VERSION": "3.0.3",
-    "OPENAPI_URL_PREFIX": "/",
-    "OPENAPI_JSON_PATH": "openapi.json",
-}
-SCOPES = {
-    "read:units": "properties and usage units",
-    "read:devices": "measuring points and devices",
-    "read:readings": "readings and consumption",
-}
-DESCRIPTION = """Submetering data of German properties for ERP partners: warm and cold
-water, heat, heat cost allocators.
-
-Every call needs an access token from the sandbox's OAuth 2.1 authorization server
-(`Authorization: Bearer …`). To try calls here, run the README's quickstart, then use
-**Authorize** and paste the `access_token` under `bearerAuth`.
-
-Errors are `application/problem+json` (RFC 9457). Lists are
-`{"data": [...], "pagination": {"next_cursor": ...}}`."""
 
 
-class ProblemApi(Api):
-    """flask-smorest's Api, answering and documenting every HTTP error as problem+json."""
-
-    ERROR_SCHEMA = ProblemSchema
-
-    def handle_http_exception(self, error: Any) -> Any:
-        return problem_from_http_exception(error)
-
-    def _register_responses(self) -> None:
-        for status in http.HTTPStatus:
-            response: dict[str, Any] = {"description": status.phrase}
-            if status >= 400:
-                response["schema"] = self.ERROR_SCHEMA
-            if status == 401:
-                response["headers"] = {
-                    "WWW-Authenticate": {
-                        "description": 'Bearer error="invalid_token" (RFC 6750 §3)',
-                        "schema": {"type": "string"},
-                    }
-                }
-            prepare_response(response, self.spec, MEDIA_TYPE)
-            self.spec.components.response(status.name, response, lazy=True)
-        default = {"description": "Error", "schema": self.ERROR_SCHEMA}
-        prepare_response(default, self.spec, MEDIA_TYPE)
-        self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
-
-
-def init_api(app: Flask) -> Api:
+def register(api: Api) -> None:
+    """Add the /v1 blueprints to the documented API."""
     from . import consumption, devices, properties, usage_units, whoami
 
-    app.config.update(OPENAPI_CONFIG)
-    api = ProblemApi(app, spec_kwargs={"info": {"description": DESCRIPTION}})
-    api.spec.components.security_scheme(
-        "oauth2",
-        {
-            "type": "oauth2",
-            "description": "The sandbox's authorization server (authorization code + PKCE).",
-            "flows": {
-                "authorizationCode": {
-                    "authorizationUrl": "/oauth/authorize",
-                    "tokenUrl": "/oauth/token",
-                    "refreshUrl": "/oauth/token",
-                    "scopes": SCOPES,
-                },
-                "clientCredentials": {"tokenUrl": "/oauth/token", "scopes": SCOPES},
-            },
-        },
-    )
-    api.spec.components.security_scheme(
-        "bearerAuth",
-        {
-            "type": "http",
-            "scheme": "bearer",
-            "bearerFormat": "JWT",
-            "description": "An access token obtained from /oauth/token; same scope rules.",
-        },
-    )
     for module in (whoami, properties, usage_units, consumption, devices):
         api.register_blueprint(module.blp)
-    if app.extensions["messpunkt"].controls_enabled:
-        from ..controls import admin, clock, data, sessions
-
-        api.spec.components.security_scheme(
-            "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
-        )
-        for controls in (clock, data, sessions):
-            api.register_blueprint(controls.blp)
-
-    @app.errorhandler(OAuthError)
-    def _oauth_error(error: OAuthError) -> Any:
-        if request.path.startswith("/v1"):
-            return problem_from_oauth_error(error)
-        return problem(error.status, error.description)
-
-    return api

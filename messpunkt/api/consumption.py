@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import date, tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response
 
 from ..metering.consumption import GapCause, UnitConsumption, Window, unit_consumption
 from ..metering.model import Metric, UsageUnit
 from ..metering.monthly import MonthAmount, monthly_report
-from ..metering.scope import ScopedCatalogue
-from .blueprint import Blueprint
+from .blueprint import ApiBlueprint
 from .consumption_schemas import (
     ConsumptionQueryArgsSchema,
     ConsumptionSchema,
@@ -23,7 +21,7 @@ from .render import local, ok
 from .security import visible_catalogue
 from .usage_units import visible_unit
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "consumption", __name__, url_prefix="/v1/usage-units", description="Consumption of a unit"
 )
 
@@ -42,7 +40,7 @@ def show_consumption(unit_id: str, from_: date, to: date, metric: str | None) ->
     """Compute a unit's consumption per measuring point and device segment"""
     catalogue = visible_catalogue()
     unit = visible_unit(unit_id, catalogue)
-    zone = _zone(catalogue, unit)
+    zone = catalogue.zone(unit.id)
     window = Window.from_dates(from_, to, zone)
     metrics = [Metric(metric)] if metric else list(Metric)
     report = unit_consumption(catalogue.points_with_devices(unit, metrics), window, metrics)
@@ -69,7 +67,7 @@ def show_monthly_consumption(unit_id: str, year: int, metric: str) -> Response:
         neighbours,
         chosen,
         year,
-        _zone(catalogue, unit),
+        catalogue.zone(unit.id),
     )
     return ok(
         {
@@ -153,12 +151,6 @@ def consumption_document(
         },
         "warnings": warnings,
     }
-
-
-def _zone(catalogue: ScopedCatalogue, unit: UsageUnit) -> ZoneInfo:
-    prop = catalogue.property(unit.property_id)
-    assert prop is not None
-    return ZoneInfo(prop.timezone)
 
 
 def _amount(amount: MonthAmount) -> dict[str, Any]:

@@ -6,16 +6,15 @@ from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response
 from flask_smorest import abort
 
 from ..metering.consumption import Window
-from ..metering.model import Device, MeasuringPoint, Metric
+from ..metering.model import Device, Metric
 from ..metering.scope import ScopedCatalogue
-from .blueprint import Blueprint
-from .pagination import paginate
+from ..web.pagination import paginate
+from .blueprint import ApiBlueprint
 from .render import local, ok
 from .schemas import (
     DeviceListSchema,
@@ -26,7 +25,9 @@ from .schemas import (
 )
 from .security import visible_catalogue
 
-blp = Blueprint("devices", __name__, url_prefix="/v1/devices", description="Devices and readings")
+blp = ApiBlueprint(
+    "devices", __name__, url_prefix="/v1/devices", description="Devices and readings"
+)
 
 
 @blp.route("", methods=["GET"])
@@ -64,7 +65,7 @@ def list_readings(
     device = visible_device(catalogue, device_id)
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
-    zone = _zone(catalogue, point)
+    zone = catalogue.zone(point.usage_unit_id)
     # Bisection on the sorted timestamps: a device's history is never scanned.
     low, high = 0, len(device.timestamps)
     if from_ is not None:
@@ -96,7 +97,7 @@ def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:
 def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any]:
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
-    zone = _zone(catalogue, point)
+    zone = catalogue.zone(point.usage_unit_id)
     return {
         "id": device.id,
         "serial_number": device.serial_number,
@@ -134,14 +135,10 @@ def _devices(
         if metric is not None and point.metric is not Metric(metric):
             continue
         day = (
-            Window.from_dates(active_on, active_on, _zone(catalogue, point)) if active_on else None
+            Window.from_dates(active_on, active_on, catalogue.zone(point.usage_unit_id))
+            if active_on
+            else None
         )
         for device in catalogue.devices(point.id):
             if day is None or device.is_installed_on(day.start, day.end):
                 yield device
-
-
-def _zone(catalogue: ScopedCatalogue, point: MeasuringPoint) -> ZoneInfo:
-    unit = catalogue.usage_unit(point.usage_unit_id)
-    prop = catalogue.property(unit.property_id) if unit else None
-    return ZoneInfo(prop.timezone if prop else "Europe/Berlin")

@@ -9,13 +9,13 @@ from flask_smorest import abort
 
 from ..metering.model import Property
 from ..metering.scope import ScopedCatalogue
-from .blueprint import Blueprint
-from .pagination import paginate
+from ..web.pagination import paginate
+from .blueprint import ApiBlueprint
 from .render import ok
 from .schemas import ListQueryArgsSchema, PropertyListSchema, PropertySchema
 from .security import visible_catalogue
 
-blp = Blueprint("properties", __name__, url_prefix="/v1/properties", description="Properties")
+blp = ApiBlueprint("properties", __name__, url_prefix="/v1/properties", description="Properties")
 
 
 @blp.route("", methods=["GET"])

@@ -13,12 +13,11 @@ def authenticate() -> None:
     """Validate the bearer token and the view's scope before anything else runs."""
     # One context lookup, not one per attribute (LocalProxy's documented unwrapping).
     current = request._get_current_object()  # type: ignore[attr-defined]
-    method = current.method
-    if method == "OPTIONS":
+    if current.method == "OPTIONS":
         return  # Flask answers it with Allow only; a preflight carries no token.
-    running = sandbox()
-    principal = running.state.auth.bearer.authenticate(
-        current.environ.get("HTTP_AUTHORIZATION"), running.clock.now()
+    served = sandbox()
+    principal = served.auth.bearer.authenticate(
+        current.environ.get("HTTP_AUTHORIZATION"), served.now
     )
     scope = _required_scope(current.endpoint or "")
     if scope is not None:
@@ -33,9 +32,9 @@ def principal() -> Principal:
 def visible_catalogue() -> ScopedCatalogue:
     """Return the catalogue as the caller may see it."""
     caller = principal()
-    return ScopedCatalogue(sandbox().state.data.catalogue, caller.tenant_id, caller.property_scope)
+    return ScopedCatalogue(sandbox().data.catalogue, caller.tenant_id, caller.property_scope)
 
 
 def _required_scope(endpoint: str) -> str | None:
-    """The scope `Blueprint.requires` declared on the view (each /v1 view has one method)."""
+    """The scope `ApiBlueprint.requires` declared on the view (each /v1 view has one method)."""
     return getattr(current_app.view_functions.get(endpoint), "required_scope", None)

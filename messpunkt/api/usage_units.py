@@ -9,8 +9,8 @@ from flask_smorest import abort
 
 from ..metering.model import MeasuringPoint, UsageUnit
 from ..metering.scope import ScopedCatalogue
-from .blueprint import Blueprint
-from .pagination import paginate
+from ..web.pagination import paginate
+from .blueprint import ApiBlueprint
 from .render import ok
 from .schemas import (
     ListQueryArgsSchema,
@@ -21,7 +21,7 @@ from .schemas import (
 )
 from .security import visible_catalogue
 
-blp = Blueprint(
+blp = ApiBlueprint(
     "usage_units", __name__, url_prefix="/v1/usage-units", description="Usage units (flats, shops)"
 )
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Response
 
 from ..web.context import sandbox
-from .blueprint import Blueprint
+from .blueprint import ApiBlueprint
 from .render import ok
 from .schemas import WhoamiSchema
 from .security import principal
 
-blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The caller")
+blp = ApiBlueprint("whoami", __name__, url_prefix="/v1/whoami", description="The caller")
 
 
 @blp.route("", methods=["GET"])
@@ -19,7 +19,7 @@ blp = Blueprint("whoami", __name__, url_prefix="/v1/whoami", description="The ca
 def whoami() -> Response:
     """Show the tenant, client, scopes and properties of the access token"""
     caller = principal()
-    tenant = sandbox().state.data.catalogue.tenant(caller.tenant_id)
+    tenant = sandbox().data.catalogue.tenant(caller.tenant_id)
     return ok(
         {
             "tenant_id": caller.tenant_id,

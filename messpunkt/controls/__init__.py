@@ -4,3 +4,18 @@ A clock that moves forward on demand, reset, sessions with their history,
 personal access tokens and loading another data set. Every call needs the
 admin key; `MESSPUNKT_SANDBOX_CONTROLS=off` removes them all.
 """
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register(api: Api) -> None:
+    """Add the /sandbox blueprints and their admin-key scheme to the documented API."""
+    from . import admin, clock, data, sessions
+
+    api.spec.components.security_scheme(
+        "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
+    )
+    for module in (clock, data, sessions):
+        api.register_blueprint(module.blp)

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 
-from ..clock import ClockError, parse_duration
+from ..clock import ClockError, ClockState, parse_duration
 from ..web.context import sandbox
 from .admin import ControlsBlueprint
 from .schemas import AdvanceSchema, ClockSchema, FreezeSchema
@@ -21,7 +21,7 @@ class Clock(MethodView):
     @blp.response(200, ClockSchema)
     def get(self) -> dict[str, Any]:
         """Read the sandbox clock"""
-        return clock_document()
+        return clock_document(sandbox().state.clock)
 
 
 @blp.route("/clock/freeze")
@@ -31,8 +31,7 @@ class ClockFreeze(MethodView):
     @blp.response(200, ClockSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Stop the clock, now or at a later instant"""
-        _move(lambda clock: clock.freeze(body["at"]), field="at")
-        return clock_document()
+        return _move(lambda clock, wall: clock.freeze(wall, body["at"]), field="at")
 
 
 @blp.route("/clock/unfreeze")
@@ -41,8 +40,7 @@ class ClockUnfreeze(MethodView):
     @blp.response(200, ClockSchema)
     def post(self) -> dict[str, Any]:
         """Let the clock run again from where it stands"""
-        sandbox().clock.unfreeze()
-        return clock_document()
+        return clock_document(sandbox().move_clock(lambda clock, wall: clock.unfreeze(wall)))
 
 
 @blp.route("/clock/advance")
@@ -57,22 +55,21 @@ class ClockAdvance(MethodView):
                 delta = parse_duration(body["by"])
             except ValueError as exc:
                 abort(400, message=str(exc), errors={"by": [str(exc)]})
-            _move(lambda clock: clock.advance(delta), field="by")
-        else:
-            _move(lambda clock: clock.advance_to(body["to"]), field="to")
-        return clock_document()
+            return _move(lambda clock, wall: clock.advance(wall, delta), field="by")
+        return _move(lambda clock, wall: clock.advance_to(wall, body["to"]), field="to")
 
 
-def clock_document() -> dict[str, Any]:
-    clock = sandbox().clock
-    return {"now": clock.now(), "frozen": clock.frozen}
+def clock_document(clock: ClockState) -> dict[str, Any]:
+    """Describe a clock as it reads at this request's wall time."""
+    return {"now": clock.now(sandbox().wall), "frozen": clock.frozen}
 
 
-def _move(change: Any, *, field: str) -> None:
+def _move(change: Any, *, field: str) -> dict[str, Any]:
     """Apply a clock change; report an impossible one on the field that asked for it."""
     try:
-        change(sandbox().clock)
+        return clock_document(sandbox().move_clock(change))
     except ClockError as exc:
         abort(409, message=str(exc))
     except OverflowError:
         abort(400, message="that instant is out of range", errors={field: ["Out of range."]})
+    raise AssertionError("abort raises")

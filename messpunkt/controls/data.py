@@ -7,8 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 
-from ..dataset import DataSetError
-from ..web.context import sandbox
+from ..dataset import DataSet, DataSetError
+from ..web.context import platform, sandbox
 from .admin import ControlsBlueprint
 from .clock import clock_document
 from .schemas import ClockSchema, DataSetSchema, LoadDataSchema
@@ -22,8 +22,7 @@ class Reset(MethodView):
     @blp.response(200, ClockSchema)
     def post(self) -> dict[str, Any]:
         """Return to the fixtures: every session, code and token is gone, the clock reset"""
-        sandbox().reset()
-        return clock_document()
+        return clock_document(sandbox().store.reset().clock)
 
 
 @blp.route("/data")
@@ -32,7 +31,7 @@ class Data(MethodView):
     @blp.response(200, DataSetSchema)
     def get(self) -> dict[str, Any]:
         """Describe the loaded data set"""
-        return _data_document()
+        return _data_document(sandbox().data)
 
     @blp.documented(422)
     @blp.arguments(LoadDataSchema)
@@ -40,18 +39,17 @@ class Data(MethodView):
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Load another data set directory; validated first, and a reset follows"""
         try:
-            sandbox().load(body["directory"])
+            data = platform().load(body["directory"])
         except DataSetError as error:
             abort(
                 422,
                 message=f"the data set was refused and nothing changed: {error}",
                 errors={error.file: [f"{error.path}: {error.reason}"]},
             )
-        return _data_document()
+        return _data_document(data)
 
 
-def _data_document() -> dict[str, Any]:
-    data = sandbox().state.data
+def _data_document(data: DataSet) -> dict[str, Any]:
     catalogue = data.catalogue
     return {
         "directory": str(data.directory),

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..api.schemas import ListQueryArgsSchema, list_schema
+from ..web.schemas import ListQueryArgsSchema, list_schema
 
 SCOPES = ["read:units", "read:devices", "read:readings"]
 STATES = ["active", "revoked", "expired"]

@@ -8,9 +8,10 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 
-from ..api.pagination import paginate
+from ..oauth.personal_tokens import create_personal_token
 from ..oauth.store import Session, SessionKind
 from ..web.context import sandbox
+from ..web.pagination import paginate
 from .admin import ControlsBlueprint
 from .schemas import (
     CreatedPersonalAccessTokenSchema,
@@ -34,10 +35,11 @@ class Sessions(MethodView):
     @blp.response(200, SessionListSchema)
     def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
         """List sessions, newest first, with their state and history"""
-        now = sandbox().clock.now()
+        served = sandbox()
+        now = served.now
         chosen = [
             s
-            for s in sorted(_store().sessions(), key=lambda s: s.created_at, reverse=True)
+            for s in served.store.sessions()
             if (filters["state"] is None or s.state(now).value == filters["state"])
             and filters["client_id"] in (None, s.client_id)
             and filters["tenant_id"] in (None, s.tenant_id)
@@ -53,7 +55,7 @@ class SessionById(MethodView):
     @blp.response(200, SessionSchema)
     def get(self, session_id: str) -> dict[str, Any]:
         """Show a session and why it ended, if it did"""
-        return session_document(_session(session_id), sandbox().clock.now())
+        return session_document(_session(session_id), sandbox().now)
 
 
 @blp.route("/sessions/<session_id>/revoke")
@@ -62,11 +64,14 @@ class SessionRevoke(MethodView):
     @blp.response(200, SessionSchema)
     def post(self, session_id: str) -> dict[str, Any]:
         """End a session now, so a client can rehearse the 401 and its recovery"""
-        auth, now = sandbox().state.auth, sandbox().clock.now()
-        with auth.store.atomic():
-            session = _session(session_id)
-            auth.sessions.revoke(session, now, "revoked through the sandbox controls")
-        return session_document(session, now)
+        served = sandbox()
+        session = served.store.revoke_session(
+            session_id, "revoked through the sandbox controls", served.now
+        )
+        if session is None:
+            abort(404, message="no session with this id")
+        assert session is not None
+        return session_document(session, served.now)
 
 
 @blp.route("/personal-access-tokens")
@@ -76,14 +81,13 @@ class PersonalAccessTokens(MethodView):
     @blp.response(200, PersonalAccessTokenListSchema)
     def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
         """List personal access tokens (never their secrets)"""
-        now = sandbox().clock.now()
-        tokens = sorted(
-            sandbox().state.auth.personal_tokens.all(), key=lambda s: s.created_at, reverse=True
-        )
+        served = sandbox()
+        now = served.now
         chosen = [
             s
-            for s in tokens
-            if filters["state"] in (None, s.state(now).value)
+            for s in served.store.sessions()
+            if s.kind is SessionKind.PERSONAL_ACCESS_TOKEN
+            and filters["state"] in (None, s.state(now).value)
             and filters["tenant_id"] in (None, s.tenant_id)
         ]
         page = paginate(chosen, limit, cursor, **filters)
@@ -95,7 +99,8 @@ class PersonalAccessTokens(MethodView):
     @blp.response(201, CreatedPersonalAccessTokenSchema)
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
         """Create a personal access token for a tenant; the secret is shown only here"""
-        catalogue = sandbox().state.data.catalogue
+        served = sandbox()
+        catalogue = served.data.catalogue
         tenant = catalogue.tenant(body["tenant_id"])
         if tenant is None:
             abort(422, message="unknown tenant", errors={"tenant_id": ["Unknown tenant."]})
@@ -113,8 +118,9 @@ class PersonalAccessTokens(MethodView):
                     "property_ids": [f"Not a property of this tenant: {pid}" for pid in foreign]
                 },
             )
-        now = sandbox().clock.now()
-        session, token = sandbox().state.auth.personal_tokens.create(
+        now = served.now
+        session, token = create_personal_token(
+            served.store,
             tenant_id=tenant.id,
             subject=tenant.demo_users[0].id,
             name=body["name"],
@@ -132,13 +138,12 @@ class PersonalAccessTokenById(MethodView):
     @blp.response(204)
     def delete(self, token_id: str) -> None:
         """Revoke a personal access token at once"""
-        auth, now = sandbox().state.auth, sandbox().clock.now()
-        with auth.store.atomic():
-            session = auth.store.session(token_id)
-            if session is None or session.kind is not SessionKind.PERSONAL_ACCESS_TOKEN:
-                abort(404, message="no personal access token with this id")
-            assert session is not None
-            auth.sessions.revoke(session, now, "personal access token revoked")
+        served = sandbox()
+        revoked = served.store.revoke_session(
+            token_id, "personal access token revoked", served.now, SessionKind.PERSONAL_ACCESS_TOKEN
+        )
+        if revoked is None:
+            abort(404, message="no personal access token with this id")
 
 
 def session_document(session: Session, now: datetime) -> dict[str, Any]:
@@ -176,12 +181,9 @@ def token_document(session: Session, now: datetime) -> dict[str, Any]:
     }
 
 
-def _store() -> Any:
-    return sandbox().state.auth.store
-
-
 def _session(session_id: str) -> Session:
-    session = _store().session(session_id)
+    session = sandbox().store.session(session_id)
     if session is None:
         abort(404, message="no session with this id")
-    return session  # type: ignore[no-any-return]
+    assert session is not None
+    return session

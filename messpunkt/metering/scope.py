@@ -7,6 +7,7 @@ anything outside the tenant or the property scope is simply absent.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from zoneinfo import ZoneInfo
 
 from .catalogue import Catalogue
 from .model import Device, MeasuringPoint, Metric, Property, UsageUnit
@@ -39,6 +40,14 @@ class ScopedCatalogue:
         for prop in properties:
             if prop is not None:
                 yield from self.catalogue.usage_units(prop.id)
+
+    def zone(self, unit_id: str) -> ZoneInfo:
+        """Return the time zone of a visible unit's property: every day is drawn in it."""
+        unit = self.usage_unit(unit_id)
+        prop = self.property(unit.property_id) if unit else None
+        if prop is None:
+            raise LookupError(f"usage unit {unit_id!r} is not visible")
+        return ZoneInfo(prop.timezone)
 
     def measuring_point(self, point_id: str) -> MeasuringPoint | None:
         point = self.catalogue.measuring_point(point_id)

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import urlencode
 
-from ..metering.catalogue import Catalogue
-from ..metering.model import Property, Tenant
 from . import pkce, randomness
 from .clients import Client
 from .errors import (
@@ -23,8 +22,7 @@ from .errors import (
     UnsupportedResponseType,
 )
 from .params import Params, scope_list, single
-from .sessions import Lifetimes
-from .store import AuthorizationCode, AuthStore, digest
+from .store import AuthorizationCode, AuthStore, Grant, Lifetimes, digest
 
 
 class UnsafeRequest(Exception):
@@ -49,6 +47,21 @@ class AuthorizationRequest:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Whose data the resource owner approved: a tenant, its user, its properties."""
+
+    tenant_id: str
+    subject: str
+    property_ids: tuple[str, ...]
+
+
+class ConsentPolicy(Protocol):
+    """Decide what an approving consent grants, or raise an `OAuthError` to redirect."""
+
+    def approve(self, client: Client, params: Params) -> Approval: ...
+
+
+@dataclass(frozen=True)
 class Redirect:
     """Where to send the user agent, with the code or the error."""
 
@@ -57,15 +70,9 @@ class Redirect:
 
 class AuthorizationEndpoint:
     def __init__(
-        self,
-        clients: dict[str, Client],
-        catalogue: Catalogue,
-        store: AuthStore,
-        lifetimes: Lifetimes,
-        issuer: str,
+        self, clients: dict[str, Client], store: AuthStore, lifetimes: Lifetimes, issuer: str
     ) -> None:
         self.clients = clients
-        self.catalogue = catalogue
         self.store = store
         self.lifetimes = lifetimes
         self.issuer = issuer
@@ -113,13 +120,7 @@ class AuthorizationEndpoint:
             client, redirect_uri, requested or client.scopes, state, challenge
         )
 
-    def properties_to_offer(self, client: Client, tenant: Tenant) -> list[Property]:
-        """Return the tenant's properties the consent page may offer this client."""
-        if client.tenant_id not in (None, tenant.id):
-            return []
-        return [p for p in self.catalogue.properties() if p.tenant_id == tenant.id]
-
-    def decide(self, params: Params, now: datetime) -> Redirect:
+    def decide(self, params: Params, consent: ConsentPolicy, now: datetime) -> Redirect:
         """Answer the consent (approve or deny) for the request in `params`."""
         request = self.check(params, response_type_required=False)
         try:
@@ -128,20 +129,21 @@ class AuthorizationEndpoint:
                 raise AccessDenied("the resource owner denied the request")
             if decision != "approve":
                 raise InvalidRequest("decision must be approve or deny")
-            tenant, properties = self._granted_properties(request.client, params)
-            subject = self._subject(tenant, params)
+            approval = consent.approve(request.client, params)
         except OAuthError as error:
             raise AuthorizationFailed(error, request.redirect_uri, request.state) from None
         code = randomness.token_hex(20).upper()  # 160 random bits, upper-case hex
         self.store.add_code(
             AuthorizationCode(
                 code_hash=digest(code),
-                client_id=request.client.client_id,
+                grant=Grant(
+                    request.client.client_id,
+                    approval.tenant_id,
+                    approval.subject,
+                    request.scopes,
+                    approval.property_ids,
+                ),
                 redirect_uri=request.redirect_uri,
-                scopes=request.scopes,
-                tenant_id=tenant.id,
-                subject=subject,
-                property_ids=tuple(p.id for p in properties),
                 code_challenge=request.code_challenge,
                 issued_at=now,
                 expires_at=now + self.lifetimes.code,
@@ -152,33 +154,6 @@ class AuthorizationEndpoint:
                 request.redirect_uri, {"code": code, "state": request.state, "iss": self.issuer}
             )
         )
-
-    def _granted_properties(self, client: Client, params: Params) -> tuple[Tenant, list[Property]]:
-        ids = list(dict.fromkeys(params.get("property", ())))
-        if not ids:
-            raise InvalidRequest("grant at least one property")
-        properties = []
-        for property_id in ids:
-            found = self.catalogue.property(property_id)
-            if found is None:
-                raise InvalidRequest(f"unknown property {property_id!r}")
-            properties.append(found)
-        tenant_ids = {p.tenant_id for p in properties}
-        if len(tenant_ids) != 1:
-            raise InvalidRequest("all granted properties must belong to one tenant")
-        tenant = self.catalogue.tenant(tenant_ids.pop())
-        assert tenant is not None
-        if client.tenant_id not in (None, tenant.id):
-            raise AccessDenied("this client may not access that tenant's properties")
-        return tenant, properties
-
-    def _subject(self, tenant: Tenant, params: Params) -> str:
-        user_id = single(params, "user")
-        if user_id is None:
-            return tenant.demo_users[0].id
-        if all(user.id != user_id for user in tenant.demo_users):
-            raise InvalidRequest("user is not a demo user of the granting tenant")
-        return user_id
 
 
 class AuthorizationFailed(Exception):

@@ -7,8 +7,13 @@ from datetime import datetime
 
 from .access_tokens import AccessTokens
 from .errors import InsufficientScope, InvalidToken
-from .personal_tokens import PREFIX, PersonalAccessTokens
-from .sessions import Sessions
+from .personal_tokens import PREFIX, personal_token_session
+from .store import AuthStore, Refusal, Refused
+
+_ENDED = {
+    Refusal.ACCESS_TOKEN_REVOKED: "the access token was revoked",
+    Refusal.SESSION_ENDED: "the session of this access token has ended",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,34 +31,23 @@ class Principal:
         if scope not in self.scopes:
             raise InsufficientScope(f"this call needs the {scope} scope")
 
-    def can_see(self, property_id: str) -> bool:
-        return property_id in self.property_scope
-
 
 class BearerAuthenticator:
     """Turn an Authorization header into a `Principal`, or raise `InvalidToken`."""
 
-    def __init__(
-        self,
-        access_tokens: AccessTokens,
-        sessions: Sessions,
-        personal_tokens: PersonalAccessTokens,
-    ) -> None:
+    def __init__(self, access_tokens: AccessTokens, store: AuthStore) -> None:
         self.access_tokens = access_tokens
-        self.sessions = sessions
-        self.personal_tokens = personal_tokens
+        self.store = store
 
     def authenticate(self, authorization: str | None, now: datetime) -> Principal:
         token = _bearer_token(authorization)
         if token.startswith(PREFIX):
             return self._personal(token, now)
         claims = self.access_tokens.validate(token, now)
-        if self.sessions.store.access_token_revoked(claims.token_id):
-            raise InvalidToken("the access token was revoked")
         # Checked on every call so that a revocation takes effect at once.
-        session = self.sessions.active(claims.session_id, now)
-        if session is None or session.client_id != claims.client_id:
-            raise InvalidToken("the session of this access token has ended")
+        access = self.store.check_access(claims.session_id, claims.token_id, claims.client_id, now)
+        if isinstance(access, Refused):
+            raise InvalidToken(_ENDED[access.reason])
         return Principal(
             tenant_id=claims.tenant_id,
             client_id=claims.client_id,
@@ -64,7 +58,7 @@ class BearerAuthenticator:
         )
 
     def _personal(self, token: str, now: datetime) -> Principal:
-        session = self.personal_tokens.session(token, now)
+        session = personal_token_session(self.store, token, now)
         if session is None:
             raise InvalidToken("the personal access token is unknown, expired or revoked")
         return Principal(

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import unquote_plus
 
+from .errors import InvalidClient, InvalidRequest
+from .params import Params, single
 from .store import digest
 
 
@@ -46,3 +51,47 @@ class Client:
 def hash_secret(secret: str) -> str:
     """Return the stored form of a client secret (high-entropy, so one SHA-256 suffices)."""
     return "sha256:" + digest(secret)
+
+
+def authenticate_client(
+    clients: dict[str, Client], params: Params, authorization: str | None
+) -> Client:
+    """Identify the client by client_secret_basic, client_secret_post or client_id alone."""
+    basic = _basic_credentials(authorization)
+    secret = single(params, "client_secret")
+    client_id = single(params, "client_id")
+    if basic is not None:
+        # RFC 6749 §2.3: a client must not use more than one authentication method.
+        if secret is not None:
+            raise InvalidRequest("use one client authentication method, not two")
+        if client_id is not None and client_id != basic[0]:
+            raise InvalidRequest("client_id does not match the Authorization header")
+        client_id, secret = basic
+    if client_id is None:
+        raise InvalidClient("client authentication is required (client_id)")
+    client = clients.get(client_id)
+    if client is None:
+        raise InvalidClient("unknown client")
+    if client.is_confidential:
+        if secret is None or not client.verify_secret(secret):
+            raise InvalidClient("client authentication failed")
+    elif secret is not None:
+        raise InvalidClient("public clients have no secret")
+    return client
+
+
+def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
+    if not authorization:
+        return None
+    scheme, _, encoded = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise InvalidClient("malformed Basic credentials") from None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        raise InvalidClient("malformed Basic credentials")
+    # RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
+    return unquote_plus(client_id), unquote_plus(secret)

@@ -2,48 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
-from ..metering.catalogue import Catalogue
 from . import pkce
 from .access_tokens import AccessTokens, SigningKey
 from .authorization import AuthorizationEndpoint
 from .bearer import BearerAuthenticator
 from .clients import Client
-from .personal_tokens import PersonalAccessTokens
+from .introspection import Introspection
 from .revocation import Revocation
-from .sessions import Lifetimes, Sessions
-from .store import AuthStore
+from .store import AuthStore, Lifetimes
 from .tokens import GRANT_TYPES, TokenEndpoint
 
 
 class AuthorizationServer:
+    """One issuer's endpoints over one store; every call is given the instant it serves."""
+
     def __init__(
         self,
         *,
         issuer: str,
         audience: str,
         clients: dict[str, Client],
-        catalogue: Catalogue,
         store: AuthStore,
         key: SigningKey,
         lifetimes: Lifetimes,
-        clock: Callable[[], datetime],
     ) -> None:
         self.issuer = issuer
         self.clients = clients
         self.store = store
-        self.key = key
-        self.clock = clock
-        self.sessions = Sessions(store, lifetimes)
         self.access_tokens = AccessTokens(key, issuer, audience)
-        self.authorization = AuthorizationEndpoint(clients, catalogue, store, lifetimes, issuer)
-        self.tokens = TokenEndpoint(clients, store, self.sessions, self.access_tokens, clock)
-        self.revocation = Revocation(clients, store, self.sessions, self.access_tokens, clock)
-        self.personal_tokens = PersonalAccessTokens(self.sessions)
-        self.bearer = BearerAuthenticator(self.access_tokens, self.sessions, self.personal_tokens)
+        self.authorization = AuthorizationEndpoint(clients, store, lifetimes, issuer)
+        self.tokens = TokenEndpoint(clients, store, self.access_tokens, lifetimes)
+        self.revocation = Revocation(clients, store, self.access_tokens)
+        self.introspection = Introspection(clients, store, self.access_tokens)
+        self.bearer = BearerAuthenticator(self.access_tokens, store)
 
     def metadata(self) -> dict[str, Any]:
         """Describe exactly what this server supports (RFC 8414 §2)."""

@@ -1,20 +1,23 @@
-"""What the authorization server remembers: codes, sessions and refresh tokens.
+"""The store port: what the authorization server remembers, as named, atomic state changes.
 
-Secrets (codes, refresh tokens) are kept only as SHA-256 digests, so a dump
-of the store cannot be replayed. Every check-and-change runs inside
-`atomic()`, which is what makes "exactly one of fifty concurrent redemptions
-wins" true; a database-backed store would use a transaction there.
+Learnt from fosite's storage interface (`RotateRefreshToken`,
+`InvalidateAuthorizeCodeSession`): a rule never reads a record, changes it
+and writes it back. It asks the store for one named change, and the store
+makes its checks and its writes as one step (a lock in memory, one Lua
+script on Redis) and answers with an outcome: `Issued` or `Refused`.
+Records the store hands out are frozen values; changing one changes nothing.
+
+Secrets (codes, refresh tokens, personal access tokens) are only ever given
+to the store as SHA-256 digests, so a dump of it cannot be replayed.
 """
 
 from __future__ import annotations
 
 import hashlib
-import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -23,21 +26,9 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-@dataclass(slots=True)
-class AuthorizationCode:
-    code_hash: str
-    client_id: str
-    redirect_uri: str
-    scopes: tuple[str, ...]
-    tenant_id: str
-    subject: str
-    property_ids: tuple[str, ...]
-    code_challenge: str
-    issued_at: datetime
-    expires_at: datetime
-    redeemed_at: datetime | None = None
-    # The session its first redemption started; revoked if it is redeemed again.
-    session_id: str | None = None
+# The newest events a session keeps: a session rotated every hour for its 30 days would
+# otherwise hold 720 of them. The first (its start) is kept as well.
+EVENTS_KEPT = 50
 
 
 class SessionKind(StrEnum):
@@ -61,13 +52,35 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Grant:
+    """What a consent (or a client's registration) grants."""
+
+    client_id: str
+    tenant_id: str
+    subject: str
+    scopes: tuple[str, ...]
+    property_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    code_hash: str
+    grant: Grant
+    # None when the authorization request named none (its client has one registered).
+    redirect_uri: str | None
+    code_challenge: str
+    issued_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class SessionEvent:
     at: datetime
     kind: EventKind
     detail: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     """One grant of access: a consent and every token that descends from it."""
 
@@ -82,11 +95,20 @@ class Session:
     # The absolute cap: nothing issued in this session outlives it.
     expires_at: datetime
     name: str | None = None
-    # Latest expiry of anything still usable: access token, refresh token.
+    # Latest expiry of anything issued in it: access token, refresh token.
     usable_until: datetime | None = None
     revoked_at: datetime | None = None
     revoked_reason: str | None = None
-    events: list[SessionEvent] = field(default_factory=list)
+    # The newest EVENTS_KEPT events; filled by `AuthStore.session(s)`, empty elsewhere.
+    events: tuple[SessionEvent, ...] = ()
+
+    @classmethod
+    def open(cls, new: NewSession, grant: Grant, now: datetime) -> Session:
+        """Return session `new` as it stands when opened at `now`, before any token."""
+        return cls(
+            new.id, new.kind, grant.client_id, grant.tenant_id, grant.subject, grant.scopes,
+            grant.property_ids, created_at=now, expires_at=new.expires_at, name=new.name,
+        )  # fmt: skip
 
     def ends_at(self) -> datetime:
         """Return when the session stops working if nobody revokes it."""
@@ -102,10 +124,8 @@ class Session:
         return SessionState.ACTIVE
 
     def is_active(self, now: datetime) -> bool:
+        """Tell whether tokens issued in this session may still be honoured."""
         return self.revoked_at is None and now < self.expires_at
-
-    def record(self, at: datetime, kind: EventKind, detail: str) -> None:
-        self.events.append(SessionEvent(at, kind, detail))
 
     def history(self, now: datetime) -> list[SessionEvent]:
         """Return the events, with the expiry as the last one once it has happened."""
@@ -116,7 +136,7 @@ class Session:
         return list(self.events)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RefreshToken:
     token_hash: str
     session_id: str
@@ -126,103 +146,158 @@ class RefreshToken:
     rotated_at: datetime | None = None
 
 
+# What a step is asked to do
+
+
+@dataclass(frozen=True, slots=True)
+class Lifetimes:
+    code: timedelta = timedelta(minutes=5)
+    access_token: timedelta = timedelta(hours=1)
+    refresh_token: timedelta = timedelta(days=7)
+    session: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """What a grant issues: its access token's lifetime, and the refresh token to store.
+
+    Random values are drawn before the step, so the store only records them.
+    Every expiry is capped by the session's own end, which only the store knows.
+    """
+
+    access_ttl: timedelta
+    refresh_token_hash: str | None = None
+    refresh_ttl: timedelta = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session to open: its random id, what it grants, and its absolute cap."""
+
+    id: str
+    kind: SessionKind
+    expires_at: datetime
+    name: str | None = None
+    # A personal access token's digest; the session is that token.
+    personal_token_hash: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CodeAttempt:
+    """What a token request presents with a code (RFC 6749 §4.1.3, RFC 7636 §4.5)."""
+
+    client_id: str
+    redirect_uri: str | None
+    # S256 of the presented code_verifier; None when it is missing or malformed.
+    verifier_challenge: str | None
+
+
+# What a step answers
+
+
+class Refusal(StrEnum):
+    """Why a step refused; each becomes one OAuth error in the token endpoint."""
+
+    UNKNOWN_CODE = "unknown_code"
+    CODE_REUSED = "code_reused"  # and the session its first redemption started is revoked
+    CODE_EXPIRED = "code_expired"
+    CODE_OTHER_CLIENT = "code_other_client"
+    REDIRECT_URI_MISMATCH = "redirect_uri_mismatch"
+    PKCE_MISMATCH = "pkce_mismatch"
+    UNKNOWN_REFRESH_TOKEN = "unknown_refresh_token"  # noqa: S105
+    REFRESH_OTHER_CLIENT = "refresh_other_client"
+    REFRESH_REPLAYED = "refresh_replayed"  # and the session is revoked
+    SESSION_REVOKED = "session_revoked"
+    REFRESH_EXPIRED = "refresh_expired"
+    SCOPE_NOT_GRANTED = "scope_not_granted"
+    ACCESS_TOKEN_REVOKED = "access_token_revoked"  # noqa: S105
+    SESSION_ENDED = "session_ended"
+
+
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """The step succeeded: the session as it now stands, and its new access token's end."""
+
+    session: Session
+    access_expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    reason: Refusal
+    # For SCOPE_NOT_GRANTED: the scopes asked for beyond the grant, space-separated.
+    detail: str = ""
+
+
 class AuthStore(ABC):
-    """The repository interface the OAuth rules are written against."""
+    """The operations the OAuth rules are written against; each one is one atomic step."""
 
     @abstractmethod
-    def atomic(self) -> AbstractContextManager[bool]:
-        """Run a read-check-write sequence as one step."""
-
-    @abstractmethod
-    def add_code(self, code: AuthorizationCode) -> None: ...
-
-    @abstractmethod
-    def code(self, code_hash: str) -> AuthorizationCode | None: ...
-
-    @abstractmethod
-    def add_session(self, session: Session) -> None: ...
-
-    @abstractmethod
-    def session(self, session_id: str) -> Session | None: ...
-
-    @abstractmethod
-    def sessions(self) -> Sequence[Session]: ...
-
-    @abstractmethod
-    def add_refresh_token(self, token: RefreshToken) -> None: ...
-
-    @abstractmethod
-    def refresh_token(self, token_hash: str) -> RefreshToken | None: ...
-
-    @abstractmethod
-    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
-        """Remember a revoked access token's `jti` until it would have expired anyway."""
-
-    @abstractmethod
-    def access_token_revoked(self, token_id: str) -> bool: ...
-
-    @abstractmethod
-    def add_personal_token(self, token_hash: str, session_id: str) -> None: ...
-
-    @abstractmethod
-    def personal_token(self, token_hash: str) -> str | None:
-        """Return the session id of a personal access token."""
-
-    @abstractmethod
-    def clear(self) -> None:
-        """Forget every code, session and token."""
-
-
-class InMemoryAuthStore(AuthStore):
-    def __init__(self) -> None:
-        self._lock = threading.RLock()
-        self._codes: dict[str, AuthorizationCode] = {}
-        self._sessions: dict[str, Session] = {}
-        self._refresh_tokens: dict[str, RefreshToken] = {}
-        self._personal_tokens: dict[str, str] = {}
-        self._revoked_access_tokens: dict[str, datetime] = {}
-
-    def atomic(self) -> AbstractContextManager[bool]:
-        return self._lock
-
     def add_code(self, code: AuthorizationCode) -> None:
-        self._codes[code.code_hash] = code
+        """Remember an authorization code until it expires."""
 
-    def code(self, code_hash: str) -> AuthorizationCode | None:
-        return self._codes.get(code_hash)
+    @abstractmethod
+    def redeem_code(
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+    ) -> Issued | Refused:
+        """Redeem a code: the first redemption consumes it even when its checks fail
+        (OAuth 2.1 §4.1.3); a second one revokes the session the first one started.
+        Success opens session `new` with the code's grant and its first refresh token."""
 
-    def add_session(self, session: Session) -> None:
-        self._sessions[session.id] = session
+    @abstractmethod
+    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
+        """Open a session without a code: client credentials, a personal access token."""
 
-    def session(self, session_id: str) -> Session | None:
-        return self._sessions.get(session_id)
+    @abstractmethod
+    def rotate_refresh_token(
+        self,
+        token_hash: str,
+        client_id: str,
+        scopes: tuple[str, ...],
+        issue: Issue,
+        now: datetime,
+    ) -> Issued | Refused:
+        """Exchange a refresh token for `issue.refresh_token_hash` (RFC 9700 §4.14.2).
 
-    def sessions(self) -> Sequence[Session]:
-        with self._lock:
-            return list(self._sessions.values())
+        A token already rotated is a replay: the session is revoked. `scopes`
+        may narrow the grant, never widen it (RFC 6749 §6), and is checked only
+        once the token is known to be current, so a replay is always detected.
+        """
 
-    def add_refresh_token(self, token: RefreshToken) -> None:
-        self._refresh_tokens[token.token_hash] = token
+    @abstractmethod
+    def revoke_refresh_token(
+        self, token_hash: str, client_id: str, reason: str, now: datetime
+    ) -> bool:
+        """End the session of a refresh token issued to `client_id` (RFC 7009 §2.1)."""
 
-    def refresh_token(self, token_hash: str) -> RefreshToken | None:
-        return self._refresh_tokens.get(token_hash)
+    @abstractmethod
+    def revoke_session(
+        self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
+    ) -> Session | None:
+        """End a session (of `kind`, when given) at once; None when there is none."""
 
+    @abstractmethod
     def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
-        self._revoked_access_tokens[token_id] = expires_at
+        """Refuse an access token's `jti` from now until it would have expired anyway."""
 
-    def access_token_revoked(self, token_id: str) -> bool:
-        return token_id in self._revoked_access_tokens
+    @abstractmethod
+    def check_access(
+        self, session_id: str, token_id: str, client_id: str, now: datetime
+    ) -> Session | Refused:
+        """Return the session an access token may still be honoured in (RFC 6750 §3.1)."""
 
-    def add_personal_token(self, token_hash: str, session_id: str) -> None:
-        self._personal_tokens[token_hash] = session_id
+    @abstractmethod
+    def personal_token(self, token_hash: str, now: datetime) -> Session | None:
+        """Return the session of a personal access token while it is usable."""
 
-    def personal_token(self, token_hash: str) -> str | None:
-        return self._personal_tokens.get(token_hash)
+    @abstractmethod
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        """Read a refresh token (for introspection)."""
 
-    def clear(self) -> None:
-        with self._lock:
-            self._personal_tokens.clear()
-            self._revoked_access_tokens.clear()
-            self._codes.clear()
-            self._sessions.clear()
-            self._refresh_tokens.clear()
+    @abstractmethod
+    def session(self, session_id: str) -> Session | None:
+        """Read a session with its events."""
+
+    @abstractmethod
+    def sessions(self) -> Sequence[Session]:
+        """Read every session with its events, newest first."""

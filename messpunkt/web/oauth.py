@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from ..consent import Consent
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params, parse_form
@@ -31,7 +32,8 @@ SCOPE_WORDS = {
 @bp.get("/authorize")
 def consent() -> Any:
     """Show the consent page for an authorization request."""
-    auth = sandbox().state.auth
+    served = sandbox()
+    auth = served.auth
     params = _multi(request.args)
     try:
         authorization = auth.authorization.check(params, response_type_required=True)
@@ -39,11 +41,11 @@ def consent() -> Any:
         return _error_page(error.description)
     except AuthorizationFailed as failure:
         return redirect(failure.redirect(auth.issuer).location, code=302)
-    catalogue = sandbox().state.data.catalogue
-    tenants = catalogue.tenants()
-    tenant = _signed_in_tenant(tenants, authorization.client, request.args.get("tenant"))
-    user = _signed_in_user(tenant, request.args.get("user"))
-    properties = auth.authorization.properties_to_offer(authorization.client, tenant)
+    consent = Consent(served.data.catalogue)
+    tenant, user = consent.signed_in(
+        authorization.client, request.args.get("tenant"), request.args.get("user")
+    )
+    properties = consent.properties_to_offer(authorization.client, tenant)
     hidden = {
         name: request.args[name]
         for name in ("client_id", "redirect_uri", "scope", "state", "code_challenge",
@@ -56,7 +58,7 @@ def consent() -> Any:
         client=authorization.client,
         scopes=[(s, SCOPE_WORDS.get(s, s)) for s in authorization.scopes],
         tenant=tenant,
-        tenants=[t for t in tenants if authorization.client.tenant_id in (None, t.id)],
+        tenants=consent.tenants_for(authorization.client),
         user=user,
         properties=properties,
         hidden=hidden,
@@ -78,10 +80,12 @@ def consent() -> Any:
 @bp.post("/authorize")
 def decide() -> Any:
     """Answer the consent: approve (with properties) or deny."""
-    auth = sandbox().state.auth
+    served = sandbox()
+    auth = served.auth
     try:
         params = _form()
-        location = auth.authorization.decide(params, auth.clock()).location
+        consent = Consent(served.data.catalogue)
+        location = auth.authorization.decide(params, consent, served.now).location
     except RequestEntityTooLarge:
         return _error_page("the request body is too large", status=413)
     except (UnsafeRequest, InvalidRequest) as error:
@@ -94,25 +98,25 @@ def decide() -> Any:
 @bp.post("/token")
 def token() -> Any:
     """Issue tokens: authorization_code, refresh_token and client_credentials grants."""
-    return _answer(sandbox().state.auth.tokens.handle)
+    return _answer(sandbox().auth.tokens.handle)
 
 
 @bp.post("/revoke")
 def revoke() -> Any:
     """Revoke a refresh token (its whole session) or an access token (RFC 7009)."""
-    return _answer(sandbox().state.auth.revocation.revoke)
+    return _answer(sandbox().auth.revocation.revoke)
 
 
 @bp.post("/introspect")
 def introspect() -> Any:
     """Tell a confidential client whether its token is active, and what it grants (RFC 7662)."""
-    return _answer(sandbox().state.auth.revocation.introspect)
+    return _answer(sandbox().auth.introspection.introspect)
 
 
 def _answer(handler: Any) -> Response:
     authorization = request.environ.get("HTTP_AUTHORIZATION")
     try:
-        body = handler(_body_params(), authorization)
+        body = handler(_body_params(), authorization, sandbox().now)
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
     except OAuthError as error:
@@ -202,15 +206,6 @@ def _body() -> bytes:
 
 def _multi(values: Any) -> Params:
     return {key: values.getlist(key) for key in values}
-
-
-def _signed_in_tenant(tenants: Any, client: Any, requested: str | None) -> Any:
-    allowed = [t for t in tenants if client.tenant_id in (None, t.id)]
-    return next((t for t in allowed if t.id == requested), allowed[0])
-
-
-def _signed_in_user(tenant: Any, requested: str | None) -> Any:
-    return next((u for u in tenant.demo_users if u.id == requested), tenant.demo_users[0])
 
 
 def _error_page(description: str, status: int = 400) -> Response:

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from .context import sandbox
+from .context import platform, sandbox
 
 bp = Blueprint("wellknown", __name__, url_prefix="/.well-known")
 
 
 @bp.get("/oauth-authorization-server")
 def metadata() -> Response:
-    response = jsonify(sandbox().state.auth.metadata())
+    response = jsonify(sandbox().auth.metadata())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
 
 @bp.get("/jwks.json")
 def jwks() -> Response:
-    response = jsonify(sandbox().key.jwks())
+    response = jsonify(platform().key.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

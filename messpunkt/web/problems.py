@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
 from ..oauth.errors import InsufficientScope, OAuthError
-from ..web.json import json_response
+from .json import json_response
 
 MEDIA_TYPE = "application/problem+json"
 

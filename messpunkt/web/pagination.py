@@ -11,7 +11,7 @@ from flask import g, request
 from flask_smorest import abort
 from itsdangerous import BadData, URLSafeSerializer
 
-from ..web.context import sandbox
+from .context import platform, sandbox
 
 Item = TypeVar("Item")
 
@@ -42,7 +42,7 @@ def paginate(
 
 
 def _signer() -> URLSafeSerializer:
-    return URLSafeSerializer(sandbox().secret_key, salt="messpunkt.v1.cursor")
+    return URLSafeSerializer(platform().secret_key, salt="messpunkt.v1.cursor")
 
 
 def _binding(filters: dict[str, Any]) -> str:
@@ -53,7 +53,7 @@ def _binding(filters: dict[str, Any]) -> str:
         str(request.view_args or {}),
         caller.tenant_id if caller else "",
         ",".join(sorted(caller.property_scope)) if caller else "",
-        str(sandbox().state.generation),
+        str(sandbox().generation),
         repr(sorted((k, str(v)) for k, v in filters.items())),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

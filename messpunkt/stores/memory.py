@@ -1,0 +1,235 @@
+"""The in-memory store: one process, one lock, the embedded default and the tests' fake.
+
+Every operation takes the store's lock for its checks and its writes, so
+each is one step, exactly as each is one Lua script in a shared store.
+Records are frozen values: a change replaces the record in its dict.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from ..clock import ClockState
+from ..oauth.store import (
+    EVENTS_KEPT,
+    AuthorizationCode,
+    CodeAttempt,
+    EventKind,
+    Grant,
+    Issue,
+    Issued,
+    NewSession,
+    RefreshToken,
+    Refusal,
+    Refused,
+    Session,
+    SessionEvent,
+    SessionKind,
+)
+from ..sandbox import SandboxState, SandboxStore
+
+
+class InMemoryStore(SandboxStore):
+    def __init__(self, state: SandboxState) -> None:
+        self._lock = threading.Lock()
+        self._state = state
+        self._forget()
+
+    def _forget(self) -> None:
+        self._codes: dict[str, tuple[AuthorizationCode, datetime | None, str | None]] = {}
+        self._sessions: dict[str, Session] = {}
+        self._refresh_tokens: dict[str, RefreshToken] = {}
+        self._personal_tokens: dict[str, str] = {}
+        self._revoked_access_tokens: dict[str, datetime] = {}
+        self._events: dict[str, list[SessionEvent]] = {}
+
+    # The sandbox
+
+    def state(self) -> SandboxState:
+        return self._state
+
+    def move_clock(self, change: Callable[[ClockState], ClockState]) -> SandboxState:
+        with self._lock:
+            self._state = replace(self._state, clock=change(self._state.clock))
+            return self._state
+
+    def reset(self, data_set: str | None = None) -> SandboxState:
+        with self._lock:
+            self._forget()
+            self._state = replace(
+                self._state,
+                clock=self._state.clock.reset(),
+                generation=self._state.generation + 1,
+                data_set=data_set or self._state.data_set,
+            )
+            return self._state
+
+    # Codes
+
+    def add_code(self, code: AuthorizationCode) -> None:
+        with self._lock:
+            # (the code, when it was redeemed, the session its redemption started)
+            self._codes[code.code_hash] = (code, None, None)
+
+    def redeem_code(
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+    ) -> Issued | Refused:
+        with self._lock:
+            found = self._codes.get(code_hash)
+            if found is None:
+                return Refused(Refusal.UNKNOWN_CODE)
+            code, redeemed_at, session_id = found
+            if redeemed_at is not None:
+                # OAuth 2.1 §4.1.3: a code used twice revokes what it issued.
+                if session_id is not None:
+                    self._revoke(session_id, "authorization code redeemed twice", now)
+                return Refused(Refusal.CODE_REUSED)
+            # Consumed from here on, whatever the checks below decide.
+            self._codes[code_hash] = (code, now, None)
+            if now >= code.expires_at:
+                return Refused(Refusal.CODE_EXPIRED)
+            if attempt.client_id != code.grant.client_id:
+                return Refused(Refusal.CODE_OTHER_CLIENT)
+            # RFC 6749 §4.1.3: identical to the authorization request's, if it had one.
+            if code.redirect_uri is not None and attempt.redirect_uri != code.redirect_uri:
+                return Refused(Refusal.REDIRECT_URI_MISMATCH)
+            if attempt.verifier_challenge != code.code_challenge:
+                return Refused(Refusal.PKCE_MISMATCH)
+            self._codes[code_hash] = (code, now, new.id)
+            return self._open(new, code.grant, issue, now)
+
+    # Sessions
+
+    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
+        with self._lock:
+            if new.personal_token_hash is not None:
+                self._personal_tokens[new.personal_token_hash] = new.id
+            return self._open(new, grant, issue, now)
+
+    def _open(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
+        session = Session.open(new, grant, now)
+        self._sessions[session.id] = session
+        self._record(session.id, now, EventKind.ISSUED, f"session started ({new.kind})")
+        return self._issue(session, issue, now)
+
+    def _issue(self, session: Session, issue: Issue, now: datetime) -> Issued:
+        """Record the access token and the refresh token a grant issues, capped by the session."""
+        access_expires_at = min(now + issue.access_ttl, session.expires_at)
+        ends = [access_expires_at]
+        if issue.refresh_token_hash is not None:
+            refresh_expires_at = min(now + issue.refresh_ttl, session.expires_at)
+            self._refresh_tokens[issue.refresh_token_hash] = RefreshToken(
+                issue.refresh_token_hash, session.id, session.client_id, now, refresh_expires_at
+            )
+            ends.append(refresh_expires_at)
+        usable_until = max(session.usable_until or ends[0], *ends)
+        session = self._sessions[session.id] = replace(session, usable_until=usable_until)
+        return Issued(self._with_events(session), access_expires_at)
+
+    def rotate_refresh_token(
+        self,
+        token_hash: str,
+        client_id: str,
+        scopes: tuple[str, ...],
+        issue: Issue,
+        now: datetime,
+    ) -> Issued | Refused:
+        with self._lock:
+            token = self._refresh_tokens.get(token_hash)
+            if token is None:
+                return Refused(Refusal.UNKNOWN_REFRESH_TOKEN)
+            session = self._sessions.get(token.session_id)
+            if session is None or token.client_id != client_id:
+                # RFC 6749 §6: the token must have been issued to this client.
+                return Refused(Refusal.REFRESH_OTHER_CLIENT)
+            if token.rotated_at is not None:
+                if session.revoked_at is None:
+                    detail = "a rotated refresh token was presented again"
+                    self._record(session.id, now, EventKind.REPLAY_DETECTED, detail)
+                    self._revoke(session.id, "refresh token replay detected", now)
+                return Refused(Refusal.REFRESH_REPLAYED)
+            if session.revoked_at is not None:
+                return Refused(Refusal.SESSION_REVOKED)
+            if now >= token.expires_at or now >= session.expires_at:
+                return Refused(Refusal.REFRESH_EXPIRED)
+            extra = [scope for scope in scopes if scope not in session.scopes]
+            if extra:
+                return Refused(Refusal.SCOPE_NOT_GRANTED, " ".join(extra))
+            self._refresh_tokens[token_hash] = replace(token, rotated_at=now)
+            self._record(session.id, now, EventKind.ROTATED, "refresh token rotated")
+            return self._issue(self._sessions[session.id], issue, now)
+
+    def revoke_refresh_token(
+        self, token_hash: str, client_id: str, reason: str, now: datetime
+    ) -> bool:
+        with self._lock:
+            token = self._refresh_tokens.get(token_hash)
+            if token is None or token.client_id != client_id:
+                return False
+            self._revoke(token.session_id, reason, now)
+            return True
+
+    def revoke_session(
+        self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
+    ) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            if session is None or kind not in (None, session.kind):
+                return None
+            self._revoke(session_id, reason, now)
+            return self._with_events(self._sessions[session_id])
+
+    def _revoke(self, session_id: str, reason: str, now: datetime) -> None:
+        session = self._sessions.get(session_id)
+        if session is None or session.revoked_at is not None:
+            return
+        self._sessions[session_id] = replace(session, revoked_at=now, revoked_reason=reason)
+        self._record(session_id, now, EventKind.REVOKED, reason)
+
+    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
+        with self._lock:
+            self._revoked_access_tokens[token_id] = expires_at
+
+    # Reads
+
+    def check_access(
+        self, session_id: str, token_id: str, client_id: str, now: datetime
+    ) -> Session | Refused:
+        if token_id in self._revoked_access_tokens:
+            return Refused(Refusal.ACCESS_TOKEN_REVOKED)
+        session = self._sessions.get(session_id)  # one dict read: atomic under the GIL
+        if session is None or not session.is_active(now) or session.client_id != client_id:
+            return Refused(Refusal.SESSION_ENDED)
+        return session
+
+    def personal_token(self, token_hash: str, now: datetime) -> Session | None:
+        session_id = self._personal_tokens.get(token_hash)
+        session = None if session_id is None else self._sessions.get(session_id)
+        return session if session is not None and session.is_active(now) else None
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self._refresh_tokens.get(token_hash)
+
+    def session(self, session_id: str) -> Session | None:
+        with self._lock:
+            session = self._sessions.get(session_id)
+            return None if session is None else self._with_events(session)
+
+    def sessions(self) -> Sequence[Session]:
+        with self._lock:
+            found = [self._with_events(s) for s in self._sessions.values()]
+        return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+    # Events
+
+    def _record(self, session_id: str, at: datetime, kind: EventKind, detail: str) -> None:
+        events = self._events.setdefault(session_id, [])
+        events.append(SessionEvent(at, kind, detail))
+        if len(events) > EVENTS_KEPT:
+            del events[1]  # the oldest after the session's start
+
+    def _with_events(self, session: Session) -> Session:
+        return replace(session, events=tuple(self._events.get(session.id, ())))

@@ -1,0 +1,592 @@
+"""The store port's contract, written once and run against every store.
+
+Each operation is one step: its checks and its writes happen together. The
+instants are explicit, and every lifetime is tried the second before and the
+second it ends. Tests take the `store` fixture, parametrised over the stores
+in `STORES`; a shared store joins by adding its factory there.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from itertools import count
+
+import pytest
+
+from messpunkt.clock import ClockError, ClockState
+from messpunkt.oauth.pkce import s256
+from messpunkt.oauth.store import (
+    EVENTS_KEPT,
+    AuthorizationCode,
+    CodeAttempt,
+    EventKind,
+    Grant,
+    Issue,
+    Issued,
+    NewSession,
+    Refusal,
+    Refused,
+    Session,
+    SessionKind,
+    SessionState,
+    digest,
+)
+from messpunkt.sandbox import SandboxState, SandboxStore, hash_admin_key
+from messpunkt.stores.memory import InMemoryStore
+
+T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+SECOND = timedelta(seconds=1)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+CLIENT = "sandbox-demo-client"
+OTHER_CLIENT = "beispiel-erp-client"
+REDIRECT_URI = "http://localhost:3000/callback"
+VERIFIER = "v" * 43
+GRANT = Grant(
+    client_id=CLIENT,
+    tenant_id="3e17ba96-ae04-4d3b-9986-9e56f0adbf3a",
+    subject="ba67f98d-4fd0-50b9-a60f-508383b44535",
+    scopes=("read:units", "read:devices", "read:readings"),
+    property_ids=("6fb74d25-5517-4dcc-ae8b-0914579ab036",),
+)
+# The default lifetimes (API.md "Sessions and lifetimes").
+CODE_TTL, ACCESS_TTL, REFRESH_TTL, SESSION_TTL = 5 * 60 * SECOND, HOUR, 7 * DAY, 30 * DAY
+FIRST_STATE = SandboxState(ClockState.starting(T0), 1, "default", hash_admin_key("key"))
+
+STORES: dict[str, Callable[[], SandboxStore]] = {
+    "memory": lambda: InMemoryStore(FIRST_STATE),
+}
+
+
+@pytest.fixture(params=list(STORES))
+def store(request: pytest.FixtureRequest) -> SandboxStore:
+    return STORES[request.param]()
+
+
+_ids = count()
+
+
+def fresh(prefix: str) -> str:
+    return f"{prefix}-{next(_ids)}"
+
+
+def add_code(store: SandboxStore, at: datetime = T0, redirect_uri: str | None = REDIRECT_URI):
+    code = fresh("code")
+    store.add_code(
+        AuthorizationCode(digest(code), GRANT, redirect_uri, s256(VERIFIER), at, at + CODE_TTL)
+    )
+    return code
+
+
+def redeem(
+    store: SandboxStore,
+    code: str,
+    at: datetime,
+    *,
+    client_id: str = CLIENT,
+    redirect_uri: str | None = REDIRECT_URI,
+    verifier: str | None = VERIFIER,
+    refresh_token: str | None = None,
+) -> tuple[Issued | Refused, str]:
+    refresh_token = refresh_token or fresh("refresh")
+    outcome = store.redeem_code(
+        digest(code),
+        CodeAttempt(client_id, redirect_uri, s256(verifier) if verifier else None),
+        NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, at + SESSION_TTL),
+        Issue(ACCESS_TTL, digest(refresh_token), REFRESH_TTL),
+        at,
+    )
+    return outcome, refresh_token
+
+
+def open_session(store: SandboxStore, at: datetime = T0) -> tuple[Session, str]:
+    outcome, refresh_token = redeem(store, add_code(store, at), at)
+    assert isinstance(outcome, Issued)
+    return outcome.session, refresh_token
+
+
+def rotate(
+    store: SandboxStore,
+    token: str,
+    at: datetime,
+    client_id: str = CLIENT,
+    scopes: tuple[str, ...] = (),
+) -> tuple[Issued | Refused, str]:
+    successor = fresh("refresh")
+    outcome = store.rotate_refresh_token(
+        digest(token), client_id, scopes, Issue(ACCESS_TTL, digest(successor), REFRESH_TTL), at
+    )
+    return outcome, successor
+
+
+def rotated(store: SandboxStore, token: str, at: datetime) -> str:
+    outcome, successor = rotate(store, token, at)
+    assert isinstance(outcome, Issued), outcome
+    return successor
+
+
+def kinds(store: SandboxStore, session_id: str) -> list[EventKind]:
+    session = store.session(session_id)
+    assert session is not None
+    return [event.kind for event in session.events]
+
+
+def active(store: SandboxStore, session: Session, at: datetime, jti: str = "jti") -> bool:
+    return isinstance(store.check_access(session.id, jti, session.client_id, at), Session)
+
+
+# Codes
+
+
+def test_a_redeemed_code_opens_a_session_with_its_grant_and_first_refresh_token(store):
+    session, refresh_token = open_session(store)
+
+    assert (session.client_id, session.tenant_id, session.subject) == (
+        GRANT.client_id, GRANT.tenant_id, GRANT.subject,
+    )  # fmt: skip
+    assert (session.scopes, session.property_ids) == (GRANT.scopes, GRANT.property_ids)
+    assert (session.created_at, session.expires_at) == (T0, T0 + 30 * DAY)
+    assert session.usable_until == T0 + 7 * DAY  # the refresh token outlives the access token
+    assert session.kind is SessionKind.AUTHORIZATION_CODE
+    assert kinds(store, session.id) == [EventKind.ISSUED]
+    record = store.refresh_token(digest(refresh_token))
+    assert record is not None
+    assert (record.session_id, record.client_id) == (session.id, CLIENT)
+    assert (record.issued_at, record.expires_at, record.rotated_at) == (T0, T0 + 7 * DAY, None)
+    assert store.refresh_token(refresh_token) is None  # stored only as a digest
+
+
+def test_redeeming_returns_the_access_tokens_end(store):
+    outcome, _ = redeem(store, add_code(store), T0 + SECOND)
+    assert isinstance(outcome, Issued)
+    assert outcome.access_expires_at == T0 + SECOND + HOUR
+
+
+@pytest.mark.parametrize(
+    ("after", "expected"),
+    [(CODE_TTL - SECOND, None), (CODE_TTL, Refusal.CODE_EXPIRED)],
+    ids=["4m59s", "5m"],
+)
+def test_a_code_expires_after_five_minutes(store, after, expected):
+    outcome, _ = redeem(store, add_code(store), T0 + after)
+    assert (outcome.reason if isinstance(outcome, Refused) else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("attempt", "reason"),
+    [
+        ({"client_id": OTHER_CLIENT}, Refusal.CODE_OTHER_CLIENT),
+        ({"redirect_uri": "http://localhost:4000/callback"}, Refusal.REDIRECT_URI_MISMATCH),
+        ({"redirect_uri": None}, Refusal.REDIRECT_URI_MISMATCH),
+        ({"verifier": "w" * 43}, Refusal.PKCE_MISMATCH),
+        ({"verifier": None}, Refusal.PKCE_MISMATCH),
+    ],
+    ids=["other-client", "other-redirect-uri", "no-redirect-uri", "wrong-verifier", "none"],
+)
+def test_a_failed_first_redemption_still_consumes_the_code(store, attempt, reason):
+    code = add_code(store)
+
+    first, _ = redeem(store, code, T0, **attempt)
+    second, _ = redeem(store, code, T0 + SECOND)
+
+    assert first == Refused(reason)
+    assert second == Refused(Refusal.CODE_REUSED)
+    assert store.sessions() == []
+
+
+def test_a_code_without_a_redirect_uri_needs_none_at_the_token_endpoint(store):
+    outcome, _ = redeem(store, add_code(store, redirect_uri=None), T0, redirect_uri=None)
+    assert isinstance(outcome, Issued)
+
+
+def test_an_unknown_code_is_refused(store):
+    outcome, _ = redeem(store, "no-such-code", T0)
+    assert outcome == Refused(Refusal.UNKNOWN_CODE)
+
+
+def test_a_second_redemption_revokes_the_session_the_first_one_started(store):
+    code = add_code(store)
+    first, refresh_token = redeem(store, code, T0)
+    assert isinstance(first, Issued)
+
+    second, _ = redeem(store, code, T0 + SECOND)
+
+    assert second == Refused(Refusal.CODE_REUSED)
+    session = store.session(first.session.id)
+    assert session is not None
+    assert (session.revoked_at, session.revoked_reason) == (
+        T0 + SECOND, "authorization code redeemed twice",
+    )  # fmt: skip
+    assert rotate(store, refresh_token, T0 + 2 * SECOND)[0] == Refused(Refusal.SESSION_REVOKED)
+    assert not active(store, session, T0 + 2 * SECOND)
+
+
+def test_fifty_concurrent_redemptions_of_one_code_open_one_session(store):
+    code = add_code(store)
+    barrier = threading.Barrier(50)
+
+    def race(_: int) -> Issued | Refused:
+        barrier.wait()
+        return redeem(store, code, T0)[0]
+
+    with ThreadPoolExecutor(50) as pool:
+        outcomes = list(pool.map(race, range(50)))
+
+    winners = [o for o in outcomes if isinstance(o, Issued)]
+    assert len(winners) == 1
+    assert Counter(o for o in outcomes if isinstance(o, Refused)) == {
+        Refused(Refusal.CODE_REUSED): 49
+    }
+    [session] = store.sessions()
+    assert session.id == winners[0].session.id
+    assert session.state(T0) is SessionState.REVOKED  # the losers were second redemptions
+
+
+# Refresh tokens
+
+
+def test_rotation_issues_a_successor_and_retires_the_presented_token(store):
+    session, first = open_session(store)
+    at = T0 + 2 * DAY
+
+    outcome, successor = rotate(store, first, at)
+
+    assert isinstance(outcome, Issued)
+    assert outcome.session.id == session.id
+    assert outcome.access_expires_at == at + HOUR
+    old, new = store.refresh_token(digest(first)), store.refresh_token(digest(successor))
+    assert old is not None and new is not None
+    assert old.rotated_at == at
+    assert (new.session_id, new.issued_at, new.expires_at, new.rotated_at) == (
+        session.id, at, at + 7 * DAY, None,
+    )  # fmt: skip
+    assert kinds(store, session.id) == [EventKind.ISSUED, EventKind.ROTATED]
+
+
+def test_a_successor_can_be_rotated_in_turn(store):
+    _, first = open_session(store)
+    second = rotated(store, first, T0 + DAY)
+    third = rotated(store, second, T0 + 2 * DAY)
+    assert len({first, second, third}) == 3
+
+
+def test_a_replayed_refresh_token_revokes_the_session(store):
+    session, first = open_session(store)
+    current = rotated(store, first, T0 + DAY)
+    replay_at = T0 + DAY + timedelta(minutes=5)
+
+    assert rotate(store, first, replay_at)[0] == Refused(Refusal.REFRESH_REPLAYED)
+
+    revoked = store.session(session.id)
+    assert revoked is not None
+    assert revoked.state(replay_at) is SessionState.REVOKED
+    assert (revoked.revoked_at, revoked.revoked_reason) == (
+        replay_at, "refresh token replay detected",
+    )  # fmt: skip
+    assert [e.kind for e in revoked.events] == [
+        EventKind.ISSUED, EventKind.ROTATED, EventKind.REPLAY_DETECTED, EventKind.REVOKED,
+    ]  # fmt: skip
+    assert [e.at for e in revoked.events[2:]] == [replay_at, replay_at]
+    assert not active(store, session, replay_at)
+    # The current refresh token died with its session.
+    assert rotate(store, current, replay_at + SECOND)[0] == Refused(Refusal.SESSION_REVOKED)
+
+
+def test_a_second_replay_records_nothing_more(store):
+    session, first = open_session(store)
+    rotated(store, first, T0 + DAY)
+    for minute in (1, 2):
+        assert rotate(store, first, T0 + DAY + minute * 60 * SECOND)[0] == Refused(
+            Refusal.REFRESH_REPLAYED
+        )
+    revoked = store.session(session.id)
+    assert revoked is not None
+    assert revoked.revoked_at == T0 + DAY + 60 * SECOND
+    assert len(revoked.events) == 4
+
+
+def test_an_unknown_refresh_token_is_refused(store):
+    open_session(store)
+    assert rotate(store, "not-a-refresh-token", T0)[0] == Refused(Refusal.UNKNOWN_REFRESH_TOKEN)
+
+
+@pytest.mark.parametrize(
+    ("age", "valid"), [(7 * DAY - SECOND, True), (7 * DAY, False)], ids=["7d-1s", "7d"]
+)
+def test_a_refresh_token_expires_after_seven_days_without_revoking(store, age, valid):
+    session, token = open_session(store)
+    outcome, _ = rotate(store, token, T0 + age)
+    assert isinstance(outcome, Issued) is valid
+    if not valid:
+        assert outcome == Refused(Refusal.REFRESH_EXPIRED)
+        assert kinds(store, session.id) == [EventKind.ISSUED]  # expiry is not theft
+
+
+def test_refresh_tokens_never_outlive_the_thirty_day_cap(store):
+    session, token = open_session(store)
+    for day in (6, 12, 18, 24, 29):
+        token = rotated(store, token, T0 + day * DAY)
+    record = store.refresh_token(digest(token))
+    assert record is not None
+    assert (record.issued_at, record.expires_at) == (T0 + 29 * DAY, T0 + 30 * DAY)
+
+    token = rotated(store, token, T0 + 30 * DAY - SECOND)
+    assert rotate(store, token, T0 + 30 * DAY)[0] == Refused(Refusal.REFRESH_EXPIRED)
+    ended = store.session(session.id)
+    assert ended is not None
+    assert ended.revoked_at is None
+    assert ended.state(T0 + 30 * DAY - SECOND) is SessionState.ACTIVE
+    assert ended.state(T0 + 30 * DAY) is SessionState.EXPIRED
+    history = ended.history(T0 + 31 * DAY)
+    assert [e.kind for e in history] == [EventKind.ISSUED, *[EventKind.ROTATED] * 6,
+                                         EventKind.EXPIRED]  # fmt: skip
+    assert (history[-1].at, history[-1].detail) == (T0 + 30 * DAY, "absolute session cap reached")
+
+
+@pytest.mark.parametrize(
+    ("issued_after", "expected_end"),
+    [
+        (timedelta(0), T0 + HOUR),
+        (29 * DAY + 23 * HOUR, T0 + 30 * DAY),
+        (30 * DAY - timedelta(minutes=30), T0 + 30 * DAY),
+    ],
+    ids=["fresh-session", "exactly-one-hour-left", "half-an-hour-left"],
+)
+def test_an_access_token_never_outlives_the_session(store, issued_after, expected_end):
+    _, token = open_session(store)
+    if issued_after:
+        token = rotated(store, token, T0 + 6 * DAY)
+        for day in (12, 18, 24):
+            token = rotated(store, token, T0 + day * DAY)
+    outcome, _ = (
+        rotate(store, token, T0 + issued_after)
+        if issued_after
+        else redeem(store, add_code(store), T0)
+    )
+    assert isinstance(outcome, Issued)
+    assert outcome.access_expires_at == expected_end
+
+
+def test_a_refresh_token_presented_by_another_client_is_refused_without_revoking(store):
+    session, token = open_session(store)
+
+    assert rotate(store, token, T0 + DAY, client_id=OTHER_CLIENT)[0] == Refused(
+        Refusal.REFRESH_OTHER_CLIENT
+    )
+
+    record = store.refresh_token(digest(token))
+    assert record is not None and record.rotated_at is None
+    assert kinds(store, session.id) == [EventKind.ISSUED]
+    assert isinstance(rotate(store, token, T0 + DAY)[0], Issued)  # the rightful client can
+
+
+def test_a_refresh_may_narrow_the_scope_but_not_widen_it(store):
+    _, token = open_session(store)
+    outcome, _ = rotate(store, token, T0 + DAY, scopes=("read:units", "write:units"))
+    assert outcome == Refused(Refusal.SCOPE_NOT_GRANTED, "write:units")
+    narrowed, _ = rotate(store, token, T0 + DAY, scopes=("read:units",))
+    assert isinstance(narrowed, Issued)  # the widening attempt did not retire the token
+
+
+def test_fifty_concurrent_refreshes_of_one_token_rotate_it_once_and_revoke_the_session(store):
+    session, token = open_session(store)
+    barrier = threading.Barrier(50)
+
+    def race(_: int) -> Issued | Refused:
+        barrier.wait()
+        return rotate(store, token, T0 + HOUR)[0]
+
+    with ThreadPoolExecutor(50) as pool:
+        outcomes = list(pool.map(race, range(50)))
+
+    assert sum(isinstance(o, Issued) for o in outcomes) == 1
+    assert Counter(o for o in outcomes if isinstance(o, Refused)) == {
+        Refused(Refusal.REFRESH_REPLAYED): 49
+    }
+    assert kinds(store, session.id) == [
+        EventKind.ISSUED, EventKind.ROTATED, EventKind.REPLAY_DETECTED, EventKind.REVOKED,
+    ]  # fmt: skip
+
+
+# Revocation and the /v1 check
+
+
+def test_revoking_a_refresh_token_ends_its_session_for_its_own_client_only(store):
+    session, token = open_session(store)
+
+    assert store.revoke_refresh_token(digest(token), OTHER_CLIENT, "by another", T0) is False
+    assert active(store, session, T0)
+    assert store.revoke_refresh_token(digest(token), CLIENT, "by the client", T0 + SECOND)
+
+    assert not active(store, session, T0 + SECOND)
+    assert rotate(store, token, T0 + 2 * SECOND)[0] == Refused(Refusal.SESSION_REVOKED)
+    assert store.revoke_refresh_token(digest("unknown"), CLIENT, "none", T0) is False
+
+
+def test_revoking_a_session_keeps_the_first_reason(store):
+    session, token = open_session(store)
+
+    revoked = store.revoke_session(session.id, "revoked by the tenant", T0 + DAY)
+    again = store.revoke_session(session.id, "again", T0 + 2 * DAY)
+
+    assert revoked is not None and again is not None
+    assert (again.revoked_at, again.revoked_reason) == (T0 + DAY, "revoked by the tenant")
+    assert [e.kind for e in again.history(T0 + 31 * DAY)] == [
+        EventKind.ISSUED, EventKind.REVOKED,
+    ]  # fmt: skip
+    assert again.state(T0 + 31 * DAY) is SessionState.REVOKED
+    assert rotate(store, token, T0 + DAY + SECOND)[0] == Refused(Refusal.SESSION_REVOKED)
+    assert store.revoke_session("no-such-session", "none", T0) is None
+
+
+def test_revoking_a_session_of_another_kind_finds_nothing(store):
+    session, _ = open_session(store)
+    assert store.revoke_session(session.id, "pat", T0, SessionKind.PERSONAL_ACCESS_TOKEN) is None
+    assert active(store, session, T0)
+
+
+@pytest.mark.parametrize(
+    ("at", "allowed"), [(30 * DAY - SECOND, True), (30 * DAY, False)], ids=["30d-1s", "30d"]
+)
+def test_access_is_checked_against_the_session_cap(store, at, allowed):
+    session, _ = open_session(store)
+    assert active(store, session, T0 + at) is allowed
+
+
+def test_access_needs_the_sessions_own_client(store):
+    session, _ = open_session(store)
+    assert store.check_access(session.id, "jti", OTHER_CLIENT, T0) == Refused(Refusal.SESSION_ENDED)
+    assert store.check_access("no-such-session", "jti", CLIENT, T0) == Refused(
+        Refusal.SESSION_ENDED
+    )
+
+
+def test_a_revoked_access_token_is_refused_while_its_session_lives(store):
+    session, _ = open_session(store)
+
+    store.revoke_access_token("jti-1", T0 + HOUR)
+
+    assert store.check_access(session.id, "jti-1", CLIENT, T0) == Refused(
+        Refusal.ACCESS_TOKEN_REVOKED
+    )
+    assert active(store, session, T0, jti="jti-2")
+
+
+# Sessions without a code
+
+
+def test_client_credentials_open_a_session_capped_at_the_clients_lifetime(store):
+    grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
+    new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, T0 + 30 * 60 * SECOND)
+
+    issued = store.start_session(new, grant, Issue(HOUR), T0)
+
+    assert issued.access_expires_at == T0 + 30 * 60 * SECOND
+    assert issued.session.ends_at() == T0 + 30 * 60 * SECOND
+    assert [e.kind for e in issued.session.events] == [EventKind.ISSUED]
+    assert issued.session.events[0].detail == "session started (client_credentials)"
+    assert active(store, issued.session, T0 + 30 * 60 * SECOND - SECOND)
+    assert not active(store, issued.session, T0 + 30 * 60 * SECOND)
+
+
+@pytest.mark.parametrize(
+    ("at", "usable"), [(DAY - SECOND, True), (DAY, False)], ids=["1d-1s", "1d"]
+)
+def test_a_personal_access_token_works_until_it_expires(store, at, usable):
+    token_hash = digest("mpat_secret")
+    new = NewSession(
+        "pat-1",
+        SessionKind.PERSONAL_ACCESS_TOKEN,
+        T0 + DAY,
+        name="ERP",
+        personal_token_hash=token_hash,
+    )
+    store.start_session(new, GRANT, Issue(DAY), T0)
+
+    found = store.personal_token(token_hash, T0 + at)
+
+    assert (found is not None) is usable
+    if found:
+        assert (found.id, found.name, found.kind) == (
+            "pat-1", "ERP", SessionKind.PERSONAL_ACCESS_TOKEN,
+        )  # fmt: skip
+    assert store.personal_token(digest("mpat_other"), T0) is None
+
+
+def test_a_revoked_personal_access_token_stops_at_once(store):
+    token_hash = digest("mpat_secret")
+    new = NewSession("pat-1", SessionKind.PERSONAL_ACCESS_TOKEN, T0 + DAY, "ERP", token_hash)
+    store.start_session(new, GRANT, Issue(DAY), T0)
+
+    revoked = store.revoke_session("pat-1", "revoked", T0 + HOUR, SessionKind.PERSONAL_ACCESS_TOKEN)
+
+    assert revoked is not None and revoked.revoked_reason == "revoked"
+    assert store.personal_token(token_hash, T0 + HOUR) is None
+
+
+# Listing, events, the sandbox's own state
+
+
+def test_sessions_are_listed_newest_first_with_their_events(store):
+    first, _ = open_session(store, T0)
+    second, token = open_session(store, T0 + HOUR)
+    rotated(store, token, T0 + 2 * HOUR)
+
+    listed = store.sessions()
+
+    assert [s.id for s in listed] == [second.id, first.id]
+    assert [e.kind for e in listed[0].events] == [EventKind.ISSUED, EventKind.ROTATED]
+    assert store.session("no-such-session") is None
+
+
+def test_a_session_keeps_its_start_and_its_newest_events(store):
+    session, token = open_session(store)
+    for minute in range(1, EVENTS_KEPT + 10):
+        token = rotated(store, token, T0 + minute * 60 * SECOND)
+
+    kept = store.session(session.id)
+
+    assert kept is not None
+    assert len(kept.events) == EVENTS_KEPT
+    assert kept.events[0].kind is EventKind.ISSUED
+    assert kept.events[-1].at == T0 + (EVENTS_KEPT + 9) * 60 * SECOND
+
+
+def test_the_clock_moves_as_one_step_and_a_refused_move_changes_nothing(store):
+    wall = T0 + DAY  # the clock stands frozen at T0 whatever the wall clock says
+
+    moved = store.move_clock(lambda clock: clock.advance(wall, HOUR))
+    assert moved.clock.now(wall) == T0 + HOUR
+
+    with pytest.raises(ClockError):
+        store.move_clock(lambda clock: clock.freeze(wall, T0))
+    assert store.state().clock.now(wall) == T0 + HOUR
+
+
+def test_reset_forgets_every_record_resets_the_clock_and_bumps_the_generation(store):
+    session, token = open_session(store)
+    code = add_code(store)
+    store.move_clock(lambda clock: clock.advance(T0, DAY))
+
+    state = store.reset()
+
+    assert state.generation == FIRST_STATE.generation + 1
+    assert state.clock == FIRST_STATE.clock
+    assert state.data_set == FIRST_STATE.data_set
+    assert store.sessions() == []
+    assert store.refresh_token(digest(token)) is None
+    assert not active(store, session, T0)
+    assert redeem(store, code, T0)[0] == Refused(Refusal.UNKNOWN_CODE)
+    assert store.reset("another").data_set == "another"
+
+
+def test_the_admin_key_is_kept_as_a_digest_and_compared_whole(store):
+    state = store.state()
+    assert "key" not in state.admin_key_hash
+    assert state.admits("key")
+    assert not state.admits("ke")
+    assert not state.admits("key ")
