@@ -5,20 +5,14 @@ from __future__ import annotations
 import base64
 import json
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import Api, load
 
 from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
 
-DATA = Path(__file__).resolve().parents[1] / "sandbox_data"
 BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def load(name: str) -> list[dict]:
-    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"), parse_float=Decimal)
 
 
 TENANTS, PROPERTIES, UNITS = load("tenants"), load("properties"), load("usage_units")
@@ -57,20 +51,6 @@ WARM_WE01 = point("WE 01", "water_warm", "Bad")
 OLD_WARM, NEW_WARM = devices_at(WARM_WE01)
 ALLOCATORS = [d["id"] for d in A1_DEVICES if POINT[d["measuring_point_id"]]["unit"] == "units"]
 GAP_ALLOCATOR = devices_at(point("WE 03", "heat_allocation", "Wohnzimmer"))[0]
-
-
-class Api:
-    def __init__(self, client, tokens) -> None:
-        self.client, self.tokens = client, tokens
-
-    def get(self, path: str, **query) -> tuple[int, dict]:
-        response = self.client.get(path, query_string=query, headers=self.tokens.bearer)
-        return response.status_code, json.loads(response.get_data(), parse_float=Decimal)
-
-
-@pytest.fixture
-def api(messpunkt_client, messpunkt_tokens) -> Api:
-    return Api(messpunkt_client, messpunkt_tokens)
 
 
 @pytest.fixture

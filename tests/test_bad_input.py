@@ -27,31 +27,25 @@ import json
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
+from conftest import TENANT, load
 
 from messpunkt.clock import LATEST
-from messpunkt.config import DEFAULT_DATA_DIR
 from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, QUICKSTART_PROPERTY, obtain_tokens
 
 LIMIT = 8192
 ADMIN_KEY = "bad-input-admin-key"
 ADMIN = {"X-Sandbox-Admin-Key": ADMIN_KEY}
 ISSUER = "http://localhost:8000"
-TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
 WEB_CLIENT, WEB_SECRET = "sandbox-web-client", "sandbox-web-client-secret-change-me"
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 FORM, JSON = "application/x-www-form-urlencoded", "application/json"
 PROBLEM = "application/problem+json"
 HUGE = 10**30
-
-
-def load(name: str) -> list[dict]:
-    return json.loads((Path(DEFAULT_DATA_DIR) / f"{name}.json").read_text(encoding="utf-8"))
 
 
 UNIT = next(u["id"] for u in load("usage_units") if u["property_id"] == QUICKSTART_PROPERTY)

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import jwt
 import pytest
 import requests
+from conftest import TENANT
 from cryptography.hazmat.primitives import serialization
 
 from messpunkt import create_app
@@ -28,7 +29,6 @@ from messpunkt.testing import (
     obtain_tokens,
 )
 
-TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 SERVICE = {
     "client_id": "sandbox-service-client",

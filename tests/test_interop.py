@@ -12,10 +12,10 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2 import rfc8414, rfc9207
+from conftest import TENANT
 
 from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, DEMO_SCOPES, QUICKSTART_PROPERTY
 
-TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 WEB_CLIENT, WEB_SECRET = "sandbox-web-client", "sandbox-web-client-secret-change-me"
 SERVICE_CLIENT, SERVICE_SECRET = "sandbox-service-client", "sandbox-service-client-secret-change-me"

@@ -7,17 +7,14 @@ added here, and then runs through every isolation, scope and token test below.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from string import Formatter
 
 import pytest
+from conftest import load
 
 from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
-
-DATA = Path(__file__).resolve().parents[1] / "sandbox_data"
 
 
 @dataclass(frozen=True)
@@ -58,10 +55,6 @@ ENDPOINTS = [
     Endpoint("/v1/devices/{device_id}/readings", "read:readings", {"limit": 200}),
 ]
 BY_ID = {e.path.removeprefix("/v1/").replace("/", " "): e for e in ENDPOINTS}
-
-
-def load(name: str) -> list[dict]:
-    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
 
 
 PROPERTIES = load("properties")

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
+from conftest import load
 from jsonschema.exceptions import ValidationError
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 from openapi_spec_validator import validate
 
 from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
 
-DATA = Path(__file__).resolve().parents[1] / "sandbox_data"
 PROBLEM = "application/problem+json"
-
-
-def load(name: str) -> list[dict]:
-    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"))
 
 
 UNITS = {u["name"]: u["id"] for u in load("usage_units") if u["property_id"] == QUICKSTART_PROPERTY}

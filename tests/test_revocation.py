@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 import jwt
 import pytest
+from conftest import TENANT
 
 from messpunkt.testing import (
     DEMO_CLIENT,
@@ -19,7 +20,6 @@ from messpunkt.testing import (
 
 ISSUER = "http://localhost:8000"
 AUDIENCE = "http://localhost:8000/v1"
-TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
 ERIKA = "ba67f98d-4fd0-50b9-a60f-508383b44535"  # the first tenant's first demo user
 WEB_CLIENT = "sandbox-web-client"
 WEB_SECRET = "sandbox-web-client-secret-change-me"
@@ -35,11 +35,6 @@ def _basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 WEB_BASIC = _basic(WEB_CLIENT, WEB_SECRET)
-
-
-@pytest.fixture
-def clock(messpunkt_app):
-    return messpunkt_app.extensions["messpunkt"].clock
 
 
 @pytest.fixture

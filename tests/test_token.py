@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import pytest
+from conftest import TENANT, TENANT_NAME
 from werkzeug.datastructures import MultiDict
 
 from messpunkt.testing import (
@@ -26,8 +27,6 @@ VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
 CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
 OTHER_VERIFIER = "A" * 43
 ALL_SCOPES = " ".join(DEMO_SCOPES)
-TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
-TENANT_NAME = "Musterhausverwaltung GmbH"
 ERIKA = "ba67f98d-4fd0-50b9-a60f-508383b44535"  # the first tenant's first demo user
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 WEB_CLIENT = "sandbox-web-client"
@@ -38,11 +37,6 @@ ERP_CLIENT = "beispiel-erp-client"
 FROZEN = datetime.fromisoformat(FROZEN_AT)
 SECOND = timedelta(seconds=1)
 DAY = timedelta(days=1)
-
-
-@pytest.fixture
-def clock(messpunkt_app):
-    return messpunkt_app.extensions["messpunkt"].clock
 
 
 @pytest.fixture

@@ -1,0 +1,55 @@
+"""What many test files share: the fixture data, the quickstart tenant, the clock, `Api`.
+
+The sandbox's own fixtures (`messpunkt_app`, `messpunkt_client`, `messpunkt_tokens`,
+`messpunkt_server`) come from its pytest plugin, `messpunkt.testing`.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from messpunkt.sandbox import SandboxClock
+
+DATA = Path(__file__).resolve().parents[1] / "sandbox_data"
+TENANT = "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a"
+TENANT_NAME = "Musterhausverwaltung GmbH"
+
+
+def load(name: str) -> list[dict[str, Any]]:
+    """Read one fixture file as it lies in sandbox_data/, numbers as exact decimals."""
+    return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+@pytest.fixture
+def clock(messpunkt_app) -> SandboxClock:
+    """The clock of the app under test (frozen at the plugin's FROZEN_AT)."""
+    return messpunkt_app.extensions["messpunkt"].clock
+
+
+class Api:
+    """Calls /v1 with one token through a test client; bodies read with exact decimals."""
+
+    def __init__(self, client, tokens) -> None:
+        self.client, self.tokens = client, tokens
+
+    def call(self, path: str, **query) -> tuple[int, str, Any]:
+        response = self.client.get(path, query_string=query, headers=self.tokens.bearer)
+        return (
+            response.status_code,
+            response.mimetype,
+            json.loads(response.get_data(), parse_float=Decimal),
+        )
+
+    def get(self, path: str, **query) -> tuple[int, Any]:
+        status, _, body = self.call(path, **query)
+        return status, body
+
+
+@pytest.fixture
+def api(messpunkt_client, messpunkt_tokens) -> Api:
+    return Api(messpunkt_client, messpunkt_tokens)
