@@ -1,9 +1,12 @@
 # Two commands set everything up: `make sandbox` serves, `make test` tests.
-# Both create .venv from pyproject.toml when it is missing or out of date.
+# Both create .venv from pyproject.toml when it is missing or out of date: `make sandbox`
+# installs what serving needs, `make test` (and lint, bench) adds the test and dev extras.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# One stamp per install; the full one stamps the runtime too, since it holds it.
+RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
 
 MESSPUNKT_HOST ?= 127.0.0.1
@@ -13,13 +16,19 @@ export MESSPUNKT_HOST MESSPUNKT_PORT MESSPUNKT_THREADS
 
 .PHONY: sandbox test bench lint format fixtures clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-sandbox: $(STAMP)  ## serve the sandbox with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	touch $(RUNTIME) $@
+
+sandbox: $(RUNTIME)  ## serve the sandbox with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
 	$(BIN)/messpunkt-sandbox
 
 test: $(STAMP)  ## run the whole test suite
@@ -38,8 +47,8 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-fixtures: $(STAMP)  ## regenerate sandbox_data/*.json
+fixtures: $(RUNTIME)  ## regenerate sandbox_data/*.json
 	$(BIN)/python sandbox_data/generate.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist *.egg-info

@@ -6,12 +6,25 @@ one from `MESSPUNKT_*` environment variables for `app.py` and the CLI.
 
 from __future__ import annotations
 
+import atexit
 from collections.abc import Mapping
+from contextlib import ExitStack
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent / "sandbox_data"
+
+def _installed_fixtures() -> Path:
+    """Return the fixtures shipped as `messpunkt.sandbox_data` as a directory on disk."""
+    # On disk (any pip install, editable too) as_file hands the directory back as it is;
+    # from a zip (Python 3.12+) it extracts it, kept until the process exits.
+    kept = ExitStack()
+    atexit.register(kept.close)
+    return kept.enter_context(resources.as_file(resources.files("messpunkt.sandbox_data")))
+
+
+DEFAULT_DATA_DIR = _installed_fixtures()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The sandbox's fixtures, installed as the package `messpunkt.sandbox_data`."""
