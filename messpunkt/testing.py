@@ -138,7 +138,11 @@ class LiveServer:
 
     def __init__(self, config: Mapping[str, Any] | None = None, threads: int = 4) -> None:
         late_app = _LateApp()
-        self._server = create_server(late_app, host="127.0.0.1", port=0, threads=threads)
+        # Our own socket map (create_server's `map`), so stopping needs no private attribute.
+        self._sockets: dict[int, Any] = {}
+        self._server = create_server(
+            late_app, map=self._sockets, host="127.0.0.1", port=0, threads=threads
+        )
         self.url = f"http://127.0.0.1:{self._server.effective_port}"
         self.app: Flask = create_app({**(config or {}), "MESSPUNKT_ISSUER": self.url})
         late_app.app = self.app
@@ -167,7 +171,7 @@ class LiveServer:
         trigger = self._server.trigger
 
         def close_everything() -> None:
-            for dispatcher in list(self._server._map.values()):
+            for dispatcher in list(self._sockets.values()):
                 if dispatcher is trigger:
                     dispatcher.del_channel()
                 elif dispatcher is self._server:
