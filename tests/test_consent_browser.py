@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
+from browser import chromium, speak, viewport
 
 from messpunkt.testing import (
     DEMO_CLIENT,
@@ -19,7 +19,6 @@ from messpunkt.testing import (
     QUICKSTART_PROPERTY,
 )
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 SCOPE_WORDS = {
     "read:units": "See your properties and their usage units (flats, shops), with their size",
@@ -30,28 +29,16 @@ SCOPE_WORDS = {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        reason = f"the browser tests need {' and '.join(missing)} (apt: chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def chrome(tmp_path_factory):
+    yield from chromium(tmp_path_factory)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never runs
-    for argument in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(10)
-    yield driver
-    driver.quit()
+
+@pytest.fixture
+def browser(chrome):
+    """The module's Chromium, reading English in a desktop window unless a test says otherwise."""
+    speak(chrome, "en")
+    viewport(chrome, None)
+    return chrome
 
 
 def _pkce() -> tuple[str, str]:
