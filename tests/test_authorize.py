@@ -308,7 +308,7 @@ def test_error_page_carries_the_html_security_headers(messpunkt_client):
 
 
 class ConsentPage(HTMLParser):
-    """What a browser shows and submits: language, texts, hidden fields and links."""
+    """What a browser shows and submits: language, texts, hidden fields, links and icons."""
 
     TEXTS = ("user-name", "notice", "return-host")
 
@@ -319,6 +319,7 @@ class ConsentPage(HTMLParser):
         self.scopes: list[str] = []
         self.fields: list[tuple[str, str]] = []
         self.switches: dict[str, str] = {}  # link text by href
+        self.icons: list[tuple[str, str]] = []  # (type, href)
         self._into: tuple[dict | list, str | int] | None = None
         self.feed(html)
 
@@ -328,6 +329,8 @@ class ConsentPage(HTMLParser):
             self.lang = a.get("lang")
         elif tag == "input" and a.get("type") == "hidden":
             self.fields.append((a["name"], a["value"]))
+        elif tag == "link" and a.get("rel") == "icon":
+            self.icons.append((a["type"], a["href"]))
         elif tag == "a":
             self._collect(self.switches, a["href"])
         elif tag == "li" and "data-scope" in a:
@@ -516,3 +519,15 @@ def test_the_consent_page_speaks_german_unless_english_is_preferred(
     assert response.headers["Content-Language"] == lang
     assert response.headers["Vary"] == "Accept-Language"
     assert [" ".join(words.split()) for words in page.scopes] == SCOPE_WORDS[lang]
+
+
+def test_the_consent_page_links_the_favicon_which_is_served(messpunkt_client):
+    response = _consent(messpunkt_client)
+    page = _page(response)
+    assert page.icons == [("image/svg+xml", "/static/favicon.svg")]
+    assert "img-src 'self'" in response.headers["Content-Security-Policy"]
+    for url in ("/static/favicon.svg", "/favicon.ico"):
+        icon = messpunkt_client.get(url)
+        assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml"), url
+        assert icon.get_data().startswith(b"<svg ")
+        icon.close()
