@@ -12,6 +12,7 @@ from typing import Any
 from .clock import SandboxClock
 from .dataset import DataSet, load_dataset
 from .oauth.access_tokens import SigningKey
+from .oauth.docs_client import docs_client
 from .oauth.server import AuthorizationServer
 from .oauth.sessions import Lifetimes
 from .oauth.store import InMemoryAuthStore
@@ -50,10 +51,11 @@ class Sandbox:
 
     def _build(self, data: DataSet) -> State:
         self._generation += 1
+        docs = docs_client(self.config["MESSPUNKT_ISSUER"])
         auth = AuthorizationServer(
             issuer=self.config["MESSPUNKT_ISSUER"],
             audience=self.config["MESSPUNKT_AUDIENCE"],
-            clients=data.clients,
+            clients={**data.clients, docs.client_id: docs},
             catalogue=data.catalogue,
             store=InMemoryAuthStore(),
             key=self.key,
