@@ -40,7 +40,7 @@ class SandboxFlask(Flask):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from . import api, controls
-    from .web import docs, json, oauth, openapi, security_headers, wellknown
+    from .web import docs, favicon, json, oauth, openapi, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -54,6 +54,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(oauth.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(favicon.bp)
     documented = openapi.make_api(app)
     api.register(documented)
     if platform.controls_enabled:

@@ -16,6 +16,7 @@ from typing import Any
 from .clock import ClockState, system_time
 from .dataset import DataSet, load_dataset
 from .oauth.access_tokens import SigningKey
+from .oauth.docs_client import docs_client
 from .oauth.server import AuthorizationServer
 from .oauth.store import Lifetimes
 from .sandbox import (
@@ -85,10 +86,12 @@ class Platform:
         with self._lock:
             server = self._servers.get(name)
             if server is None:
+                issuer = self.config["MESSPUNKT_ISSUER"]
+                docs = docs_client(issuer)
                 server = self._servers[name] = AuthorizationServer(
-                    issuer=self.config["MESSPUNKT_ISSUER"],
+                    issuer=issuer,
                     audience=self.config["MESSPUNKT_AUDIENCE"],
-                    clients=data.clients,
+                    clients={**data.clients, docs.client_id: docs},
                     store=self.store,
                     key=self.key,
                     lifetimes=self.lifetimes,

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from html.parser import HTMLParser
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import pytest
 from werkzeug.datastructures import MultiDict
@@ -17,6 +18,9 @@ HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"  # first tenant
 LEIPZIG_PROPERTY = "1ac0d6fd-ab69-5905-8ab9-3370c1adbcc3"  # second tenant
 ERP_CLIENT = "beispiel-erp-client"
 ERP_REDIRECT_URI = "http://localhost:4000/callback"
+ERIKA = "ba67f98d-4fd0-50b9-a60f-508383b44535"  # first demo user of the first tenant
+JONAS = "20cb230e-c2c4-52cf-ba87-257a35cfe512"  # the second tenant's demo user
+SECOND_TENANT = "8f298b56-46d5-56e7-8909-0ced5f9f0419"
 
 Value = str | list[str] | None
 
@@ -45,9 +49,11 @@ def _authorize(client, **overrides: Value):
     return client.post("/oauth/authorize", data=_params(**overrides))
 
 
-def _consent(client, **overrides: Value):
+def _consent(client, headers=None, **overrides: Value):
     query = _params(**{"response_type": "code", "decision": None, "property": None, **overrides})
-    return client.get("/oauth/authorize?" + urlencode(list(query.items(multi=True))))
+    return client.get(
+        "/oauth/authorize?" + urlencode(list(query.items(multi=True))), headers=headers
+    )
 
 
 def _redirect_query(response, redirect_uri: str = DEMO_REDIRECT_URI) -> dict[str, str]:
@@ -301,3 +307,232 @@ def test_error_page_carries_the_html_security_headers(messpunkt_client):
     response = _authorize(messpunkt_client, client_id="no-such-client")
     _assert_error_page(response)
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+# The consent page as a user meets it -----------------------------------------------------------
+
+
+class ConsentPage(HTMLParser):
+    """What a browser shows and submits: language, texts, hidden fields, links and icons."""
+
+    TEXTS = ("user-name", "notice", "return-host")
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self.lang: str | None = None
+        self.texts: dict[str, str] = {}  # by element id
+        self.scopes: list[str] = []
+        self.fields: list[tuple[str, str]] = []
+        self.switches: dict[str, str] = {}  # link text by href
+        self.icons: list[tuple[str, str]] = []  # (type, href)
+        self._into: tuple[dict | list, str | int] | None = None
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {name: value or "" for name, value in attrs}
+        if tag == "html":
+            self.lang = a.get("lang")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.fields.append((a["name"], a["value"]))
+        elif tag == "link" and a.get("rel") == "icon":
+            self.icons.append((a["type"], a["href"]))
+        elif tag == "a":
+            self._collect(self.switches, a["href"])
+        elif tag == "li" and "data-scope" in a:
+            self.scopes.append("")
+            self._collect(self.scopes, -1)
+        elif a.get("id") in self.TEXTS:
+            self._collect(self.texts, a["id"])
+
+    def _collect(self, into: dict | list, key: str | int) -> None:
+        into[key] = ""  # type: ignore[index]
+        self._into = (into, key)
+
+    def handle_data(self, data: str) -> None:
+        if self._into:
+            into, key = self._into
+            into[key] += data  # type: ignore[index]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("a", "strong", "p", "li"):
+            self._into = None
+
+    @property
+    def user(self) -> str:
+        return self.texts["user-name"]
+
+    @property
+    def notice(self) -> str | None:
+        return self.texts.get("notice")
+
+    @property
+    def return_host(self) -> str:
+        return self.texts["return-host"]
+
+    def link_to(self, name: str) -> str:
+        return next(href for href, text in self.switches.items() if text.startswith(name))
+
+
+def _page(response, status: int = 200) -> ConsentPage:
+    assert (response.status_code, response.mimetype) == (status, "text/html")
+    return ConsentPage(response.get_data(as_text=True))
+
+
+def _submit(client, page: ConsentPage, *extra: tuple[str, str], headers=None):
+    data = MultiDict([*page.fields, *extra])
+    return client.post("/oauth/authorize", data=data, headers=headers)
+
+
+NO_PROPERTY_NOTICE = {
+    "de": "Wählen Sie mindestens eine Liegenschaft aus, um den Zugriff zu erlauben, "
+    "oder lehnen Sie ihn ab.",
+    "en": "Select at least one property to approve, or deny the request.",
+}
+
+
+@pytest.mark.parametrize(("accept_language", "lang"), [(None, "de"), ("en", "en")])
+def test_approving_nothing_on_the_consent_form_shows_the_page_again_with_a_hint(
+    messpunkt_client, accept_language, lang
+):
+    headers = {"Accept-Language": accept_language} if accept_language else {}
+    page = _page(_consent(messpunkt_client, headers=headers))
+    assert page.notice is None
+
+    again = _submit(messpunkt_client, page, ("decision", "approve"), headers=headers)
+
+    assert "Location" not in again.headers
+    shown = _page(again, 400)
+    assert shown.notice == NO_PROPERTY_NOTICE[lang]
+    assert shown.lang == lang
+    assert shown.fields == page.fields  # the same request, ready to be answered again
+    approved = _submit(
+        messpunkt_client, shown, ("property", QUICKSTART_PROPERTY), ("decision", "approve")
+    )
+    assert set(_redirect_query(approved)) == {"code", "state", "iss"}
+
+
+def test_the_consent_form_says_it_is_the_consent_form(messpunkt_client):
+    fields = _page(_consent(messpunkt_client)).fields
+    assert ("consent_form", "1") in fields
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        pytest.param({}, id="headless-post"),
+        pytest.param({"consent_form": "0"}, id="another-marker"),
+        pytest.param({"consent_form": ["1", "1"]}, id="repeated-marker"),
+    ],
+)
+def test_approving_nothing_without_the_consent_forms_marker_is_invalid_request(
+    messpunkt_client, fields
+):
+    # README quickstart: the headless POST that grants no property is the client's error.
+    response = _authorize(messpunkt_client, property=None, **fields)
+    _assert_error_redirect(response, "invalid_request")
+
+
+def test_denying_on_the_consent_form_with_nothing_ticked_redirects_access_denied(
+    messpunkt_client,
+):
+    page = _page(_consent(messpunkt_client))
+    _assert_error_redirect(_submit(messpunkt_client, page, ("decision", "deny")), "access_denied")
+
+
+def test_the_consent_form_with_an_unregistered_redirect_uri_is_still_refused(messpunkt_client):
+    response = _authorize(
+        messpunkt_client, property=None, consent_form="1", redirect_uri="https://evil.example/cb"
+    )
+    _assert_error_page(response)
+
+
+def test_sign_in_as_links_switch_the_user_back_and_forth(messpunkt_client):
+    url = "/oauth/authorize?" + urlencode(
+        list(_params(response_type="code", decision=None, property=None).items(multi=True))
+    )
+    first = _page(messpunkt_client.get(url))
+    assert first.user == "Erika Mustermann"
+
+    url = urljoin(url, first.link_to("Jonas Beispiel"))
+    second = _page(messpunkt_client.get(url))
+    assert second.user == "Jonas Beispiel"
+    assert ("user", JONAS) in second.fields and ("tenant", SECOND_TENANT) in second.fields
+
+    url = urljoin(url, second.link_to("Erika Mustermann"))
+    third = _page(messpunkt_client.get(url))
+    assert third.user == "Erika Mustermann"
+    assert ("user", ERIKA) in third.fields
+    query = parse_qsl(urlsplit(url).query)
+    assert [name for name, _ in query].count("user") == 1
+    assert ("state", STATE) in query and ("code_challenge", CHALLENGE) in query
+
+
+@pytest.mark.parametrize(
+    ("client_id", "redirect_uri", "host"),
+    [
+        (DEMO_CLIENT, DEMO_REDIRECT_URI, "localhost:3000"),
+        (ERP_CLIENT, ERP_REDIRECT_URI, "localhost:4000"),
+    ],
+)
+def test_the_consent_page_names_the_host_the_user_goes_back_to(
+    messpunkt_client, client_id, redirect_uri, host
+):
+    page = _page(_consent(messpunkt_client, client_id=client_id, redirect_uri=redirect_uri))
+    assert page.return_host == host
+
+
+SCOPE_WORDS = {
+    "de": [
+        "Ihre Liegenschaften und deren Nutzeinheiten (Wohnungen, Gewerbe) mit ihrer Fläche "
+        "sehen read:units",
+        "Die in diesen Nutzeinheiten eingebauten Messstellen und Zähler sehen read:devices",
+        "Zählerstände und Verbräuche dieser Nutzeinheiten lesen read:readings",
+    ],
+    "en": [
+        "See your properties and their usage units (flats, shops), with their size read:units",
+        "See the measuring points and meters installed in those units read:devices",
+        "Read meter readings and consumption of those units read:readings",
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang"),
+    [
+        pytest.param(None, "de", id="no-header"),
+        pytest.param("", "de", id="empty"),
+        pytest.param("fr-FR, fr;q=0.9", "de", id="neither"),
+        pytest.param("de", "de", id="de"),
+        pytest.param("en", "en", id="en"),
+        pytest.param("en-US,en;q=0.9", "en", id="en-us"),
+        pytest.param("en;q=0.9, de;q=0.8", "en", id="en-preferred-by-q"),
+        pytest.param("de;q=0.5, en;q=0.6", "en", id="en-preferred-by-q-in-second-place"),
+        pytest.param("en;q=0.5, de;q=0.6", "de", id="de-preferred-by-q"),
+        pytest.param("en-GB, de;q=0.9", "en", id="regional-en-preferred"),
+        pytest.param("en, de", "de", id="tie-goes-to-german"),
+        pytest.param("en;q=0, fr", "de", id="en-refused"),
+    ],
+)
+def test_the_consent_page_speaks_german_unless_english_is_preferred(
+    messpunkt_client, accept_language, lang
+):
+    headers = {} if accept_language is None else {"Accept-Language": accept_language}
+    response = _consent(messpunkt_client, headers=headers)
+
+    page = _page(response)
+    assert page.lang == lang
+    assert response.headers["Content-Language"] == lang
+    assert response.headers["Vary"] == "Accept-Language"
+    assert [" ".join(words.split()) for words in page.scopes] == SCOPE_WORDS[lang]
+
+
+def test_the_consent_page_links_the_favicon_which_is_served(messpunkt_client):
+    response = _consent(messpunkt_client)
+    page = _page(response)
+    assert page.icons == [("image/svg+xml", "/static/favicon.svg")]
+    assert "img-src 'self'" in response.headers["Content-Security-Policy"]
+    for url in ("/static/favicon.svg", "/favicon.ico"):
+        icon = messpunkt_client.get(url)
+        assert (icon.status_code, icon.mimetype) == (200, "image/svg+xml"), url
+        assert icon.get_data().startswith(b"<svg ")
+        icon.close()

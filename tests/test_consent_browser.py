@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 import secrets
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
+from browser import chromium, speak, viewport
 
 from messpunkt.testing import (
     DEMO_CLIENT,
@@ -19,7 +19,6 @@ from messpunkt.testing import (
     QUICKSTART_PROPERTY,
 )
 
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 SCOPE_WORDS = {
     "read:units": "See your properties and their usage units (flats, shops), with their size",
@@ -30,28 +29,16 @@ SCOPE_WORDS = {
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
-    if missing:
-        reason = f"the browser tests need {' and '.join(missing)} (apt: chromium chromium-driver)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def chrome(tmp_path_factory):
+    yield from chromium(tmp_path_factory)
 
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never runs
-    for argument in (
-        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run", f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):  # fmt: skip
-        options.add_argument(argument)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(10)
-    yield driver
-    driver.quit()
+
+@pytest.fixture
+def browser(chrome):
+    """The module's Chromium, reading English in a desktop window unless a test says otherwise."""
+    speak(chrome, "en")
+    viewport(chrome, None)
+    return chrome
 
 
 def _pkce() -> tuple[str, str]:
@@ -196,3 +183,72 @@ def test_the_consent_pages_csp_lets_its_form_redirect_to_the_client(messpunkt_cl
     sources = next((rest for name, *rest in policy if name == "form-action"), ["*"])
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(DEMO_REDIRECT_URI))
     assert {"*", "http:", origin, DEMO_REDIRECT_URI} & set(sources), sources
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_the_consent_page_fits_a_390_pixel_wide_phone(browser, messpunkt_server, language):
+    speak(browser, language)
+    viewport(browser, 390)
+    browser.get(_authorize_url(messpunkt_server, _pkce()[1], "st"))
+
+    assert browser.execute_script("return document.documentElement.lang") == language
+    width, scroll_width, overflowing = browser.execute_script(
+        "const width = window.innerWidth;"
+        "const over = [...document.querySelectorAll('body *')]"
+        "  .filter(e => e.getBoundingClientRect().right > width)"
+        "  .map(e => e.tagName + (e.id ? '#' + e.id : ''));"
+        "return [width, document.documentElement.scrollWidth, over];"
+    )
+    # A phone widens its layout viewport to fit what overflows (then zooms out), so the
+    # viewport's own width is the first witness.
+    assert width == 390
+    assert scroll_width <= width
+    assert overflowing == []
+
+
+@pytest.mark.live
+def test_approving_nothing_in_the_browser_asks_for_a_property_then_approves(
+    browser, messpunkt_server
+):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as shown
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    speak(browser, "de")
+    browser.get(_authorize_url(messpunkt_server, _pkce()[1], "again"))
+    browser.find_element(By.ID, "approve").click()
+
+    notice = WebDriverWait(browser, 5, poll_frequency=0.05).until(
+        shown.visibility_of_element_located((By.ID, "notice"))
+    )
+    assert notice.text == (
+        "Wählen Sie mindestens eine Liegenschaft aus, um den Zugriff zu erlauben, "
+        "oder lehnen Sie ihn ab."
+    )
+    assert browser.current_url == f"{messpunkt_server.url}/oauth/authorize"
+    browser.find_element(By.CSS_SELECTOR, f'input[value="{QUICKSTART_PROPERTY}"]').click()
+    query = _query(_click_and_follow(browser, "approve"))
+    assert set(query) == {"code", "state", "iss"}
+    assert query["state"] == "again"
+
+
+@pytest.mark.live
+def test_the_sign_in_as_links_switch_user_there_and_back(browser, messpunkt_server):
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(_authorize_url(messpunkt_server, _pkce()[1], "st"))
+    wait = WebDriverWait(
+        browser, 5, poll_frequency=0.05, ignored_exceptions=[StaleElementReferenceException]
+    )
+    assert browser.find_element(By.ID, "user-name").text == "Erika Mustermann"
+
+    for name, tenant in [
+        ("Jonas Beispiel", "Beispiel Wohnbau eG"),
+        ("Erika Mustermann", "Musterhausverwaltung GmbH"),
+    ]:
+        browser.find_element(By.PARTIAL_LINK_TEXT, name).click()
+        wait.until(lambda driver, name=name: driver.find_element(By.ID, "user-name").text == name)
+        assert browser.find_element(By.ID, "tenant-name").text == tenant

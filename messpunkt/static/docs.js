@@ -7,5 +7,13 @@ window.addEventListener("load", function () {
     deepLinking: true,
     persistAuthorization: true,
     validatorUrl: null,
+    // The popup returns to this origin, where the page that opened it can read the code.
+    oauth2RedirectUrl: new URL(root.dataset.oauth2RedirectPath, window.location.href).href,
+  });
+  // A public client: authorization code with PKCE (S256), no secret.
+  window.ui.initOAuth({
+    clientId: root.dataset.clientId,
+    usePkceWithAuthorizationCodeGrant: true,
+    scopes: root.dataset.scopes,
   });
 });

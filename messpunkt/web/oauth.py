@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -13,6 +13,7 @@ from ..consent import Consent
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params, parse_form
+from .consent_text import TEXT, negotiate
 from .context import sandbox
 from .json import json_response
 from .security_headers import HTML_CSP
@@ -22,59 +23,21 @@ bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 MAX_FORM_FIELDS = 100
 FORM = "application/x-www-form-urlencoded"
 
-SCOPE_WORDS = {
-    "read:units": "See your properties and their usage units (flats, shops), with their size",
-    "read:devices": "See the measuring points and meters installed in those units",
-    "read:readings": "Read meter readings and consumption of those units",
-}
+# The authorization request's own parameters: the consent form carries them as hidden
+# fields, and the "Sign in as" links repeat them with another tenant and user.
+AUTHORIZATION_PARAMS = (
+    "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method",
+    "response_type",
+)  # fmt: skip
+# Sent by the rendered consent form and by nothing else: see `_asks_again`.
+CONSENT_FORM = "consent_form"
 
 
 @bp.get("/authorize")
 def consent() -> Any:
     """Show the consent page for an authorization request."""
-    served = sandbox()
-    auth = served.auth
     params = _multi(request.args)
-    try:
-        authorization = auth.authorization.check(params, response_type_required=True)
-    except UnsafeRequest as error:
-        return _error_page(error.description)
-    except AuthorizationFailed as failure:
-        return redirect(failure.redirect(auth.issuer).location, code=302)
-    consent = Consent(served.data.catalogue)
-    tenant, user = consent.signed_in(
-        authorization.client, request.args.get("tenant"), request.args.get("user")
-    )
-    properties = consent.properties_to_offer(authorization.client, tenant)
-    hidden = {
-        name: request.args[name]
-        for name in ("client_id", "redirect_uri", "scope", "state", "code_challenge",
-                     "code_challenge_method", "response_type")
-        if name in request.args
-    }  # fmt: skip
-    hidden["user"] = user.id
-    html = render_template(
-        "consent.html",
-        client=authorization.client,
-        scopes=[(s, SCOPE_WORDS.get(s, s)) for s in authorization.scopes],
-        tenant=tenant,
-        tenants=consent.tenants_for(authorization.client),
-        user=user,
-        properties=properties,
-        hidden=hidden,
-        query=request.args,
-    )
-    # CSP form-action also governs the redirect that answers the form (Chromium enforces
-    # it), so the checked redirect URI's origin is allowed as a target, and only it.
-    target = urlsplit(authorization.redirect_uri)
-    csp = HTML_CSP.replace(
-        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
-    )
-    return Response(
-        html,
-        mimetype="text/html",
-        headers={"Cache-Control": "no-store", "Content-Security-Policy": csp},
-    )
+    return _consent_page(params, response_type_required=True)
 
 
 @bp.post("/authorize")
@@ -84,6 +47,8 @@ def decide() -> Any:
     auth = served.auth
     try:
         params = _form()
+        if _asks_again(params):
+            return _consent_page(params, response_type_required=False, asks_again=True)
         consent = Consent(served.data.catalogue)
         location = auth.authorization.decide(params, consent, served.now).location
     except RequestEntityTooLarge:
@@ -93,6 +58,87 @@ def decide() -> Any:
     except AuthorizationFailed as failure:
         location = failure.redirect(auth.issuer).location
     return redirect(location, code=302)
+
+
+def _asks_again(params: Params) -> bool:
+    """Tell whether the consent form approved with no property ticked.
+
+    Nothing is ticked by default, so that is the user's slip, not the client's: the
+    page comes back with a hint rather than sending invalid_request to the client.
+    Only the rendered form sends consent_form=1; every other caller (the quickstart's
+    headless POST, scripts) keeps the rule "granting none is invalid_request",
+    redirected to the client (RFC 6749 §4.1.2.1).
+    """
+    return (
+        params.get(CONSENT_FORM) == ["1"]
+        and params.get("decision") == ["approve"]
+        and not params.get("property")
+    )
+
+
+def _consent_page(params: Params, *, response_type_required: bool, asks_again: bool = False) -> Any:
+    """Render the consent page for the request in `params`, or answer why not.
+
+    Asked again, the page is a 400: the form's answer could not be acted on, and
+    the status says so to anything but the user, who reads the hint.
+    """
+    served = sandbox()
+    auth = served.auth
+    try:
+        authorization = auth.authorization.check(
+            params, response_type_required=response_type_required
+        )
+    except UnsafeRequest as error:
+        return _error_page(error.description)
+    except AuthorizationFailed as failure:
+        return redirect(failure.redirect(auth.issuer).location, code=302)
+    lang = negotiate(request.accept_languages)
+    text = TEXT[lang]
+    consent = Consent(served.data.catalogue)
+    client = authorization.client
+    tenants = consent.tenants_for(client)
+    tenant, user = consent.signed_in(client, _first(params, "tenant"), _first(params, "user"))
+    request_params = {name: params[name][0] for name in AUTHORIZATION_PARAMS if name in params}
+    # Each link carries the request once, then its own tenant and user: appended to the
+    # current query, a second switch would lose to the first one's values.
+    switches = [
+        (f"{u.name} ({t.name})", "?" + urlencode({**request_params, "tenant": t.id, "user": u.id}))
+        for t in tenants
+        for u in t.demo_users
+        if u.id != user.id
+    ]
+    target = urlsplit(authorization.redirect_uri)
+    html = render_template(
+        "consent.html",
+        lang=lang,
+        text=text,
+        title=text.title.format(client=client.name),
+        client=client,
+        scopes=[(s, text.scopes.get(s, s)) for s in authorization.scopes],
+        tenant=tenant,
+        user=user,
+        switches=switches,
+        properties=consent.properties_to_offer(client, tenant),
+        hidden={**request_params, "tenant": tenant.id, "user": user.id, CONSENT_FORM: "1"},
+        return_host=target.netloc.rpartition("@")[2],
+        select_a_property=asks_again,
+    )
+    # CSP form-action also governs the redirect that answers the form (Chromium enforces
+    # it), so the checked redirect URI's origin is allowed as a target, and only it.
+    csp = HTML_CSP.replace(
+        "form-action 'self'", f"form-action 'self' {target.scheme}://{target.netloc}"
+    )
+    return Response(
+        html,
+        status=400 if asks_again else 200,
+        mimetype="text/html",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Security-Policy": csp,
+            "Content-Language": lang,
+            "Vary": "Accept-Language",
+        },
+    )
 
 
 @bp.post("/token")
@@ -202,6 +248,10 @@ def _body() -> bytes:
     ):
         return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]
     return request.get_data()
+
+
+def _first(params: Params, name: str) -> str | None:
+    return next(iter(params.get(name, ())), None)
 
 
 def _multi(values: Any) -> Params:

@@ -32,8 +32,9 @@ DESCRIPTION = """Submetering data of German properties for ERP partners: warm an
 water, heat, heat cost allocators.
 
 Every call needs an access token from the sandbox's OAuth 2.1 authorization server
-(`Authorization: Bearer …`). To try calls here, run the README's quickstart, then use
-**Authorize** and paste the `access_token` under `bearerAuth`.
+(`Authorization: Bearer …`). To try calls here, use **Authorize**, then **Authorize** under
+`oauth2` (authorizationCode with PKCE) and approve on the consent page; or run the README's
+quickstart and paste the `access_token` under `bearerAuth`.
 
 Errors are `application/problem+json` (RFC 9457). Lists are
 `{"data": [...], "pagination": {"next_cursor": ...}}`."""

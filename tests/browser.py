@@ -1,0 +1,61 @@
+"""Debian's Chromium driven through its chromedriver, shared by the browser tests.
+
+Each test module makes its own fixture from `chromium`; a fixture imported into a
+module would read as an unused name that its tests then shadow.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """Start headless Chromium, or skip (fail in CI) when it is not installed."""
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        reason = f"the browser tests need {' and '.join(missing)} (apt: chromium chromium-driver)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM  # with both paths given, Selenium Manager never runs
+    for argument in (
+        "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        "--no-first-run", "--window-size=1280,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):  # fmt: skip
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(10)
+    yield driver
+    driver.quit()
+
+
+def speak(driver: Any, accept_language: str) -> None:
+    """Send this Accept-Language from now on (the Chrome DevTools Protocol's override)."""
+    user_agent = driver.execute_script("return navigator.userAgent")
+    driver.execute_cdp_cmd(
+        "Emulation.setUserAgentOverride",
+        {"userAgent": user_agent, "acceptLanguage": accept_language},
+    )
+
+
+def viewport(driver: Any, width: int | None, height: int = 844) -> None:
+    """Show pages as a phone of this width does (meta viewport honoured); None: the window."""
+    if width is None:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        return
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
+    )
