@@ -1,4 +1,4 @@
-"""OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 7009 §2.2.1; RFC 6750 §3.1).
+"""OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1).
 
 Each error is one small class carrying its registered `error` code and the
 HTTP status the token endpoint answers it with.
@@ -51,10 +51,6 @@ class AccessDenied(OAuthError):
 
 class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
-
-
-class UnsupportedTokenType(OAuthError):
-    error = "unsupported_token_type"
 
 
 class RequestTooLarge(OAuthError):
