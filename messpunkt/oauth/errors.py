@@ -65,6 +65,14 @@ class InvalidToken(OAuthError):
     status = 401
 
 
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: the request has no bearer credentials at all.
+
+    Its challenge carries no error code: the client may not have known that
+    authentication is needed, or tried a scheme other than Bearer.
+    """
+
+
 class InsufficientScope(OAuthError):
     error = "insufficient_scope"
     status = 403
