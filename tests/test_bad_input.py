@@ -282,9 +282,10 @@ TOKEN = [
     case("code-huge",
          encode(CODE_GRANT, {"code": "A" * 6000}), FORM, {},
          (400, "invalid_grant", "authorization code is unknown")),
+    # Whether redirect_uri is required depends on the code's authorization request.
     case("redirect_uri-missing",
          encode(CODE_GRANT, {"redirect_uri": None}), FORM, {},
-         (400, "invalid_request", "redirect_uri is required")),
+         (400, "invalid_grant", "authorization code is unknown")),
     case("raw-bytes-not-utf8",
          encode(CODE_GRANT).encode() + b"&code_verifier=\xff\xfe", FORM, {},
          (400, "invalid_request", NOT_UTF8)),

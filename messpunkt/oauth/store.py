@@ -38,6 +38,8 @@ class AuthorizationCode:
     redeemed_at: datetime | None = None
     # The session its first redemption started; revoked if it is redeemed again.
     session_id: str | None = None
+    # Whether the authorization request named redirect_uri (RFC 6749 §4.1.3).
+    redirect_uri_given: bool = True
 
 
 class SessionKind(StrEnum):

@@ -63,7 +63,7 @@ class TokenEndpoint:
 
     def _authorization_code(self, client: Client, params: Params) -> dict[str, Any]:
         code = single(params, "code", required=True)
-        redirect_uri = single(params, "redirect_uri", required=True)
+        redirect_uri = single(params, "redirect_uri")
         verifier = single(params, "code_verifier")
         assert code is not None
         now = self.now()
@@ -83,8 +83,10 @@ class TokenEndpoint:
                 raise InvalidGrant("authorization code has expired")
             if record.client_id != client.client_id:
                 raise InvalidGrant("authorization code was issued to another client")
-            if redirect_uri != record.redirect_uri:
-                # RFC 6749 §4.1.3: must be identical to the authorization request's.
+            # RFC 6749 §4.1.3: required, and identical, if the authorization request had it.
+            if redirect_uri is None and record.redirect_uri_given:
+                raise InvalidRequest("redirect_uri is required: the authorization request had one")
+            if redirect_uri not in (None, record.redirect_uri):
                 raise InvalidGrant("redirect_uri does not match the authorization request")
             if not pkce.verify(verifier, record.code_challenge):
                 # RFC 7636 §4.6; a missing verifier fails the same check (OAuth 2.1 §4.1.3).
