@@ -40,7 +40,7 @@ class SandboxFlask(Flask):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from .api import init_api
-    from .web import docs, json, oauth, security_headers, wellknown
+    from .web import cors, docs, json, oauth, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -56,4 +56,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(docs.bp)
     init_api(app)
     security_headers.register(app)
+    cors.register(app)
     return app
