@@ -40,7 +40,7 @@ class SandboxFlask(Flask):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from . import api, controls
-    from .web import docs, favicon, json, oauth, openapi, security_headers, wellknown
+    from .web import cors, docs, favicon, json, oauth, openapi, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -60,4 +60,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if platform.controls_enabled:
         controls.register(documented)
     security_headers.register(app)
+    cors.register(app)
     return app

@@ -60,6 +60,11 @@ SETTINGS: dict[str, Setting] = {
     ),
     "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
     "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
+    "MESSPUNKT_CORS_ORIGINS": Setting(
+        "",
+        "comma-separated origins that may call /oauth/token, /revoke, /introspect and /v1 "
+        "from a browser, or *; empty means the origins of the clients' redirect URIs",
+    ),
     "MESSPUNKT_SANDBOX_ADMIN_KEY": Setting(
         "", "key for /sandbox (X-Sandbox-Admin-Key); empty means generated and printed at start"
     ),

@@ -21,6 +21,7 @@ ERP_REDIRECT_URI = "http://localhost:4000/callback"
 ERIKA = "ba67f98d-4fd0-50b9-a60f-508383b44535"  # first demo user of the first tenant
 JONAS = "20cb230e-c2c4-52cf-ba87-257a35cfe512"  # the second tenant's demo user
 SECOND_TENANT = "8f298b56-46d5-56e7-8909-0ced5f9f0419"
+WEB_CLIENT = "sandbox-web-client"  # registers two redirect URIs
 
 Value = str | list[str] | None
 
@@ -183,7 +184,8 @@ def test_invalid_authorization_request_redirects_with_error(messpunkt_client, ov
         {"redirect_uri": "http://localhost:3000/callback#frag"},
         {"redirect_uri": "https://evil.example/callback"},
         {"redirect_uri": ERP_REDIRECT_URI},
-        {"redirect_uri": None},
+        {"client_id": WEB_CLIENT, "redirect_uri": None},
+        {"client_id": "sandbox-service-client", "redirect_uri": None},
         {"redirect_uri": [DEMO_REDIRECT_URI, DEMO_REDIRECT_URI]},
     ],
     ids=[
@@ -199,7 +201,8 @@ def test_invalid_authorization_request_redirects_with_error(messpunkt_client, ov
         "fragment",
         "foreign-host",
         "another-clients-redirect-uri",
-        "missing-redirect-uri",
+        "missing-redirect-uri-two-registered",
+        "missing-redirect-uri-none-registered",
         "repeated-redirect-uri",
     ],
 )
@@ -208,6 +211,39 @@ def test_unsafe_request_shows_error_page_and_never_redirects(messpunkt_client, o
     _assert_error_page(_authorize(messpunkt_client, **overrides))
     _assert_error_page(_authorize(messpunkt_client, **overrides, code_challenge_method="plain"))
     _assert_error_page(_consent(messpunkt_client, **overrides))
+
+
+@pytest.mark.parametrize(
+    ("client_id", "registered"),
+    [(DEMO_CLIENT, DEMO_REDIRECT_URI), (ERP_CLIENT, ERP_REDIRECT_URI)],
+)
+def test_without_redirect_uri_the_code_goes_to_the_one_registered_uri(
+    messpunkt_client, client_id, registered
+):
+    # RFC 6749 §3.1.2.3: only a client with several registered URIs must name one.
+    property_id = QUICKSTART_PROPERTY if client_id == DEMO_CLIENT else LEIPZIG_PROPERTY
+    response = _authorize(
+        messpunkt_client, client_id=client_id, redirect_uri=None, property=[property_id]
+    )
+
+    query = _redirect_query(response, registered)
+    assert set(query) == {"code", "state", "iss"}
+
+
+def test_without_redirect_uri_an_error_goes_to_the_one_registered_uri(messpunkt_client):
+    response = _authorize(messpunkt_client, redirect_uri=None, code_challenge_method="plain")
+    _assert_error_redirect(response, "invalid_request")
+
+
+def test_without_redirect_uri_the_consent_page_posts_without_it_and_allows_the_registered_origin(
+    messpunkt_client,
+):
+    response = _consent(messpunkt_client, redirect_uri=None)
+
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert 'name="redirect_uri"' not in html
+    assert "form-action 'self' http://localhost:3000" in response.headers["Content-Security-Policy"]
 
 
 def test_repeated_state_is_invalid_request(messpunkt_client):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import pytest
@@ -20,6 +21,7 @@ HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 WEB_CLIENT, WEB_SECRET = "sandbox-web-client", "sandbox-web-client-secret-change-me"
 SERVICE_CLIENT, SERVICE_SECRET = "sandbox-service-client", "sandbox-service-client-secret-change-me"
 SCOPE = " ".join(DEMO_SCOPES)
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 pytestmark = pytest.mark.live
 
@@ -194,3 +196,30 @@ def test_authlib_gets_a_service_token_with_client_credentials(metadata, session)
     assert whoami.status_code == 200
     assert whoami.json()["client_id"] == SERVICE_CLIENT
     assert whoami.json()["property_scope"] == sorted([QUICKSTART_PROPERTY, HAMBURG_PROPERTY])
+
+
+def _readme_python(name: str) -> str:
+    """The Python block between the README's `<!-- name:begin/end -->` markers."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split(f"<!-- {name}:begin -->")[1].split(f"<!-- {name}:end -->")[0]
+    return block.split("```python\n")[1].split("```")[0]
+
+
+def test_the_readmes_authlib_snippet_runs_as_written(messpunkt_server):
+    source = _readme_python("authlib").replace("http://localhost:8000", messpunkt_server.url)
+    shown: list[tuple] = []
+    # The snippet's reader: sees what it prints, and pastes the URL the consent leads to.
+    answers = {
+        "print": lambda *args: shown.append(args),
+        "input": lambda prompt: _consent(shown[-1][-1]),
+    }
+
+    exec(compile(source, "README.md (authlib)", "exec"), answers)
+
+    assert shown[-1] == (
+        {
+            "tenant_id": TENANT, "tenant_name": "Musterhausverwaltung GmbH",
+            "client_id": DEMO_CLIENT, "granted_scopes": list(DEMO_SCOPES),
+            "property_scope": [QUICKSTART_PROPERTY],
+        },
+    )  # fmt: skip

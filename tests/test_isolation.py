@@ -7,6 +7,7 @@ added here, and then runs through every isolation, scope and token test below.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import timedelta
 from string import Formatter
@@ -14,7 +15,9 @@ from string import Formatter
 import pytest
 from conftest import load
 
+from messpunkt.oauth.errors import InvalidToken
 from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
+from messpunkt.web.problems import problem_from_oauth_error
 
 
 @dataclass(frozen=True)
@@ -239,12 +242,26 @@ def test_a_units_only_token_reads_units_but_not_devices_readings_or_consumption(
     assert answered == expected
 
 
-@pytest.mark.parametrize(
-    "authorization",
-    [None, "Bearer", "Bearer garbage", "Basic dXNlcjpwYXNz", "Bearer a.b.c", "expired"],
-)
+@pytest.mark.parametrize("authorization", [None, "", "Basic dXNlcjpwYXNz", "Token abc"])
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.path)
-def test_a_missing_bad_or_expired_token_gets_401_invalid_token(
+def test_a_request_without_bearer_credentials_gets_401_and_a_challenge_without_an_error(
+    messpunkt_client, endpoint, authorization
+):
+    # RFC 6750 §3.1: no credentials, or another scheme, gets the challenge and nothing more.
+    headers = {} if authorization is None else {"Authorization": authorization}
+    some_id = resources({QUICKSTART_PROPERTY}).get(endpoint.kind or "", [None])[0]
+    response = messpunkt_client.get(
+        endpoint.url(some_id), query_string=endpoint.query, headers=headers
+    )
+    assert (response.status_code, response.mimetype) == (401, "application/problem+json")
+    body = response.get_json()
+    assert (body["type"], body["title"], body["status"]) == ("about:blank", "Unauthorized", 401)
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="messpunkt"'
+
+
+@pytest.mark.parametrize("authorization", ["Bearer", "Bearer garbage", "Bearer a.b.c", "expired"])
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.path)
+def test_a_bad_or_expired_token_gets_401_invalid_token(
     messpunkt_app, messpunkt_client, endpoint, authorization
 ):
     headers = {} if authorization is None else {"Authorization": authorization}
@@ -260,4 +277,23 @@ def test_a_missing_bad_or_expired_token_gets_401_invalid_token(
     body = response.get_json()
     assert (body["type"], body["title"], body["status"]) == ("about:blank", "Unauthorized", 401)
     challenge = response.headers["WWW-Authenticate"]
-    assert challenge.startswith("Bearer ") and 'error="invalid_token"' in challenge
+    assert challenge.startswith('Bearer realm="messpunkt", error="invalid_token", ')
+
+
+@pytest.mark.parametrize(
+    ("description", "in_the_header"),
+    [
+        ('the token "abc" is unknown', "the token 'abc' is unknown"),
+        ("a \\ backslash", "a / backslash"),
+        ("Zähler\tfehlt", "Z?hler?fehlt"),
+    ],
+    ids=["double-quotes", "backslash", "non-ascii-and-tab"],
+)
+def test_an_error_description_stays_inside_the_challenges_quoted_string(description, in_the_header):
+    # RFC 6750 §3: error_description is %x20-21 / %x23-5B / %x5D-7E, no quote or backslash.
+    response = problem_from_oauth_error(InvalidToken(description))
+
+    assert response.headers["WWW-Authenticate"] == (
+        f'Bearer realm="messpunkt", error="invalid_token", error_description="{in_the_header}"'
+    )
+    assert json.loads(response.get_data())["detail"] == description

@@ -156,11 +156,36 @@ def test_a_token_of_another_client_is_left_alone(messpunkt_client, kind, revoker
     assert _refresh(messpunkt_client, tokens.refresh_token).status_code == 200
 
 
-@pytest.mark.parametrize("hint", ["id_token", "Refresh_Token", "bogus"])
-def test_an_unknown_token_type_hint_is_unsupported_token_type(messpunkt_client, hint):
+UNKNOWN_HINTS = ["foo", "id_token", "Refresh_Token", "urn:ietf:params:oauth:token-type:jwt"]
+
+
+@pytest.mark.parametrize("hint", UNKNOWN_HINTS)
+def test_an_unknown_token_type_hint_is_ignored_and_a_refresh_token_revoked(messpunkt_client, hint):
+    # RFC 7009 §2.1: a hint the server cannot use widens the search; it is no error.
     tokens = obtain_tokens(messpunkt_client)
-    response = _revoke(messpunkt_client, tokens.refresh_token, token_type_hint=hint)
-    _assert_error(response, "unsupported_token_type")
+
+    _assert_ok(_revoke(messpunkt_client, tokens.refresh_token, token_type_hint=hint))
+
+    assert _whoami(messpunkt_client, tokens.access_token) == 401
+    _assert_error(_refresh(messpunkt_client, tokens.refresh_token), "invalid_grant")
+
+
+@pytest.mark.parametrize("hint", UNKNOWN_HINTS)
+def test_an_unknown_token_type_hint_is_ignored_and_an_access_token_revoked(messpunkt_client, hint):
+    tokens = obtain_tokens(messpunkt_client)
+
+    _assert_ok(_revoke(messpunkt_client, tokens.access_token, token_type_hint=hint))
+
+    assert _whoami(messpunkt_client, tokens.access_token) == 401
+    assert _refresh(messpunkt_client, tokens.refresh_token).status_code == 200
+
+
+def test_a_repeated_token_type_hint_is_invalid_request(messpunkt_client):
+    tokens = obtain_tokens(messpunkt_client)
+    response = _revoke(
+        messpunkt_client, tokens.refresh_token, token_type_hint=["refresh_token", "foo"]
+    )
+    _assert_error(response, "invalid_request")
     assert _whoami(messpunkt_client, tokens.access_token) == 200
 
 
@@ -335,16 +360,31 @@ def test_introspection_needs_an_authenticated_confidential_client(
 
 
 @pytest.mark.parametrize(
-    ("form", "error"),
-    [
-        ({"token_type_hint": "id_token"}, "unsupported_token_type"),
-        ({"token": None}, "invalid_request"),
-    ],
-    ids=["unknown-hint", "missing-token"],
+    ("kind", "token_type"), [("access_token", "Bearer"), ("refresh_token", "refresh_token")]
 )
-def test_a_malformed_introspection_request_is_refused(messpunkt_client, web_tokens, form, error):
+@pytest.mark.parametrize("hint", ["access_token", "refresh_token", *UNKNOWN_HINTS])
+def test_introspection_finds_the_token_whatever_the_hint(
+    messpunkt_client, web_tokens, kind, token_type, hint
+):
+    # RFC 7662 §2.1: a wrong or unknown hint extends the search across both kinds.
+    response = _introspect(messpunkt_client, getattr(web_tokens, kind), token_type_hint=hint)
+
+    assert response.status_code == 200, response.get_data(as_text=True)
+    body = response.get_json()
+    assert (body["active"], body["token_type"], body["client_id"]) == (
+        True, token_type, WEB_CLIENT,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "form",
+    [{"token": None}, {"token_type_hint": ["access_token", "access_token"]}],
+    ids=["missing-token", "repeated-hint"],
+)
+def test_a_malformed_introspection_request_is_invalid_request(messpunkt_client, web_tokens, form):
     _assert_error(
-        _introspect(messpunkt_client, **{"token": web_tokens.access_token, **form}), error
+        _introspect(messpunkt_client, **{"token": web_tokens.access_token, **form}),
+        "invalid_request",
     )
 
 

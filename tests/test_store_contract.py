@@ -74,10 +74,18 @@ def fresh(prefix: str) -> str:
     return f"{prefix}-{next(_ids)}"
 
 
-def add_code(store: SandboxStore, at: datetime = T0, redirect_uri: str | None = REDIRECT_URI):
+def add_code(store: SandboxStore, at: datetime = T0, redirect_uri_given: bool = True) -> str:
     code = fresh("code")
     store.add_code(
-        AuthorizationCode(digest(code), GRANT, redirect_uri, s256(VERIFIER), at, at + CODE_TTL)
+        AuthorizationCode(
+            digest(code),
+            GRANT,
+            REDIRECT_URI,
+            s256(VERIFIER),
+            at,
+            at + CODE_TTL,
+            redirect_uri_given,
+        )
     )
     return code
 
@@ -181,7 +189,7 @@ def test_a_code_expires_after_five_minutes(store, after, expected):
     [
         ({"client_id": OTHER_CLIENT}, Refusal.CODE_OTHER_CLIENT),
         ({"redirect_uri": "http://localhost:4000/callback"}, Refusal.REDIRECT_URI_MISMATCH),
-        ({"redirect_uri": None}, Refusal.REDIRECT_URI_MISMATCH),
+        ({"redirect_uri": None}, Refusal.REDIRECT_URI_MISSING),
         ({"verifier": "w" * 43}, Refusal.PKCE_MISMATCH),
         ({"verifier": None}, Refusal.PKCE_MISMATCH),
     ],
@@ -198,9 +206,16 @@ def test_a_failed_first_redemption_still_consumes_the_code(store, attempt, reaso
     assert store.sessions() == []
 
 
-def test_a_code_without_a_redirect_uri_needs_none_at_the_token_endpoint(store):
-    outcome, _ = redeem(store, add_code(store, redirect_uri=None), T0, redirect_uri=None)
+def test_a_code_requested_without_a_redirect_uri_needs_none_at_the_token_endpoint(store):
+    # RFC 6749 §4.1.3: redirect_uri is required there only if the request had it.
+    outcome, _ = redeem(store, add_code(store, redirect_uri_given=False), T0, redirect_uri=None)
     assert isinstance(outcome, Issued)
+
+
+def test_a_code_requested_without_a_redirect_uri_refuses_another_one(store):
+    code = add_code(store, redirect_uri_given=False)
+    outcome, _ = redeem(store, code, T0, redirect_uri="http://localhost:4000/callback")
+    assert outcome == Refused(Refusal.REDIRECT_URI_MISMATCH)
 
 
 def test_an_unknown_code_is_refused(store):

@@ -51,23 +51,23 @@ def _code(
     client,
     *,
     client_id: str = DEMO_CLIENT,
-    redirect_uri: str = DEMO_REDIRECT_URI,
+    redirect_uri: str | None = DEMO_REDIRECT_URI,
     scope: str = ALL_SCOPES,
     challenge: str = CHALLENGE,
 ) -> str:
     """Approve the quickstart's consent and return the authorization code."""
+    form = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "scope": scope,
+        "state": "xyz",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "property": QUICKSTART_PROPERTY,
+        "decision": "approve",
+    }
     response = client.post(
-        "/oauth/authorize",
-        data={
-            "client_id": client_id,
-            "redirect_uri": redirect_uri,
-            "scope": scope,
-            "state": "xyz",
-            "code_challenge": challenge,
-            "code_challenge_method": "S256",
-            "property": QUICKSTART_PROPERTY,
-            "decision": "approve",
-        },
+        "/oauth/authorize", data={k: v for k, v in form.items() if v is not None}
     )
     assert response.status_code == 302, response.headers.get("Location")
     return dict(parse_qsl(urlsplit(response.headers["Location"]).query))["code"]
@@ -289,6 +289,23 @@ def test_code_expires_after_five_minutes(messpunkt_client, clock, age, accepted)
 def test_code_exchange_needs_the_authorize_requests_redirect_uri(messpunkt_client, redirect_uri):
     response = _exchange(messpunkt_client, _code(messpunkt_client), redirect_uri=redirect_uri)
     _assert_error(response, "invalid_grant" if redirect_uri else "invalid_request")
+
+
+@pytest.mark.parametrize(
+    "redirect_uri", [None, DEMO_REDIRECT_URI], ids=["left-out-again", "the-registered-one"]
+)
+def test_a_code_requested_without_redirect_uri_is_redeemed_with_or_without_it(
+    messpunkt_client, redirect_uri
+):
+    # RFC 6749 §4.1.3: redirect_uri is required only if the authorization request had it.
+    code = _code(messpunkt_client, redirect_uri=None)
+    _assert_success(_exchange(messpunkt_client, code, redirect_uri=redirect_uri))
+
+
+def test_a_code_requested_without_redirect_uri_refuses_another_one(messpunkt_client):
+    code = _code(messpunkt_client, redirect_uri=None)
+    response = _exchange(messpunkt_client, code, redirect_uri="http://localhost:3000/elsewhere")
+    _assert_error(response, "invalid_grant")
 
 
 def test_code_issued_to_one_client_is_refused_to_another(messpunkt_client):

@@ -44,6 +44,8 @@ class AuthorizationRequest:
     scopes: tuple[str, ...]
     state: str | None
     code_challenge: str
+    # False when the client left redirect_uri out and its one registered URI is used.
+    redirect_uri_given: bool = True
 
 
 @dataclass(frozen=True)
@@ -77,24 +79,33 @@ class AuthorizationEndpoint:
         self.lifetimes = lifetimes
         self.issuer = issuer
 
-    def client_and_redirect_uri(self, params: Params) -> tuple[Client, str]:
-        """Identify the client and its redirect URI, or raise `UnsafeRequest`."""
+    def client_and_redirect_uri(self, params: Params) -> tuple[Client, str, bool]:
+        """Identify the client, where to redirect and whether the request named it.
+
+        Raises `UnsafeRequest` when there is no verified place to redirect to.
+        """
         try:
             client_id = single(params, "client_id", required=True)
-            redirect_uri = single(params, "redirect_uri", required=True)
+            redirect_uri = single(params, "redirect_uri")
         except InvalidRequest as exc:
             raise UnsafeRequest(exc.description) from None
         client = self.clients.get(client_id or "")
         if client is None:
             raise UnsafeRequest("unknown client_id")
-        assert redirect_uri is not None
+        if redirect_uri is None:
+            # RFC 6749 §3.1.2.3, OAuth 2.1 §4.1.1: optional with exactly one registered.
+            if len(client.redirect_uris) != 1:
+                raise UnsafeRequest(
+                    "redirect_uri is required unless the client has exactly one registered"
+                )
+            return client, client.redirect_uris[0], False
         if not client.allows_redirect_uri(redirect_uri):
             raise UnsafeRequest("redirect_uri is not registered for this client")
-        return client, redirect_uri
+        return client, redirect_uri, True
 
     def check(self, params: Params, *, response_type_required: bool) -> AuthorizationRequest:
         """Validate an authorization request; errors after the redirect check redirect."""
-        client, redirect_uri = self.client_and_redirect_uri(params)
+        client, redirect_uri, given = self.client_and_redirect_uri(params)
         state_values = params.get("state", ())
         # Echoed to the client only when it is one value without control characters.
         state = state_values[0] if len(state_values) == 1 else None
@@ -117,7 +128,7 @@ class AuthorizationEndpoint:
         except OAuthError as error:
             raise AuthorizationFailed(error, redirect_uri, state) from None
         return AuthorizationRequest(
-            client, redirect_uri, requested or client.scopes, state, challenge
+            client, redirect_uri, requested or client.scopes, state, challenge, given
         )
 
     def decide(self, params: Params, consent: ConsentPolicy, now: datetime) -> Redirect:
@@ -144,6 +155,7 @@ class AuthorizationEndpoint:
                     approval.property_ids,
                 ),
                 redirect_uri=request.redirect_uri,
+                redirect_uri_given=request.redirect_uri_given,
                 code_challenge=request.code_challenge,
                 issued_at=now,
                 expires_at=now + self.lifetimes.code,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .access_tokens import AccessTokens
-from .errors import InsufficientScope, InvalidToken
+from .errors import InsufficientScope, InvalidToken, MissingToken
 from .personal_tokens import PREFIX, personal_token_session
 from .store import AuthStore, Refusal, Refused
 
@@ -73,10 +73,13 @@ class BearerAuthenticator:
 
 def _bearer_token(authorization: str | None) -> str:
     if not authorization:
-        raise InvalidToken("an access token is required (Authorization: Bearer ...)")
+        raise MissingToken("an access token is required (Authorization: Bearer ...)")
     scheme, _, token = authorization.partition(" ")
     # RFC 6750 §2.1: "Bearer" followed by the token; the scheme is case-insensitive.
+    if scheme.lower() != "bearer":
+        # §3.1: "an unsupported authentication method" counts as no credentials.
+        raise MissingToken("the Authorization header must be 'Bearer <token>'")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token or " " in token:
+    if not token or " " in token:
         raise InvalidToken("the Authorization header must be 'Bearer <token>'")
     return token

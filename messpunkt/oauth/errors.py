@@ -1,4 +1,4 @@
-"""OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 7009 §2.2.1; RFC 6750 §3.1).
+"""OAuth error codes (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1).
 
 Each error is one small class carrying its registered `error` code and the
 HTTP status the token endpoint answers it with.
@@ -53,10 +53,6 @@ class UnsupportedResponseType(OAuthError):
     error = "unsupported_response_type"
 
 
-class UnsupportedTokenType(OAuthError):
-    error = "unsupported_token_type"
-
-
 class RequestTooLarge(OAuthError):
     error = "invalid_request"
     status = 413
@@ -67,6 +63,14 @@ class InvalidToken(OAuthError):
 
     error = "invalid_token"
     status = 401
+
+
+class MissingToken(InvalidToken):
+    """RFC 6750 §3.1: the request has no bearer credentials at all.
+
+    Its challenge carries no error code: the client may not have known that
+    authentication is needed, or tried a scheme other than Bearer.
+    """
 
 
 class InsufficientScope(OAuthError):

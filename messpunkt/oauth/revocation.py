@@ -7,11 +7,9 @@ from typing import Any
 
 from .access_tokens import AccessTokens
 from .clients import Client, authenticate_client
-from .errors import InvalidToken, UnsupportedTokenType
+from .errors import InvalidToken
 from .params import Params, single
 from .store import AuthStore, digest
-
-HINTS = ("access_token", "refresh_token")
 
 
 class Revocation:
@@ -45,13 +43,14 @@ class Revocation:
 
 
 def presented_token(params: Params) -> str:
-    """Read `token` and check the optional `token_type_hint` (RFC 7009 §2.1, RFC 7662 §2.1).
+    """Read `token`; the optional `token_type_hint` changes nothing here.
 
-    The hint only says where to look first; both kinds are looked up either way.
+    Both kinds are looked up whatever the hint says: RFC 7009 §2.1 and RFC 7662 §2.1
+    have the server extend its search past a wrong or unknown hint, so an unknown one is
+    not `unsupported_token_type` (§2.2.1 means a kind the server cannot revoke, and it
+    revokes both). A repeated hint is still `invalid_request` (RFC 6749 §3.1).
     """
     token = single(params, "token", required=True)
-    hint = single(params, "token_type_hint")
-    if hint is not None and hint not in HINTS:
-        raise UnsupportedTokenType("token_type_hint must be access_token or refresh_token")
+    single(params, "token_type_hint")
     assert token is not None
     return token

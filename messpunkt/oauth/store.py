@@ -66,11 +66,12 @@ class Grant:
 class AuthorizationCode:
     code_hash: str
     grant: Grant
-    # None when the authorization request named none (its client has one registered).
-    redirect_uri: str | None
+    redirect_uri: str  # where the code was sent
     code_challenge: str
     issued_at: datetime
     expires_at: datetime
+    # Whether the authorization request named redirect_uri (RFC 6749 §4.1.3).
+    redirect_uri_given: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +203,7 @@ class Refusal(StrEnum):
     CODE_REUSED = "code_reused"  # and the session its first redemption started is revoked
     CODE_EXPIRED = "code_expired"
     CODE_OTHER_CLIENT = "code_other_client"
+    REDIRECT_URI_MISSING = "redirect_uri_missing"
     REDIRECT_URI_MISMATCH = "redirect_uri_mismatch"
     PKCE_MISMATCH = "pkce_mismatch"
     UNKNOWN_REFRESH_TOKEN = "unknown_refresh_token"  # noqa: S105

@@ -16,6 +16,7 @@ from .access_tokens import AccessTokens
 from .clients import Client, authenticate_client
 from .errors import (
     InvalidGrant,
+    InvalidRequest,
     InvalidScope,
     OAuthError,
     UnauthorizedClient,
@@ -43,6 +44,9 @@ _REFUSALS: dict[Refusal, tuple[type[OAuthError], str]] = {
     Refusal.CODE_REUSED: (InvalidGrant, "authorization code was already used"),
     Refusal.CODE_EXPIRED: (InvalidGrant, "authorization code has expired"),
     Refusal.CODE_OTHER_CLIENT: (InvalidGrant, "authorization code was issued to another client"),
+    Refusal.REDIRECT_URI_MISSING: (
+        InvalidRequest, "redirect_uri is required: the authorization request had one",
+    ),
     Refusal.REDIRECT_URI_MISMATCH: (
         InvalidGrant, "redirect_uri does not match the authorization request",
     ),
@@ -89,7 +93,7 @@ class TokenEndpoint:
 
     def _authorization_code(self, client: Client, params: Params, now: datetime) -> dict[str, Any]:
         code = single(params, "code", required=True)
-        redirect_uri = single(params, "redirect_uri", required=True)
+        redirect_uri = single(params, "redirect_uri")
         verifier = single(params, "code_verifier")
         assert code is not None
         attempt = CodeAttempt(

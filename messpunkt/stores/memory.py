@@ -93,8 +93,10 @@ class InMemoryStore(SandboxStore):
                 return Refused(Refusal.CODE_EXPIRED)
             if attempt.client_id != code.grant.client_id:
                 return Refused(Refusal.CODE_OTHER_CLIENT)
-            # RFC 6749 §4.1.3: identical to the authorization request's, if it had one.
-            if code.redirect_uri is not None and attempt.redirect_uri != code.redirect_uri:
+            # RFC 6749 §4.1.3: required, and identical, if the authorization request had it.
+            if attempt.redirect_uri is None and code.redirect_uri_given:
+                return Refused(Refusal.REDIRECT_URI_MISSING)
+            if attempt.redirect_uri not in (None, code.redirect_uri):
                 return Refused(Refusal.REDIRECT_URI_MISMATCH)
             if attempt.verifier_challenge != code.code_challenge:
                 return Refused(Refusal.PKCE_MISMATCH)

@@ -56,7 +56,8 @@ class ProblemApi(Api):
             if status == 401:
                 response["headers"] = {
                     "WWW-Authenticate": {
-                        "description": 'Bearer error="invalid_token" (RFC 6750 §3)',
+                        "description": 'Bearer realm="messpunkt", and error="invalid_token" '
+                        "when a token was sent (RFC 6750 §3.1)",
                         "schema": {"type": "string"},
                     }
                 }

@@ -8,7 +8,7 @@ from flask import Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
-from ..oauth.errors import InsufficientScope, OAuthError
+from ..oauth.errors import InsufficientScope, MissingToken, OAuthError
 from .json import json_response
 
 MEDIA_TYPE = "application/problem+json"
@@ -49,9 +49,23 @@ def problem_from_http_exception(error: HTTPException) -> Response:
 
 
 def problem_from_oauth_error(error: OAuthError) -> Response:
-    code = "insufficient_scope" if isinstance(error, InsufficientScope) else "invalid_token"
-    challenge = f'Bearer realm="messpunkt", error="{code}", error_description="{error.description}"'
+    """Answer a failed /v1 authentication with its Bearer challenge (RFC 6750 §3)."""
+    challenge = 'Bearer realm="messpunkt"'
+    # §3.1: a request without credentials gets the bare challenge, no error code.
+    if not isinstance(error, MissingToken):
+        code = "insufficient_scope" if isinstance(error, InsufficientScope) else "invalid_token"
+        description = _challenge_text(error.description)
+        challenge += f', error="{code}", error_description="{description}"'
     return problem(error.status, error.description, headers={"WWW-Authenticate": challenge})
+
+
+def _challenge_text(text: str) -> str:
+    """Fit text into error_description's characters: %x20-21 / %x23-5B / %x5D-7E (§3).
+
+    A quote or backslash there would end or escape the quoted string early.
+    """
+    text = text.replace('"', "'").replace("\\", "/")
+    return "".join(char if " " <= char <= "~" else "?" for char in text)
 
 
 def _default_detail(error: HTTPException) -> str:
