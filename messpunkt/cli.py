@@ -8,29 +8,93 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+import textwrap
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
 from flask import Flask
-from waitress import serve
+from waitress.server import create_server
 
 from . import create_app
 from .access_log import AccessLog
 from .clock import system_time
 from .config import SETTINGS, from_environ
 
+PROG = "messpunkt-sandbox"
+
+
+def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
+    """Return a parser of whole numbers from `low` to `high` (inclusive)."""
+    bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
+        return value
+
+    return parse
+
+
+# Checked here, not left to waitress: a port over 65535 wraps around (73642 serves on 8106).
+CHECKS = {"MESSPUNKT_PORT": whole_number(1, 65535), "MESSPUNKT_THREADS": whole_number(1)}
+
+OPTIONS = {
+    "host": "MESSPUNKT_HOST",
+    "port": "MESSPUNKT_PORT",
+    "threads": "MESSPUNKT_THREADS",
+    "data": "MESSPUNKT_DATA_DIR",
+    "issuer": "MESSPUNKT_ISSUER",
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, as the rest of the command's are."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see --help)\n")
+
+
+def settings_table() -> str:
+    """List every setting with its default and meaning, straight from SETTINGS."""
+    option_of = {key: option for option, key in OPTIONS.items()}
+    lines = [
+        "settings: every MESSPUNKT_* environment variable, its default and meaning;",
+        "an option overrides its variable, and the issuer follows --host and --port",
+        "unless it is set:",
+    ]
+    for key, setting in SETTINGS.items():
+        default = setting.default if setting.default != "" else "(empty)"
+        option = f"   (--{option_of[key]})" if key in option_of else ""
+        lines.append(f"  {key}={default}{option}")
+        lines += textwrap.wrap(setting.meaning, 76, initial_indent=" " * 6,
+                               subsequent_indent=" " * 6)  # fmt: skip
+    return "\n".join(lines)
+
 
 def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str, Any]:
     """Merge command-line options over MESSPUNKT_* variables over the defaults."""
     config = from_environ(environ)
-    parser = argparse.ArgumentParser(
-        prog="messpunkt-sandbox", description="Serve the messpunkt.io Partner API sandbox."
+    for key, check in CHECKS.items():
+        if key in environ:
+            try:
+                check(environ[key])
+            except argparse.ArgumentTypeError as exc:
+                raise ValueError(f"{key} {exc}") from None
+    parser = Parser(
+        prog=PROG,
+        description="Serve the messpunkt.io Partner API sandbox.",
+        epilog=settings_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     for option, key in OPTIONS.items():
         setting = SETTINGS[key]
         parser.add_argument(
             f"--{option}",
-            type=setting.parse,
+            type=CHECKS.get(key, setting.parse),
             default=None,
             help=f"{setting.meaning} (env {key}, default {config.get(key, setting.default)})",
         )
@@ -44,15 +108,6 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str,
         name = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
         config["MESSPUNKT_ISSUER"] = f"http://{name}:{port}"
     return config
-
-
-OPTIONS = {
-    "host": "MESSPUNKT_HOST",
-    "port": "MESSPUNKT_PORT",
-    "threads": "MESSPUNKT_THREADS",
-    "data": "MESSPUNKT_DATA_DIR",
-    "issuer": "MESSPUNKT_ISSUER",
-}
 
 
 def banner(app: Flask) -> str:
@@ -75,6 +130,13 @@ def banner(app: Flask) -> str:
     return "\n".join(lines)
 
 
+def _reason(exc: Exception) -> str:
+    # waitress turns a failed name lookup into a bare ValueError; the lookup's own
+    # error (socket.gaierror) is its context and says what went wrong.
+    cause = exc.__context__ if isinstance(exc, ValueError) and exc.__context__ else exc
+    return getattr(cause, "strerror", None) or str(cause)
+
+
 def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -84,25 +146,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = parse_args(argv, dict(os.environ))
         app = create_app(config)
     except (ValueError, KeyError) as exc:
-        print(f"messpunkt-sandbox: {exc}", file=sys.stderr)
+        print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    print(banner(app), flush=True)
-    # The fixtures and the app are built: move them out of the collector's way, so a
-    # collection walks only what requests create (gc.freeze, as long-lived servers do).
-    gc.collect()
-    gc.freeze()
-    # A request leaves a few hundred short-lived containers behind for the collector;
-    # at the default threshold (700) it ran every few requests and, once thousands of
-    # sessions existed, a full collection stalled every thread for tens of
-    # milliseconds (the refresh benchmark's p99 was 40-50 ms; with this, 6-8 ms).
-    gc.set_threshold(10_000, 10, 10)
     access_log = AccessLog(app, sys.stderr, clock=system_time)
-    # SIGTERM ends waitress's loop like Ctrl-C does, so the log's last lines are written.
-    signal.signal(signal.SIGTERM, _exit)
     try:
-        serve(access_log, host=config["MESSPUNKT_HOST"], port=config["MESSPUNKT_PORT"],
-              threads=config["MESSPUNKT_THREADS"], ident="messpunkt-sandbox")  # fmt: skip
+        host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
+        try:
+            # Bound before the banner, so a taken port never prints an admin key for nothing.
+            server = create_server(access_log, host=host, port=port,
+                                   threads=config["MESSPUNKT_THREADS"], ident=PROG)  # fmt: skip
+        except (OSError, ValueError) as exc:
+            print(f"{PROG}: cannot listen on {host}:{port}: {_reason(exc)}", file=sys.stderr)
+            return 2
+        print(banner(app), flush=True)
+        # The fixtures and the app are built: move them out of the collector's way, so a
+        # collection walks only what requests create (gc.freeze, as long-lived servers do).
+        gc.collect()
+        gc.freeze()
+        # A request leaves a few hundred short-lived containers behind for the collector;
+        # at the default threshold (700) it ran every few requests and, once thousands of
+        # sessions existed, a full collection stalled every thread for tens of
+        # milliseconds (the refresh benchmark's p99 was 40-50 ms; with this, 6-8 ms).
+        gc.set_threshold(10_000, 10, 10)
+        # SIGTERM ends waitress's loop like Ctrl-C does, so the log's last lines are written.
+        signal.signal(signal.SIGTERM, _exit)
+        server.run()
     finally:
         access_log.close()
     return 0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -60,45 +60,58 @@ def test_an_even_number_of_rounds_counts_the_lower_middle_round() -> None:
 
 
 _WORKER = """
-import sys, threading, time
+import json, sys, threading, time
 
-done = threading.Event()
+def own_counters():
+    task = f"/proc/self/task/{threading.get_native_id()}"
+    with open(f"{task}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    with open(f"{task}/status") as status:
+        switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return int(fields[11]) + int(fields[12]), switches  # utime + stime in ticks
 
 def work():
-    end = time.process_time() + 0.3
-    while time.process_time() < end:
+    while own_counters()[0] < 5:  # five ticks of CPU, however long the machine takes
         pass
     for _ in range(20):
-        time.sleep(0.005)
-    done.wait()  # alive until measured: an ended thread's counters leave /proc with it
+        time.sleep(0.001)  # not a wait: each sleep gives the CPU up, one switch at least
+    print(json.dumps(own_counters()), flush=True)
+    sys.stdin.readline()  # alive until measured: an ended thread's counters leave /proc
 
-sys.stdin.readline()
 worker = threading.Thread(target=work)
 worker.start()
-sys.stdin.readline()
-done.set()
 worker.join()
 """
 
 
+def _switches_of_task(pid: int, tid: int) -> int:
+    lines = Path(f"/proc/{pid}/task/{tid}/status").read_text().splitlines()
+    return sum(int(line.split()[1]) for line in lines if "ctxt_switches" in line)
+
+
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_server_counters_add_up_cpu_time_and_switches_of_every_thread() -> None:
-    # A child of our own, so nothing else moves its counters; it works in a second
-    # thread, whose switches /proc/<pid>/status (the main thread's) does not show.
-    child = subprocess.Popen([sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, text=True)
-    assert child.stdin is not None
+    # A child of our own whose work runs in a second thread: /proc/<pid>/status shows
+    # only the main thread's switches, so a sum over the main thread alone falls short.
+    # Counters only grow, so what the worker reported and what the main thread showed
+    # before the measurement are lower bounds of it, however loaded the machine is.
+    child = subprocess.Popen(
+        [sys.executable, "-c", _WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert child.stdin is not None and child.stdout is not None
     try:
-        time.sleep(0.2)  # started and waiting on its first line
-        before = bench.server_counters(child.pid)
-        child.stdin.write("go\n")
-        child.stdin.flush()
-        time.sleep(0.6)  # burned 0.3 s of CPU and slept 20 times
-        after = bench.server_counters(child.pid)
+        worker_ticks, worker_switches = json.loads(child.stdout.readline())
+        main_switches = _switches_of_task(child.pid, child.pid)
+        measured = bench.server_counters(child.pid)
     finally:
-        child.communicate("done\n", timeout=10)  # also closes the pipe
-    assert before is not None and after is not None
-    assert after[0] - before[0] >= 0.25
-    assert after[1] - before[1] >= 20  # each sleep gives the CPU up once
+        child.communicate("measured\n", timeout=10)  # also closes the pipes
+    assert measured is not None
+    cpu, switches = measured
+    assert worker_ticks >= 5 and worker_switches >= 20
+    # The process's CPU includes the worker's; the kernel rounds utime and stime down to
+    # whole ticks each, so the process's sum may come out one tick short of the worker's.
+    assert cpu >= (worker_ticks - 1) / os.sysconf("SC_CLK_TCK")
+    assert switches >= main_switches + worker_switches
 
 
 def test_server_counters_of_a_process_that_is_gone_are_none() -> None:

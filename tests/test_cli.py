@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -18,9 +19,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from messpunkt import create_app
-from messpunkt.cli import banner, parse_args
-from messpunkt.config import DEFAULT_DATA_DIR
+from messpunkt import cli, create_app
+from messpunkt.cli import banner, main, parse_args
+from messpunkt.config import DEFAULT_DATA_DIR, SETTINGS
 from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, QUICKSTART_PROPERTY, obtain_tokens
 
 KEY = "test-admin-key"
@@ -75,6 +76,11 @@ def clean_environ(**extra: str) -> dict[str, str]:
     pytest.param(["--issuer", "http://localhost:8000", "--port", "9008"], {},
                  {"MESSPUNKT_PORT": 9008, "MESSPUNKT_ISSUER": "http://localhost:8000"},
                  id="explicit-default-issuer"),
+    (["--port", "65535", "--threads", "1"], {},
+     {"MESSPUNKT_PORT": 65535, "MESSPUNKT_THREADS": 1,
+      "MESSPUNKT_ISSUER": "http://localhost:65535"}),
+    ([], {"MESSPUNKT_PORT": "1", "MESSPUNKT_THREADS": "1"},
+     {"MESSPUNKT_PORT": 1, "MESSPUNKT_THREADS": 1, "MESSPUNKT_ISSUER": "http://localhost:1"}),
 ])  # fmt: skip
 def test_options_override_environment_which_overrides_defaults(argv, environ, expected):
     config = parse_args(argv, environ)
@@ -89,6 +95,40 @@ def test_other_messpunkt_variables_pass_through_parsed():
 def test_a_bad_environment_number_names_the_variable():
     with pytest.raises(ValueError, match=r"^MESSPUNKT_PORT='eighty': invalid literal"):
         parse_args([], {"MESSPUNKT_PORT": "eighty"})
+
+
+PORT_RANGE = "must be from 1 to 65535"
+
+
+@pytest.mark.parametrize(("argv", "environ", "message"), [
+    (["--port", "0"], {}, f"argument --port: {PORT_RANGE}, not 0 (see --help)"),
+    (["--port", "65536"], {}, f"argument --port: {PORT_RANGE}, not 65536 (see --help)"),
+    (["--port", "73642"], {}, f"argument --port: {PORT_RANGE}, not 73642 (see --help)"),
+    (["--port", "-1"], {}, f"argument --port: {PORT_RANGE}, not -1 (see --help)"),
+    (["--port", "abc"], {}, "argument --port: must be a whole number, not 'abc' (see --help)"),
+    (["--threads", "0"], {}, "argument --threads: must be at least 1, not 0 (see --help)"),
+    ([], {"MESSPUNKT_PORT": "0"}, f"MESSPUNKT_PORT {PORT_RANGE}, not 0"),
+    ([], {"MESSPUNKT_PORT": "65536"}, f"MESSPUNKT_PORT {PORT_RANGE}, not 65536"),
+    ([], {"MESSPUNKT_PORT": "73642"}, f"MESSPUNKT_PORT {PORT_RANGE}, not 73642"),
+    ([], {"MESSPUNKT_PORT": "-1"}, f"MESSPUNKT_PORT {PORT_RANGE}, not -1"),
+    ([], {"MESSPUNKT_PORT": "abc"},
+     "MESSPUNKT_PORT='abc': invalid literal for int() with base 10: 'abc'"),
+    ([], {"MESSPUNKT_THREADS": "0"}, "MESSPUNKT_THREADS must be at least 1, not 0"),
+])  # fmt: skip
+def test_a_port_outside_1_to_65535_or_no_threads_exits_2_with_one_line_naming_it(
+    argv, environ, message, monkeypatch, capsys
+):
+    for key in [key for key in os.environ if key.startswith("MESSPUNKT_")]:
+        monkeypatch.delenv(key)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    # Past the checks it would build an app and serve: fail at once instead.
+    monkeypatch.setattr(cli, "create_app", lambda config: pytest.fail(f"accepted: {config}"))
+    try:
+        status = main(argv)
+    except SystemExit as exit:  # argparse's way out
+        status = exit.code
+    assert (status, *capsys.readouterr()) == (2, "", f"messpunkt-sandbox: {message}\n")
 
 
 # The banner
@@ -234,14 +274,67 @@ def test_the_access_log_never_shows_a_secret_or_a_query_string(served):
     assert "?" not in served.stderr and "limit=" not in served.stderr
 
 
-def test_help_lists_every_option():
+def help_text() -> str:
     command = shutil.which("messpunkt-sandbox", path=str(Path(sys.executable).parent))
     assert command is not None, "messpunkt-sandbox is not installed next to this Python"
     done = subprocess.run([command, "--help"], capture_output=True, text=True, timeout=60,
                           check=False, env=clean_environ())  # fmt: skip
-    assert done.returncode == 0
-    options = set(re.findall(r"--[a-z]+", done.stdout))
+    assert (done.returncode, done.stderr) == (0, "")
+    return done.stdout
+
+
+def test_help_lists_every_option():
+    options = set(re.findall(r"--[a-z]+", help_text()))
     assert options == {"--help", "--host", "--port", "--threads", "--data", "--issuer"}
+
+
+def test_help_lists_every_setting_with_its_default_and_meaning():
+    text = help_text()
+    for key, setting in SETTINGS.items():
+        default = "(empty)" if setting.default == "" else str(setting.default)
+        entry = re.search(rf"^  {key}=(\S+).*\n((?:      .*\n)+)", text, re.MULTILINE)
+        assert entry is not None, f"{key} is missing from --help"
+        assert entry[1] == default
+        assert " ".join(entry[2].split()) == setting.meaning
+
+
+def run_sandbox(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "messpunkt", *argv], capture_output=True,
+                          text=True, timeout=60, check=False, env=clean_environ())  # fmt: skip
+
+
+def test_a_port_in_use_exits_2_with_one_line_and_no_banner():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        done = run_sandbox("--port", str(port))
+    # No banner: it would print an admin key that belongs to no running server.
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == (
+        f"messpunkt-sandbox: cannot listen on 127.0.0.1:{port}: {os.strerror(errno.EADDRINUSE)}\n"
+    )
+
+
+def _lookup_error(name: str) -> str:
+    try:
+        socket.getaddrinfo(name, None)
+    except socket.gaierror as error:
+        return error.strerror
+    pytest.skip(f"{name} resolves on this machine")
+
+
+@pytest.mark.parametrize(("host", "reason"), [
+    # RFC 5737 TEST-NET-3: no interface of this machine has it.
+    ("203.0.113.1", lambda: os.strerror(errno.EADDRNOTAVAIL)),
+    # RFC 6761 §6.4: names under .invalid never resolve.
+    ("nowhere.invalid", lambda: _lookup_error("nowhere.invalid")),
+])  # fmt: skip
+def test_an_address_that_cannot_be_bound_exits_2_with_one_line_and_no_banner(host, reason):
+    port = free_port()
+    done = run_sandbox("--host", host, "--port", str(port))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert done.stderr == f"messpunkt-sandbox: cannot listen on {host}:{port}: {reason()}\n"
 
 
 def _break_timezone(root: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The README's quickstart, run block by block in bash against a live waitress server."""
+"""The README's quickstart and clock walk-through, run in order in one bash session, live."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ import pytest
 from messpunkt.testing import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
-BASE_URL = "http://localhost:8000"
-STEP = "@@quickstart-step@@"
+SH_BLOCK = r"```sh\n(.*?)```"
+STEP = "@@readme-step@@"
+# The walk-through's placeholder for the key `make sandbox` prints; the live server's here.
+PRINTED_KEY = "<the printed key>"
 
 WHOAMI = {
     "tenant_id": "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a",
@@ -29,18 +31,22 @@ WHOAMI = {
 pytestmark = pytest.mark.live
 
 
-def quickstart_blocks() -> list[str]:
-    """Return the shell blocks between the README's quickstart markers."""
+def readme_blocks() -> list[str]:
+    """Return every shell block between the README's begin/end markers, in page order."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("<!-- quickstart:begin -->")[1].split("<!-- quickstart:end -->")[0]
-    return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
+    sections = re.findall(r"<!-- (\w+):begin -->(.*?)<!-- \1:end -->", text, re.DOTALL)
+    assert [name for name, _ in sections] == ["quickstart", "walkthrough"]
+    return [block for _, section in sections for block in re.findall(SH_BLOCK, section, re.DOTALL)]
 
 
 def bash(script: str, server: LiveServer, cwd: Path, **env: str) -> str:
+    """Run `script` against `server` the way a reader would: silent on stderr, exit 0."""
     if shutil.which("curl") is None or shutil.which("openssl") is None:
         pytest.fail("the quickstart needs curl and openssl (.ci/run installs them)")
+    script = re.sub(r"(?:http://)?localhost:8000", server.url, script)
+    script = script.replace(PRINTED_KEY, server.admin_key)
     completed = subprocess.run(
-        ["bash", "-c", script.replace(BASE_URL, server.url)],
+        ["bash", "-c", script],
         cwd=cwd,
         env={**_python_path(), **env},
         capture_output=True,
@@ -48,7 +54,7 @@ def bash(script: str, server: LiveServer, cwd: Path, **env: str) -> str:
         timeout=60,
         check=False,
     )
-    assert completed.returncode == 0, completed.stderr
+    assert (completed.returncode, completed.stderr) == (0, "")
     return completed.stdout
 
 
@@ -79,26 +85,67 @@ def we01_warm_water_2026_from_fixtures() -> Decimal:
     )
 
 
-def test_readme_quickstart_runs_against_a_live_server(
+def run_in_one_shell(blocks: list[str], server: LiveServer, cwd: Path) -> list[str]:
+    """Run `blocks` in one bash session; return each one's output.
+
+    After each block token.json is copied to token.<n>.json, so a test can read
+    what the block left there before a later block overwrites it.
+    """
+    marks = [f"\ncp token.json token.{n}.json 2>/dev/null || true; echo {STEP}\n"
+             for n in range(len(blocks))]  # fmt: skip
+    script = "".join(block + mark for block, mark in zip(blocks, marks, strict=True))
+    steps = bash(script, server, cwd).split(f"{STEP}\n")
+    assert steps[-1] == ""
+    return steps[:-1]
+
+
+@pytest.fixture
+def messpunkt_config() -> dict[str, str]:
+    # Real time at first (the walk-through freezes it), and a known admin key.
+    return {"MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key"}
+
+
+def test_every_readme_block_runs_in_page_order_in_one_shell(
     messpunkt_server: LiveServer, tmp_path: Path
 ) -> None:
-    pkce, code, token, whoami, consumption, refresh_variable, refresh = quickstart_blocks()
-    script = f"\necho {STEP}\n".join(
-        [pkce, code, token, whoami, consumption, refresh_variable, refresh]
-    )
-    steps = bash(script, messpunkt_server, tmp_path).split(f"{STEP}\n")
+    blocks = readme_blocks()
+    steps = run_in_one_shell(blocks, messpunkt_server, tmp_path)
+    [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk] = steps
+    left = [json.loads((tmp_path / f"token.{n}.json").read_text()) for n in (2, 6, 8)]
+    first, rotated, renewed = left
 
-    assert re.fullmatch(r"Verifier:  [A-Za-z0-9]{43,64}\nChallenge: [A-Za-z0-9_-]{43}\n", steps[0])
-    assert re.fullmatch(r"Got authorization code: [A-F0-9]{32,}\n", steps[1])
-    first = json.loads((tmp_path / "token.json").read_text())
-    assert steps[2] == f"Access token (first 30 chars): {first['access_token'][:30]}...\n"
-    assert first["token_type"] == "Bearer"
-    assert first["expires_in"] == 3600
-    assert first["scope"] == "read:units read:devices read:readings"
+    assert re.fullmatch(r"Verifier:  [A-Za-z0-9]{43,64}\nChallenge: [A-Za-z0-9_-]{43}\n", pkce)
+    assert re.fullmatch(r"Got authorization code: [A-F0-9]{32,}\n", code)
+    assert token == f"Access token (first 30 chars): {first['access_token'][:30]}...\n"
 
-    assert json.loads(steps[3]) == WHOAMI
+    assert json.loads(whoami) == WHOAMI
+    assert_we01_warm_water_2026(json.loads(consumption, parse_float=Decimal))
 
-    report = json.loads(steps[4], parse_float=Decimal)
+    # The refresh step keeps the new pair (in token.json and both variables).
+    assert refresh_variable == ""
+    for answer in (first, rotated, renewed):
+        assert set(answer) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+        assert (answer["token_type"], answer["expires_in"]) == ("Bearer", 3600)
+        assert answer["scope"] == "read:units read:devices read:readings"
+    assert refresh == f"New access token (first 30 chars): {rotated['access_token'][:30]}...\n"
+    assert len({answer["refresh_token"] for answer in left}) == 3
+    assert len({answer["access_token"] for answer in left}) == 3
+
+    assert admin_key == ""
+    frozen, advanced, status, advanced_again, refused, sessions = _json_documents(walk)
+    assert frozen["frozen"] is True
+    assert _seconds_between(frozen["now"], advanced["now"]) == 3600
+    # The refresh step's token is an hour old once the clock has moved an hour.
+    assert status == 401
+    assert _seconds_between(advanced["now"], advanced_again["now"]) == 31 * 86400
+    assert refused == {"error": "invalid_grant", "error_description": "refresh token has expired"}
+    [session] = sessions["data"]
+    assert session["state"] == "expired"
+    # The code's redemption, the quickstart's refresh, the walk-through's; no replay.
+    assert [e["kind"] for e in session["events"]] == ["issued", "rotated", "rotated", "expired"]
+
+
+def assert_we01_warm_water_2026(report: dict) -> None:
     [point] = report["measuring_points"]
     assert point["metric"] == "water_warm"
     old, new = point["segments"]
@@ -115,25 +162,38 @@ def test_readme_quickstart_runs_against_a_live_server(
     assert point["complete"] is True
     assert report["warnings"] == []
 
-    rotated = json.loads(steps[6])
-    assert set(rotated) == {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
+
+def test_the_refresh_token_from_before_a_rotation_revokes_the_session(
+    messpunkt_server: LiveServer, tmp_path: Path
+) -> None:
+    pkce, code, token, whoami, _, refresh_variable, refresh, *_ = readme_blocks()
+    # The published request, without the README's saving of its answer.
+    [request, keeping] = refresh.split(" > token.json\n")
+    assert "REFRESH_TOKEN=$(" in keeping
+    bash("\n".join([pkce, code, token]), messpunkt_server, tmp_path)
+    first = json.loads((tmp_path / "token.json").read_text())
+    bash("\n".join([refresh_variable, refresh]), messpunkt_server, tmp_path)
+    rotated = json.loads((tmp_path / "token.json").read_text())
     assert rotated["refresh_token"] != first["refresh_token"]
 
     # The new refresh token works once …
     again = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=rotated["refresh_token"])
+        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=rotated["refresh_token"])
     )
     assert "access_token" in again
     # … the pre-rotation one presented again is refused as theft …
     replay = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=first["refresh_token"])
+        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=first["refresh_token"])
     )
-    assert replay["error"] == "invalid_grant"
+    assert replay == {
+        "error": "invalid_grant",
+        "error_description": "refresh token was already used; the session is revoked",
+    }
     # … and the session is revoked: the newest refresh token and its access token are dead.
     newest = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=again["refresh_token"])
+        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=again["refresh_token"])
     )
-    assert newest["error"] == "invalid_grant"
+    assert newest == {"error": "invalid_grant", "error_description": "the session is revoked"}
     status = bash(
         whoami.replace("| python3 -m json.tool", "-o /dev/null -w '%{http_code}'"),
         messpunkt_server,
@@ -141,46 +201,6 @@ def test_readme_quickstart_runs_against_a_live_server(
         TOKEN=again["access_token"],
     )
     assert status == "401"
-
-
-def walkthrough_block() -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("<!-- walkthrough:begin -->")[1].split("<!-- walkthrough:end -->")[0]
-    [block] = re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
-    return block.replace("localhost:8000", BASE_URL)
-
-
-@pytest.fixture
-def messpunkt_config() -> dict[str, str]:
-    # Real time at first (the walk-through freezes it), and a known admin key.
-    return {"MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key"}
-
-
-def test_readme_clock_walkthrough_shows_each_expiry(
-    messpunkt_server: LiveServer, tmp_path: Path
-) -> None:
-    pkce, code, token, *_ = quickstart_blocks()
-    bash("\n".join([pkce, code, token]), messpunkt_server, tmp_path)
-    first = json.loads((tmp_path / "token.json").read_text())
-
-    output = bash(
-        walkthrough_block(),
-        messpunkt_server,
-        tmp_path,
-        A="X-Sandbox-Admin-Key: readme-admin-key",
-        TOKEN=first["access_token"],
-        REFRESH_TOKEN=first["refresh_token"],
-    )
-
-    frozen, advanced, status, advanced_again, refused, sessions = _json_documents(output)
-    assert frozen["frozen"] is True
-    assert _seconds_between(frozen["now"], advanced["now"]) == 3600
-    assert status == 401
-    assert _seconds_between(advanced["now"], advanced_again["now"]) == 31 * 86400
-    assert refused == {"error": "invalid_grant", "error_description": "refresh token has expired"}
-    [session] = sessions["data"]
-    assert session["state"] == "expired"
-    assert [e["kind"] for e in session["events"]] == ["issued", "rotated", "expired"]
 
 
 def _json_documents(output: str) -> list:
