@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 # One stamp per install; the full one stamps the runtime too, since it holds it.
 RUNTIME := $(VENV)/.installed-runtime
 STAMP := $(VENV)/.installed
+HOSTED := $(VENV)/.installed-hosting
 
 MESSPUNKT_HOST ?= 127.0.0.1
 MESSPUNKT_PORT ?= 8000
@@ -24,14 +25,21 @@ $(RUNTIME): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+# Hosted (a store URL or several workers) also needs redis-py and gunicorn.
+$(HOSTED): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[hosting]'
 	touch $(RUNTIME) $@
 
-sandbox: $(RUNTIME)  ## serve the sandbox with waitress on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,dev,hosting]'
+	touch $(RUNTIME) $(HOSTED) $@
+
+sandbox: $(if $(MESSPUNKT_STORE_URL)$(MESSPUNKT_WORKERS),$(HOSTED),$(RUNTIME))  ## serve the sandbox on $(MESSPUNKT_HOST):$(MESSPUNKT_PORT)
 	$(BIN)/messpunkt-sandbox
 
-test: $(STAMP)  ## run the whole test suite
+test: $(STAMP)  ## run the whole test suite (installs Debian's redis-server when missing)
+	command -v redis-server >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)  ## load the sandbox with wrk beside a bare Flask endpoint

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis_server import RedisServer
 
 from messpunkt.sandbox import SandboxClock
 
@@ -53,3 +54,11 @@ class Api:
 @pytest.fixture
 def api(messpunkt_client, messpunkt_tokens) -> Api:
     return Api(messpunkt_client, messpunkt_tokens)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> RedisServer:
+    """One redis-server for the whole run; each test keeps to a sandbox of its own."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()

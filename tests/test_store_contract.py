@@ -57,14 +57,30 @@ GRANT = Grant(
 CODE_TTL, ACCESS_TTL, REFRESH_TTL, SESSION_TTL = 5 * 60 * SECOND, HOUR, 7 * DAY, 30 * DAY
 FIRST_STATE = SandboxState(ClockState.starting(T0), 1, "default", hash_admin_key("key"))
 
-STORES: dict[str, Callable[[], SandboxStore]] = {
-    "memory": lambda: InMemoryStore(FIRST_STATE),
+
+def memory_store(request: pytest.FixtureRequest) -> SandboxStore:
+    return InMemoryStore(FIRST_STATE)
+
+
+def redis_store(request: pytest.FixtureRequest) -> SandboxStore:
+    import redis
+
+    from messpunkt.stores.redis import RedisStore
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_server").url)
+    request.addfinalizer(client.close)
+    return RedisStore.create(client, fresh("sandbox"), FIRST_STATE)
+
+
+STORES: dict[str, Callable[[pytest.FixtureRequest], SandboxStore]] = {
+    "memory": memory_store,
+    "redis": redis_store,
 }
 
 
 @pytest.fixture(params=list(STORES))
 def store(request: pytest.FixtureRequest) -> SandboxStore:
-    return STORES[request.param]()
+    return STORES[request.param](request)
 
 
 _ids = count()
@@ -483,7 +499,7 @@ def test_access_needs_the_sessions_own_client(store):
 def test_a_revoked_access_token_is_refused_while_its_session_lives(store):
     session, _ = open_session(store)
 
-    store.revoke_access_token("jti-1", T0 + HOUR)
+    store.revoke_access_token(session.id, "jti-1", T0 + HOUR)
 
     assert store.check_access(session.id, "jti-1", CLIENT, T0) == Refused(
         Refusal.ACCESS_TOKEN_REVOKED

@@ -38,7 +38,7 @@ class Revocation:
         except InvalidToken:
             return {}
         if claims.client_id == client.client_id:
-            self.store.revoke_access_token(claims.token_id, claims.expires_at)
+            self.store.revoke_access_token(claims.session_id, claims.token_id, claims.expires_at)
         return {}
 
 

@@ -279,7 +279,7 @@ class AuthStore(ABC):
         """End a session (of `kind`, when given) at once; None when there is none."""
 
     @abstractmethod
-    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
+    def revoke_access_token(self, session_id: str, token_id: str, expires_at: datetime) -> None:
         """Refuse an access token's `jti` from now until it would have expired anyway."""
 
     @abstractmethod

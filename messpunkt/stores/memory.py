@@ -191,7 +191,7 @@ class InMemoryStore(SandboxStore):
         self._sessions[session_id] = replace(session, revoked_at=now, revoked_reason=reason)
         self._record(session_id, now, EventKind.REVOKED, reason)
 
-    def revoke_access_token(self, token_id: str, expires_at: datetime) -> None:
+    def revoke_access_token(self, session_id: str, token_id: str, expires_at: datetime) -> None:
         with self._lock:
             self._revoked_access_tokens[token_id] = expires_at
 

@@ -1,0 +1,78 @@
+-- Shared by every script of the Redis store. ARGV[1] is the sandbox's key prefix,
+-- "mp:{<sandbox id>}:", so every key a script touches carries the sandbox's hash tag and
+-- the whole sandbox lives in one Redis Cluster slot. Instants are sandbox-clock
+-- milliseconds; Lua numbers are doubles, so they are written back with %.0f, never tostring.
+local P = ARGV[1]
+local GRACE = tonumber(ARGV[2])  -- seconds a record outlives its own end (garbage only)
+local KEPT = 50                  -- events a session keeps: its start and the newest 49
+
+local function fmt(n) return string.format('%.0f', n) end
+
+local function generation() return redis.call('HGET', P .. 'sbx', 'gen') end
+
+-- Real-time TTLs only collect garbage; validity is always decided on the sandbox clock.
+local function expire(key, ends, now)
+  local seconds = math.floor((tonumber(ends) - tonumber(now)) / 1000) + GRACE
+  if seconds < GRACE then seconds = GRACE end
+  redis.call('EXPIRE', key, seconds)
+end
+
+local function record(sid, at, kind, detail)
+  local key = P .. 's:' .. sid .. ':ev'
+  redis.call('RPUSH', key, at .. '|' .. kind .. '|' .. detail)
+  redis.call('LTRIM', key, -(KEPT - 1), -1)
+  redis.call('EXPIRE', key, redis.call('TTL', P .. 's:' .. sid))
+end
+
+-- A session of the current generation, or nil.
+local function session_of(sid, g)
+  local key = P .. 's:' .. sid
+  if redis.call('HGET', key, 'g') ~= g then return nil end
+  return key
+end
+
+local function revoke(sid, reason, now, g)
+  local key = session_of(sid, g)
+  if not key or redis.call('HGET', key, 'revoked_at') ~= '' then return end
+  redis.call('HSET', key, 'revoked_at', now, 'revoked_reason', reason)
+  record(sid, now, 'revoked', reason)
+end
+
+-- What a grant issues: the access token's end and the refresh token, capped by the session.
+local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
+  local key = P .. 's:' .. sid
+  local fields = redis.call('HMGET', key, 'expires_at', 'usable_until', 'client_id')
+  local cap = tonumber(fields[1])
+  local access_end = math.min(tonumber(now) + tonumber(access_ttl), cap)
+  local usable = access_end
+  if fields[2] ~= '' then usable = math.max(usable, tonumber(fields[2])) end
+  if refresh_hash ~= '' then
+    local refresh_end = math.min(tonumber(now) + tonumber(refresh_ttl), cap)
+    local rt = P .. 'rt:' .. refresh_hash
+    redis.call('HSET', rt, 'g', generation(), 'sid', sid, 'client_id', fields[3],
+      'issued_at', now, 'expires_at', fmt(refresh_end), 'rotated_at', '')
+    expire(rt, refresh_end, now)
+    usable = math.max(usable, refresh_end)
+  end
+  redis.call('HSET', key, 'usable_until', fmt(usable))
+  return {'issued', fmt(access_end), sid}
+end
+
+-- Open a session: ARGV[o..o+9] = sid, kind, client_id, tenant_id, subject, scopes,
+-- property_ids, expires_at, name, personal token hash; then the issue.
+local function open(o, now, g)
+  local sid, kind, cap = ARGV[o], ARGV[o + 1], ARGV[o + 7]
+  local key = P .. 's:' .. sid
+  redis.call('HSET', key, 'g', g, 'kind', kind, 'client_id', ARGV[o + 2],
+    'tenant_id', ARGV[o + 3], 'subject', ARGV[o + 4], 'scopes', ARGV[o + 5],
+    'property_ids', ARGV[o + 6], 'created_at', now, 'expires_at', cap, 'name', ARGV[o + 8],
+    'usable_until', '', 'revoked_at', '', 'revoked_reason', '',
+    'first', now .. '|issued|session started (' .. kind .. ')')
+  expire(key, cap, now)
+  redis.call('ZADD', P .. 'sessions', now, sid)
+  if ARGV[o + 9] ~= '' then
+    redis.call('SET', P .. 'pat:' .. ARGV[o + 9], sid)
+    expire(P .. 'pat:' .. ARGV[o + 9], cap, now)
+  end
+  return issue(sid, now, ARGV[o + 10], ARGV[o + 11], ARGV[o + 12])
+end

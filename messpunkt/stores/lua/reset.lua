@@ -1,0 +1,13 @@
+-- ARGV: prefix, grace, clock fields after the reset (frozen_at, offset), data set ('' keeps).
+-- Bump the generation: every record of the old one is unreachable at once; what the
+-- session index lists is deleted now, the rest expires with its TTL.
+local sbx = P .. 'sbx'
+redis.call('HINCRBY', sbx, 'gen', 1)
+redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
+if ARGV[5] ~= '' then redis.call('HSET', sbx, 'data_set', ARGV[5]) end
+local index = P .. 'sessions'
+for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+  redis.call('UNLINK', P .. 's:' .. sid, P .. 's:' .. sid .. ':ev')
+end
+redis.call('UNLINK', index)
+return redis.call('HGETALL', sbx)

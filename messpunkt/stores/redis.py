@@ -1,0 +1,332 @@
+"""The Redis store: one sandbox's state on a Redis server (7.0 or later, or Valkey).
+
+Every multi-step change is one Lua script (`lua/*.lua`), never WATCH/MULTI,
+which tears under contention: a script runs alone on the server, so its
+checks and its writes are one step for every worker and every host. Every
+key carries the sandbox's hash tag, `mp:{<sandbox id>}:`, so a sandbox lives
+in one Redis Cluster slot. Records carry the sandbox's generation: a reset
+bumps it and every older record is unreachable at once.
+
+Instants are sandbox-clock milliseconds. Real-time TTLs only collect the
+garbage (a record's own lifetime plus `grace`); whether something is valid is
+always decided against the sandbox's clock, inside the script.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from typing import Any
+
+import redis
+
+from ..clock import ClockState
+from ..oauth.store import (
+    AuthorizationCode,
+    CodeAttempt,
+    EventKind,
+    Grant,
+    Issue,
+    Issued,
+    NewSession,
+    RefreshToken,
+    Refusal,
+    Refused,
+    Session,
+    SessionEvent,
+    SessionKind,
+)
+from ..sandbox import SandboxState, SandboxStore
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MILLISECOND = timedelta(milliseconds=1)
+_SESSION_FIELDS = (
+    "g", "kind", "client_id", "tenant_id", "subject", "scopes", "property_ids", "created_at",
+    "expires_at", "name", "usable_until", "revoked_at", "revoked_reason", "first",
+)  # fmt: skip
+
+
+def ms(instant: datetime) -> int:
+    """Return an instant as whole milliseconds since the epoch (the clock's resolution)."""
+    return (instant - EPOCH) // MILLISECOND
+
+
+def instant(value: bytes | str | int) -> datetime:
+    return EPOCH + int(value) * MILLISECOND
+
+
+def _optional(value: bytes | None) -> datetime | None:
+    return instant(value) if value else None
+
+
+def _text(value: bytes | None) -> str:
+    return value.decode() if value else ""
+
+
+class _Scripts:
+    """The Lua scripts, each with the shared functions before it, loaded once per client."""
+
+    NAMES = (
+        "add_code", "redeem_code", "start_session", "rotate_refresh_token",
+        "revoke_refresh_token", "revoke_session", "revoke_access_token", "reset",
+        "move_clock", "personal_token",
+    )  # fmt: skip
+
+    def __init__(self, client: redis.Redis) -> None:
+        lua = files(__package__) / "lua"
+        common = (lua / "common.lua").read_text(encoding="utf-8")
+        for name in self.NAMES:
+            body = (lua / f"{name}.lua").read_text(encoding="utf-8")
+            setattr(self, name, client.register_script(common + "\n" + body))
+
+
+class RedisStore(SandboxStore):
+    """The store of sandbox `sandbox_id` on `client` (decode_responses must be off)."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        sandbox_id: str,
+        *,
+        grace: timedelta = timedelta(minutes=10),
+        scripts: _Scripts | None = None,
+    ) -> None:
+        # redis-py's own annotations do not say that replies are bytes; ours do.
+        self.client: Any = client
+        self.sandbox_id = sandbox_id
+        self.prefix = f"mp:{{{sandbox_id}}}:"
+        self._grace = str(int(grace.total_seconds()))
+        self._scripts: Any = scripts or _Scripts(client)
+
+    @classmethod
+    def create(
+        cls, client: redis.Redis, sandbox_id: str, state: SandboxState, **kw: Any
+    ) -> RedisStore:
+        """Write a new sandbox's state and return its store."""
+        store = cls(client, sandbox_id, **kw)
+        store.client.hset(store.prefix + "sbx", mapping=_state_fields(state))
+        return store
+
+    def _run(self, script: str, *args: object) -> Any:
+        return getattr(self._scripts, script)(args=[self.prefix, self._grace, *args])
+
+    # The sandbox
+
+    def state(self) -> SandboxState:
+        return _state(self.client.hgetall(self.prefix + "sbx"))
+
+    def move_clock(self, change: Callable[[ClockState], ClockState]) -> SandboxState:
+        while True:  # compare-and-set: retried only when another request moved it first
+            current = self.state()
+            moved = change(current.clock)
+            old, new = _clock_fields(current.clock), _clock_fields(moved)
+            swapped = self._run(
+                "move_clock", old["frozen_at"], old["offset"], new["frozen_at"], new["offset"]
+            )
+            if swapped:
+                return SandboxState(moved, current.generation, current.data_set,
+                                    current.admin_key_hash)  # fmt: skip
+
+    def reset(self, data_set: str | None = None) -> SandboxState:
+        clock = _clock_fields(self.state().clock.reset())
+        fields = self._run("reset", clock["frozen_at"], clock["offset"], data_set or "")
+        return _state(dict(zip(fields[::2], fields[1::2], strict=True)))
+
+    # Codes
+
+    def add_code(self, code: AuthorizationCode) -> None:
+        grant = code.grant
+        self._run(
+            "add_code", ms(code.issued_at), code.code_hash, grant.client_id, grant.tenant_id,
+            grant.subject, " ".join(grant.scopes), " ".join(grant.property_ids),
+            "1" if code.redirect_uri_given else "0", code.redirect_uri, code.code_challenge,
+            ms(code.issued_at), ms(code.expires_at),
+        )  # fmt: skip
+
+    def redeem_code(
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+    ) -> Issued | Refused:
+        placeholder = Grant("", "", "", (), ())  # the script takes the code's own grant
+        answer = self._run(
+            "redeem_code", ms(now), code_hash, attempt.client_id, attempt.redirect_uri or "",
+            attempt.verifier_challenge or "", *_opening(new, placeholder, issue),
+        )  # fmt: skip
+        return self._outcome(answer)
+
+    # Sessions
+
+    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
+        outcome = self._outcome(self._run("start_session", ms(now), *_opening(new, grant, issue)))
+        assert isinstance(outcome, Issued)
+        return outcome
+
+    def rotate_refresh_token(
+        self,
+        token_hash: str,
+        client_id: str,
+        scopes: tuple[str, ...],
+        issue: Issue,
+        now: datetime,
+    ) -> Issued | Refused:
+        answer = self._run(
+            "rotate_refresh_token", ms(now), token_hash, client_id, " ".join(scopes),
+            issue.access_ttl // MILLISECOND, issue.refresh_token_hash or "",
+            issue.refresh_ttl // MILLISECOND,
+        )  # fmt: skip
+        return self._outcome(answer)
+
+    def revoke_refresh_token(
+        self, token_hash: str, client_id: str, reason: str, now: datetime
+    ) -> bool:
+        return bool(self._run("revoke_refresh_token", ms(now), token_hash, client_id, reason))
+
+    def revoke_session(
+        self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
+    ) -> Session | None:
+        if not self._run("revoke_session", ms(now), session_id, reason, kind or ""):
+            return None
+        return self.session(session_id)
+
+    def revoke_access_token(self, session_id: str, token_id: str, expires_at: datetime) -> None:
+        self._run("revoke_access_token", 0, session_id, token_id, ms(expires_at))
+
+    # Reads
+
+    def check_access(
+        self, session_id: str, token_id: str, client_id: str, now: datetime
+    ) -> Session | Refused:
+        key = self.prefix + "s:" + session_id
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.prefix + "sbx", "gen")
+        pipe.hmget(key, _SESSION_FIELDS)
+        pipe.hexists(key, "j:" + token_id)
+        generation, fields, revoked = pipe.execute()
+        if revoked:
+            return Refused(Refusal.ACCESS_TOKEN_REVOKED)
+        session = _session(session_id, fields, generation)
+        if session is None or not session.is_active(now) or session.client_id != client_id:
+            return Refused(Refusal.SESSION_ENDED)
+        return session
+
+    def personal_token(self, token_hash: str, now: datetime) -> Session | None:
+        session_id = self._run("personal_token", token_hash)
+        if not session_id:
+            return None
+        session = self.session(session_id.decode())
+        return session if session is not None and session.is_active(now) else None
+
+    def refresh_token(self, token_hash: str) -> RefreshToken | None:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.prefix + "sbx", "gen")
+        pipe.hmget(
+            self.prefix + "rt:" + token_hash,
+            ("g", "sid", "client_id", "issued_at", "expires_at", "rotated_at"),
+        )
+        generation, (g, sid, client_id, issued_at, expires_at, rotated_at) = pipe.execute()
+        if g is None or g != generation:
+            return None
+        return RefreshToken(
+            token_hash, sid.decode(), client_id.decode(), instant(issued_at), instant(expires_at),
+            _optional(rotated_at),
+        )  # fmt: skip
+
+    def session(self, session_id: str) -> Session | None:
+        found = self._sessions([session_id])
+        return found[0] if found else None
+
+    def sessions(self) -> Sequence[Session]:
+        ids = [sid.decode() for sid in self.client.zrange(self.prefix + "sessions", 0, -1)]
+        found = self._sessions(ids)
+        return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+    def _sessions(self, ids: list[str]) -> list[Session]:
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hget(self.prefix + "sbx", "gen")
+        for sid in ids:
+            pipe.hmget(self.prefix + "s:" + sid, _SESSION_FIELDS)
+            pipe.lrange(self.prefix + "s:" + sid + ":ev", 0, -1)
+        generation, *answers = pipe.execute()
+        found = []
+        for sid, fields, events in zip(ids, answers[::2], answers[1::2], strict=True):
+            session = _session(sid, fields, generation, events)
+            if session is not None:
+                found.append(session)
+        return found
+
+    def _outcome(self, answer: list[bytes]) -> Issued | Refused:
+        if answer[0] == b"refused":
+            detail = answer[2].decode() if len(answer) > 2 else ""
+            return Refused(Refusal(answer[1].decode()), detail)
+        session = self.session(answer[2].decode())
+        assert session is not None
+        return Issued(session, instant(answer[1]))
+
+
+def _opening(new: NewSession, grant: Grant, issue: Issue) -> list[object]:
+    """The arguments of the scripts' `open`: the session, its grant, then its issue."""
+    return [
+        new.id, new.kind.value, grant.client_id, grant.tenant_id, grant.subject,
+        " ".join(grant.scopes), " ".join(grant.property_ids), ms(new.expires_at), new.name or "",
+        new.personal_token_hash or "", issue.access_ttl // MILLISECOND,
+        issue.refresh_token_hash or "", issue.refresh_ttl // MILLISECOND,
+    ]  # fmt: skip
+
+
+def _session(
+    session_id: str, fields: list[bytes | None], generation: bytes | None, events: Any = ()
+) -> Session | None:
+    (g, kind, client_id, tenant_id, subject, scopes, property_ids, created_at, expires_at, name,
+     usable_until, revoked_at, revoked_reason, first) = fields  # fmt: skip
+    if g is None or g != generation:
+        return None
+    return Session(
+        id=session_id,
+        kind=SessionKind(_text(kind)),
+        client_id=_text(client_id),
+        tenant_id=_text(tenant_id),
+        subject=_text(subject),
+        scopes=tuple(_text(scopes).split()),
+        property_ids=tuple(_text(property_ids).split()),
+        created_at=instant(created_at or 0),
+        expires_at=instant(expires_at or 0),
+        name=_text(name) or None,
+        usable_until=_optional(usable_until),
+        revoked_at=_optional(revoked_at),
+        revoked_reason=_text(revoked_reason) or None,
+        events=tuple(_event(raw) for raw in (first, *events) if raw),
+    )
+
+
+def _event(raw: bytes) -> SessionEvent:
+    at, kind, detail = raw.decode().split("|", 2)
+    return SessionEvent(instant(at), EventKind(kind), detail)
+
+
+def _clock_fields(clock: ClockState) -> dict[str, str]:
+    return {
+        "frozen_at": str(ms(clock.frozen_at)) if clock.frozen_at else "",
+        "offset": str(clock.offset // timedelta(microseconds=1)),
+        "initial": str(ms(clock.initial_frozen_at)) if clock.initial_frozen_at else "",
+    }
+
+
+def _state_fields(state: SandboxState) -> dict[str, str]:
+    return {
+        **_clock_fields(state.clock),
+        "gen": str(state.generation),
+        "data_set": state.data_set,
+        "admin_key_hash": state.admin_key_hash,
+    }
+
+
+def _state(fields: dict[bytes, bytes]) -> SandboxState:
+    def field(name: str) -> str:
+        return fields.get(name.encode(), b"").decode()
+
+    clock = ClockState(
+        frozen_at=_optional(fields.get(b"frozen_at")),
+        offset=int(field("offset") or 0) * timedelta(microseconds=1),
+        initial_frozen_at=_optional(fields.get(b"initial")),
+    )
+    return SandboxState(clock, int(field("gen")), field("data_set"), field("admin_key_hash"))
