@@ -40,7 +40,7 @@ class SandboxFlask(Flask):
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from . import api, controls
-    from .web import cors, docs, favicon, json, oauth, openapi, security_headers, wellknown
+    from .web import cors, docs, favicon, json, oauth, openapi, outage, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -61,4 +61,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         controls.register(documented)
     security_headers.register(app)
     cors.register(app)
+    outage.register(app, resolved["MESSPUNKT_STORE_URL"])
     return app

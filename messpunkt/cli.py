@@ -7,10 +7,12 @@ import gc
 import logging
 import os
 import signal
+import socket
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
+from urllib.parse import urlsplit
 
 from flask import Flask
 from waitress.server import create_server
@@ -40,12 +42,18 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
 
 
 # Checked here, not left to waitress: a port over 65535 wraps around (73642 serves on 8106).
-CHECKS = {"MESSPUNKT_PORT": whole_number(1, 65535), "MESSPUNKT_THREADS": whole_number(1)}
+CHECKS = {
+    "MESSPUNKT_PORT": whole_number(1, 65535),
+    "MESSPUNKT_THREADS": whole_number(1),
+    "MESSPUNKT_WORKERS": whole_number(1, 64),
+}
 
 OPTIONS = {
     "host": "MESSPUNKT_HOST",
     "port": "MESSPUNKT_PORT",
     "threads": "MESSPUNKT_THREADS",
+    "workers": "MESSPUNKT_WORKERS",
+    "store-url": "MESSPUNKT_STORE_URL",
     "data": "MESSPUNKT_DATA_DIR",
     "issuer": "MESSPUNKT_ISSUER",
 }
@@ -98,9 +106,13 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str,
             default=None,
             help=f"{setting.meaning} (env {key}, default {config.get(key, setting.default)})",
         )
-    given = {OPTIONS[name]: value for name, value in vars(parser.parse_args(argv)).items()}
+    given = {
+        OPTIONS[name.replace("_", "-")]: value
+        for name, value in vars(parser.parse_args(argv)).items()
+    }
     config.update({key: value for key, value in given.items() if value is not None})
-    for key in ("MESSPUNKT_HOST", "MESSPUNKT_PORT", "MESSPUNKT_THREADS", "MESSPUNKT_DATA_DIR"):
+    for key in ("MESSPUNKT_HOST", "MESSPUNKT_PORT", "MESSPUNKT_THREADS", "MESSPUNKT_WORKERS",
+                "MESSPUNKT_DATA_DIR"):  # fmt: skip
         config.setdefault(key, SETTINGS[key].default)
     if "MESSPUNKT_ISSUER" not in config:
         # The issuer must be the URL clients reach, so it follows the chosen port.
@@ -119,6 +131,15 @@ def banner(app: Flask) -> str:
         f"  data:          {sandbox.open().data.directory}",
         "  demo client:   sandbox-demo-client, redirect http://localhost:3000/callback",
     ]
+    config = sandbox.config
+    if config["MESSPUNKT_STORE_URL"]:
+        store = urlsplit(config["MESSPUNKT_STORE_URL"])  # never the password it may carry
+        lines.append(f"  store:         Redis at {store.hostname}:{store.port or 6379}")
+    if config["MESSPUNKT_WORKERS"] > 1:
+        lines.append(
+            f"  workers:       {config['MESSPUNKT_WORKERS']} gunicorn processes"
+            f" of {config['MESSPUNKT_THREADS']} threads"
+        )
     if sandbox.controls_enabled:
         lines.append(f"  admin key:     {sandbox.admin_key}   (header X-Sandbox-Admin-Key)")
     else:
@@ -137,6 +158,45 @@ def _reason(exc: Exception) -> str:
     return getattr(cause, "strerror", None) or str(cause)
 
 
+def _tune_collector() -> None:
+    """Set the collector up for a long-lived server whose app is built."""
+    # The fixtures and the app are built: move them out of the collector's way, so a
+    # collection walks only what requests create (gc.freeze, as long-lived servers do).
+    gc.collect()
+    gc.freeze()
+    # A request leaves a few hundred short-lived containers behind for the collector;
+    # at the default threshold (700) it ran every few requests and, once thousands of
+    # sessions existed, a full collection stalled every thread for tens of
+    # milliseconds (the refresh benchmark's p99 was 40-50 ms; with this, 6-8 ms).
+    gc.set_threshold(10_000, 10, 10)
+
+
+def _serve_workers(config: dict[str, Any], app: Flask) -> int:
+    """Serve with gunicorn: MESSPUNKT_WORKERS processes sharing the store."""
+    from .hosting import GunicornServer  # a hosted sandbox only
+
+    host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
+    try:
+        # Tried before the banner, as waitress's bind is: gunicorn itself would retry.
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        print(f"{PROG}: cannot listen on {host}:{port}: {_reason(exc)}", file=sys.stderr)
+        return 2
+    print(banner(app), flush=True)
+
+    def build() -> AccessLog:
+        worker_app = create_app(config)  # in each worker, after the fork
+        _tune_collector()
+        return AccessLog(worker_app, sys.stderr, clock=system_time)
+
+    bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    GunicornServer(
+        build, bind=bind, workers=config["MESSPUNKT_WORKERS"], threads=config["MESSPUNKT_THREADS"]
+    ).run()
+    return 0
+
+
 def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -145,10 +205,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = parse_args(argv, dict(os.environ))
         app = create_app(config)
-    except (ValueError, KeyError) as exc:
+    except (ValueError, KeyError, ConnectionError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    if config["MESSPUNKT_WORKERS"] > 1:
+        return _serve_workers(config, app)
     access_log = AccessLog(app, sys.stderr, clock=system_time)
     try:
         host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
@@ -160,15 +222,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{PROG}: cannot listen on {host}:{port}: {_reason(exc)}", file=sys.stderr)
             return 2
         print(banner(app), flush=True)
-        # The fixtures and the app are built: move them out of the collector's way, so a
-        # collection walks only what requests create (gc.freeze, as long-lived servers do).
-        gc.collect()
-        gc.freeze()
-        # A request leaves a few hundred short-lived containers behind for the collector;
-        # at the default threshold (700) it ran every few requests and, once thousands of
-        # sessions existed, a full collection stalled every thread for tens of
-        # milliseconds (the refresh benchmark's p99 was 40-50 ms; with this, 6-8 ms).
-        gc.set_threshold(10_000, 10, 10)
+        _tune_collector()
         # SIGTERM ends waitress's loop like Ctrl-C does, so the log's last lines are written.
         signal.signal(signal.SIGTERM, _exit)
         server.run()

@@ -37,7 +37,13 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_HOST": Setting("127.0.0.1", "interface the server listens on"),
     "MESSPUNKT_PORT": Setting(8000, "TCP port the server listens on", int),
-    "MESSPUNKT_THREADS": Setting(8, "waitress worker threads", int),
+    "MESSPUNKT_THREADS": Setting(8, "threads per process (waitress, or each gunicorn worker)", int),
+    "MESSPUNKT_WORKERS": Setting(
+        1, "processes; more than 1 serves with gunicorn (gthread) and needs a store URL", int
+    ),
+    "MESSPUNKT_STORE_URL": Setting(
+        "", "redis://host:port/db keeps the sandboxes on Redis; empty means in this process"
+    ),
     "MESSPUNKT_ISSUER": Setting(
         "http://localhost:8000", "issuer URL: the `iss` of tokens and the metadata's base"
     ),
@@ -85,9 +91,29 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         config[key] = value
     if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
+    _check_hosting(config)
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
     return config
+
+
+# With a shared store, every worker and every host must sign, verify and page alike.
+SHARED_SECRETS = ("MESSPUNKT_SIGNING_KEY", "MESSPUNKT_SECRET_KEY", "MESSPUNKT_SANDBOX_ADMIN_KEY")
+
+
+def _check_hosting(config: dict[str, Any]) -> None:
+    """Refuse a hosted setup that would give each worker its own state or secrets."""
+    if config["MESSPUNKT_WORKERS"] > 1 and not config["MESSPUNKT_STORE_URL"]:
+        raise ValueError(
+            "MESSPUNKT_WORKERS above 1 needs MESSPUNKT_STORE_URL: workers must share one store"
+        )
+    if config["MESSPUNKT_STORE_URL"]:
+        missing = [key for key in SHARED_SECRETS if not config[key]]
+        if missing:
+            raise ValueError(
+                f"MESSPUNKT_STORE_URL needs {', '.join(missing)} set: every worker and host "
+                "must sign, verify and page alike"
+            )
 
 
 def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:

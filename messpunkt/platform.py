@@ -52,14 +52,13 @@ class Platform:
             DEFAULT_DATA_SET: load_dataset(config["MESSPUNKT_DATA_DIR"])
         }
         frozen_at = config["MESSPUNKT_FROZEN_AT"]
-        self.store: SandboxStore = InMemoryStore(
-            SandboxState(
-                clock=ClockState.starting(datetime.fromisoformat(frozen_at) if frozen_at else None),
-                generation=1,
-                data_set=DEFAULT_DATA_SET,
-                admin_key_hash=hash_admin_key(self.admin_key),
-            )
+        first = SandboxState(
+            clock=ClockState.starting(datetime.fromisoformat(frozen_at) if frozen_at else None),
+            generation=1,
+            data_set=DEFAULT_DATA_SET,
+            admin_key_hash=hash_admin_key(self.admin_key),
         )
+        self.store: SandboxStore = _default_store(config["MESSPUNKT_STORE_URL"], first)
         self.clock = SandboxClock(self.store, self.wall)
         self._servers: dict[str, AuthorizationServer] = {}
         self._lock = threading.Lock()
@@ -97,3 +96,12 @@ class Platform:
                     lifetimes=self.lifetimes,
                 )
             return server
+
+
+def _default_store(url: str, first: SandboxState) -> SandboxStore:
+    """The default sandbox's store: in this process, or on Redis when a URL is given."""
+    if not url:
+        return InMemoryStore(first)
+    from .stores import redis  # only a hosted sandbox needs redis-py
+
+    return redis.open_sandbox(redis.connect(url), DEFAULT_ID, first)

@@ -26,6 +26,7 @@ from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, QUICKSTART_PROPERT
 
 KEY = "test-admin-key"
 DEFAULTS = {"MESSPUNKT_HOST": "127.0.0.1", "MESSPUNKT_PORT": 8000, "MESSPUNKT_THREADS": 8,
+            "MESSPUNKT_WORKERS": 1,
             "MESSPUNKT_DATA_DIR": str(DEFAULT_DATA_DIR),
             "MESSPUNKT_ISSUER": "http://localhost:8000"}  # fmt: skip
 ACCESS_LINE = re.compile(

@@ -20,6 +20,8 @@ from importlib.resources import files
 from typing import Any
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from ..clock import ClockState
 from ..oauth.store import (
@@ -91,13 +93,17 @@ class RedisStore(SandboxStore):
         *,
         grace: timedelta = timedelta(minutes=10),
         scripts: _Scripts | None = None,
+        first: SandboxState | None = None,
     ) -> None:
+        """`first`: the state to (re)make the sandbox with when the store has none for it,
+        as after a restart of a Redis that kept nothing (the default sandbox)."""
         # redis-py's own annotations do not say that replies are bytes; ours do.
         self.client: Any = client
         self.sandbox_id = sandbox_id
         self.prefix = f"mp:{{{sandbox_id}}}:"
         self._grace = str(int(grace.total_seconds()))
         self._scripts: Any = scripts or _Scripts(client)
+        self._first = first
 
     @classmethod
     def create(
@@ -114,7 +120,23 @@ class RedisStore(SandboxStore):
     # The sandbox
 
     def state(self) -> SandboxState:
-        return _state(self.client.hgetall(self.prefix + "sbx"))
+        fields = self.client.hgetall(self.prefix + "sbx")
+        if not fields.get(b"gen") and self._first is not None:
+            self.make(self._first)
+            fields = self.client.hgetall(self.prefix + "sbx")
+        if not fields.get(b"gen"):
+            raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
+        return _state(fields)
+
+    def make(self, first: SandboxState) -> None:
+        """Write `first` as the sandbox's state where it has none yet, field by field, so
+        workers that start (or find it gone) together agree; the given admin key wins."""
+        pipe = self.client.pipeline(transaction=False)
+        for name, value in _state_fields(first).items():
+            pipe.hsetnx(self.prefix + "sbx", name, value)
+        # It may have been changed in the configuration since the sandbox was made.
+        pipe.hset(self.prefix + "sbx", "admin_key_hash", first.admin_key_hash)
+        pipe.execute()
 
     def move_clock(self, change: Callable[[ClockState], ClockState]) -> SandboxState:
         while True:  # compare-and-set: retried only when another request moved it first
@@ -330,3 +352,32 @@ def _state(fields: dict[bytes, bytes]) -> SandboxState:
         initial_frozen_at=_optional(fields.get(b"initial")),
     )
     return SandboxState(clock, int(field("gen")), field("data_set"), field("admin_key_hash"))
+
+
+class StoreUnavailable(ConnectionError):
+    """The store cannot be reached; the request may be tried again shortly."""
+
+
+def connect(url: str) -> redis.Redis:
+    """Connect to the store at `url`, or raise `StoreUnavailable` with why, in one line.
+
+    Short timeouts, and no retry by the client: a script retried after a timeout
+    would present a refresh token twice and revoke its session as a replay. A failed
+    call answers 503; the next request gets a fresh connection.
+    """
+    client = redis.Redis.from_url(
+        url, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        raise StoreUnavailable(f"cannot reach the store at {url}: {exc}") from None
+    return client
+
+
+def open_sandbox(client: redis.Redis, sandbox_id: str, first: SandboxState) -> RedisStore:
+    """Return a sandbox's store, writing `first` as its state only if it has none yet:
+    every worker opens the default sandbox at start, and only the first one makes it."""
+    store = RedisStore(client, sandbox_id, first=first)
+    store.make(first)
+    return store
