@@ -9,6 +9,7 @@ import subprocess
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -111,8 +112,13 @@ def messpunkt_config() -> dict[str, str]:
 def test_every_readme_block_runs_in_page_order_in_one_shell(
     messpunkt_server: LiveServer, tmp_path: Path
 ) -> None:
+    readme_runs_in_order(messpunkt_server, tmp_path)
+
+
+def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
+    """Run every README block in page order against `server` (`.url`, `.admin_key`)."""
     blocks = readme_blocks()
-    steps = run_in_one_shell(blocks, messpunkt_server, tmp_path)
+    steps = run_in_one_shell(blocks, server, tmp_path)
     [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk] = steps
     left = [json.loads((tmp_path / f"token.{n}.json").read_text()) for n in (2, 6, 8)]
     first, rotated, renewed = left

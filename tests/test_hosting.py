@@ -1,0 +1,362 @@
+"""The hosted shape: the sandbox on Redis, behind several gunicorn workers.
+
+Every test runs against a real redis-server (tests/redis_server.py); the
+live ones start `messpunkt-sandbox --workers 4` as a partner would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import redis
+from redis_server import RedisServer, free_port
+from test_quickstart import readme_runs_in_order
+
+from messpunkt import create_app
+from messpunkt.oauth.access_tokens import SigningKey
+from messpunkt.testing import FROZEN_AT, obtain_tokens
+
+ADMIN_KEY = "hosted-admin-key"
+pytestmark = pytest.mark.live
+
+
+@pytest.fixture(scope="module")
+def signing_key(tmp_path_factory) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    path = tmp_path_factory.mktemp("key") / "signing.pem"
+    key = SigningKey.generate().private_key
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+def hosted(url: str, signing_key: str, **more: object) -> dict[str, object]:
+    return {
+        "MESSPUNKT_STORE_URL": url,
+        "MESSPUNKT_SIGNING_KEY": signing_key,
+        "MESSPUNKT_SECRET_KEY": "a-shared-cursor-secret",
+        "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY,
+        **more,
+    }
+
+
+@pytest.fixture
+def store_url(redis_server) -> str:
+    """Database 1 of the run's redis-server, emptied for each test."""
+    url = redis_server.url.rsplit("/", 1)[0] + "/1"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url
+
+
+# Start-up
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"MESSPUNKT_WORKERS": 2},
+         "MESSPUNKT_WORKERS above 1 needs MESSPUNKT_STORE_URL: workers must share one store"),
+        ({"MESSPUNKT_STORE_URL": "redis://127.0.0.1:1/0"},
+         "MESSPUNKT_STORE_URL needs MESSPUNKT_SIGNING_KEY, MESSPUNKT_SECRET_KEY, "
+         "MESSPUNKT_SANDBOX_ADMIN_KEY set: every worker and host must sign, verify and page alike"),
+        ({"MESSPUNKT_STORE_URL": "redis://127.0.0.1:1/0", "MESSPUNKT_SECRET_KEY": "s",
+          "MESSPUNKT_SANDBOX_ADMIN_KEY": "a"},
+         "MESSPUNKT_STORE_URL needs MESSPUNKT_SIGNING_KEY set: every worker and host must sign, "
+         "verify and page alike"),
+    ],
+    ids=["workers-without-store", "store-without-secrets", "store-without-signing-key"],
+)  # fmt: skip
+def test_a_hosted_setup_that_would_split_state_is_refused_at_start(config, message):
+    with pytest.raises(ValueError) as refused:
+        create_app(config)
+    assert str(refused.value) == message
+
+
+def run_cli(*argv: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MESSPUNKT_")}
+    return subprocess.run(
+        [sys.executable, "-m", "messpunkt", *argv],
+        env={**clean, **environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_the_command_refuses_several_workers_without_a_store_in_one_line():
+    completed = run_cli("--workers", "4", "--port", str(free_port()))
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        "messpunkt-sandbox: MESSPUNKT_WORKERS above 1 needs MESSPUNKT_STORE_URL: "
+        "workers must share one store\n"
+    )
+
+
+def test_the_command_refuses_a_store_it_cannot_reach_in_one_line(signing_key):
+    port = free_port()  # nothing listens there
+    environ = {k: str(v) for k, v in hosted(f"redis://127.0.0.1:{port}/0", signing_key).items()}
+    completed = run_cli("--port", str(free_port()), **environ)
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr.startswith(
+        f"messpunkt-sandbox: cannot reach the store at redis://127.0.0.1:{port}/0: "
+    )
+    assert completed.stderr.count("\n") == 1
+
+
+def test_without_a_store_url_nothing_imports_redis():
+    code = (
+        "import sys; from messpunkt import create_app; from messpunkt.testing import obtain_tokens;"
+        "app = create_app(); obtain_tokens(app.test_client());"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('redis', 'gunicorn')))"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert completed.stdout == "[]\n"
+
+
+# In process, on Redis
+
+
+def test_the_quickstart_flow_runs_on_redis_and_state_lives_in_redis(store_url, signing_key):
+    app = create_app(hosted(store_url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT))
+    client = app.test_client()
+    tokens = obtain_tokens(client)
+
+    whoami = client.get("/v1/whoami", headers=tokens.bearer)
+    assert whoami.status_code == 200
+    # A second app on the same store (another worker) honours and revokes the same token.
+    other = create_app(hosted(store_url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT))
+    assert other.test_client().get("/v1/whoami", headers=tokens.bearer).status_code == 200
+    revoked = other.test_client().post(
+        "/oauth/revoke", data={"token": tokens.refresh_token, "client_id": "sandbox-demo-client"}
+    )
+    assert revoked.status_code == 200
+    assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 401
+    with redis.Redis.from_url(store_url) as direct:
+        assert direct.exists("mp:{default}:sbx") == 1
+
+
+def test_a_lost_store_is_503_and_the_kept_data_works_again_after_a_restart(tmp_path, signing_key):
+    server = RedisServer(tmp_path, persist=True).start()
+    try:
+        app = create_app(hosted(server.url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT))
+        client = app.test_client()
+        tokens = obtain_tokens(client)
+        server.stop()
+
+        down = [
+            client.get("/v1/whoami", headers=tokens.bearer),
+            client.post("/oauth/token", data={"grant_type": "refresh_token",
+                        "refresh_token": tokens.refresh_token, "client_id": "sandbox-demo-client"}),
+            client.get("/sandbox/clock", headers={"X-Sandbox-Admin-Key": ADMIN_KEY}),
+        ]  # fmt: skip
+
+        assert [r.status_code for r in down] == [503, 503, 503]
+        assert [r.headers["Retry-After"] for r in down] == ["5", "5", "5"]
+        assert [r.mimetype for r in down] == [
+            "application/problem+json", "application/json", "application/problem+json",
+        ]  # fmt: skip
+        assert down[1].get_json() == {
+            "error": "temporarily_unavailable",
+            "error_description": "the sandbox's store cannot be reached; try again shortly",
+        }
+        assert down[0].get_json()["status"] == 503
+
+        server.start()  # the same port and directory: it reads its append-only file back
+        assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 200
+    finally:
+        server.stop()
+
+
+# Live, four gunicorn workers
+
+
+class Gunicorn:
+    """`messpunkt-sandbox --workers 4` on a free port, stopped after the test."""
+
+    def __init__(self, config: dict[str, object], cwd: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_key = ADMIN_KEY
+        environ = {k: str(v) for k, v in config.items()}
+        self.log = (cwd / "gunicorn.log").open("wb")
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("MESSPUNKT_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "messpunkt", "--host", "127.0.0.1", "--port", str(self.port),
+             "--workers", "4", "--threads", "4", "--issuer", self.url],
+            env={**clean, **environ}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/.well-known/jwks.json", timeout=1):
+                    if len(self.workers()) == 4:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise AssertionError("gunicorn did not come up with 4 workers within 30 s")
+
+    def workers(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def cpu_ticks(self) -> dict[int, int]:
+        """Each worker's CPU time so far (utime + stime, /proc/<pid>/stat fields 14, 15)."""
+        ticks = {}
+        for pid in self.workers():
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            ticks[pid] = int(fields[11]) + int(fields[12])
+        return ticks
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.log.close()
+
+
+@pytest.fixture
+def gunicorn(store_url, signing_key, tmp_path):
+    server = Gunicorn(hosted(store_url, signing_key), tmp_path)
+    yield server
+    server.stop()
+
+
+def call(server: Gunicorn, path: str, *, data: dict | None = None, headers=None):
+    body = urllib.parse.urlencode(data).encode() if data is not None else None
+    request = urllib.request.Request(server.url + path, data=body, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads workers from /proc")
+def test_the_readme_runs_verbatim_against_four_workers_and_more_than_one_answers(
+    gunicorn, tmp_path
+):
+    before = gunicorn.cpu_ticks()
+    readme_runs_in_order(gunicorn, tmp_path)
+    for _ in range(200):
+        assert call(gunicorn, "/.well-known/oauth-authorization-server")[0] == 200
+    after = gunicorn.cpu_ticks()
+    busy = [pid for pid in after if after[pid] > before.get(pid, 0)]
+    assert len(busy) > 1, (before, after)
+
+
+def test_fifty_refreshes_of_one_token_across_workers_rotate_it_once(gunicorn):
+    tokens = obtain_tokens(gunicorn.url)
+    barrier = threading.Barrier(50)
+    form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
+            "client_id": "sandbox-demo-client"}  # fmt: skip
+
+    def refresh(_: int):
+        barrier.wait()
+        return call(gunicorn, "/oauth/token", data=form)
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(refresh, range(50)))
+
+    assert Counter(status for status, _ in answers) == {200: 1, 400: 49}
+    [(_, winner)] = [a for a in answers if a[0] == 200]
+    assert {body["error"] for status, body in answers if status == 400} == {"invalid_grant"}
+    bearer = {"Authorization": f"Bearer {winner['access_token']}"}
+    assert call(gunicorn, "/v1/whoami", headers=bearer)[0] == 401
+    again = {**form, "refresh_token": winner["refresh_token"]}
+    assert call(gunicorn, "/oauth/token", data=again)[1]["error"] == "invalid_grant"
+    status, sessions = call(
+        gunicorn, "/sandbox/sessions", headers={"X-Sandbox-Admin-Key": ADMIN_KEY}
+    )
+    assert status == 200
+    [session] = sessions["data"]
+    assert [e["kind"] for e in session["events"]] == [
+        "issued", "rotated", "replay_detected", "revoked",
+    ]  # fmt: skip
+
+
+def test_fifty_redemptions_of_one_code_across_workers_open_one_session(gunicorn):
+    import base64
+    import hashlib
+    import secrets
+    import urllib.parse
+
+    from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, QUICKSTART_PROPERTY
+
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=")
+    opener = urllib.request.build_opener(_NoRedirect)
+    body = urllib.parse.urlencode({
+        "client_id": DEMO_CLIENT, "redirect_uri": DEMO_REDIRECT_URI, "decision": "approve",
+        "code_challenge": challenge.decode(), "code_challenge_method": "S256",
+        "property": QUICKSTART_PROPERTY,
+    }).encode()  # fmt: skip
+    try:
+        opener.open(urllib.request.Request(gunicorn.url + "/oauth/authorize", data=body))
+        raise AssertionError("no redirect")
+    except urllib.error.HTTPError as redirect:
+        location = redirect.headers["Location"]
+    code = urllib.parse.parse_qs(urllib.parse.urlsplit(location).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "client_id": DEMO_CLIENT,
+            "redirect_uri": DEMO_REDIRECT_URI, "code_verifier": verifier}  # fmt: skip
+    barrier = threading.Barrier(50)
+
+    def redeem(_: int):
+        barrier.wait()
+        return call(gunicorn, "/oauth/token", data=form)
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(redeem, range(50)))
+
+    assert Counter(status for status, _ in answers) == {200: 1, 400: 49}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def test_a_revocation_through_one_worker_holds_at_every_worker_and_cursors_travel(gunicorn):
+    tokens = obtain_tokens(gunicorn.url)
+    bearer = tokens.bearer
+    first = call(gunicorn, "/v1/usage-units?limit=2", headers=bearer)
+    cursor = first[1]["pagination"]["next_cursor"]
+    # Many calls, so several workers get one: each pages on with another's cursor.
+    pages = [call(gunicorn, f"/v1/usage-units?limit=2&cursor={cursor}", headers=bearer)
+             for _ in range(20)]  # fmt: skip
+    assert {status for status, _ in pages} == {200}
+    assert len({json.dumps(body) for _, body in pages}) == 1
+
+    form = {"token": tokens.refresh_token, "client_id": "sandbox-demo-client"}
+    revoked = call(gunicorn, "/oauth/revoke", data=form)
+    assert revoked == (200, {})
+    assert {call(gunicorn, "/v1/whoami", headers=bearer)[0] for _ in range(20)} == {401}
