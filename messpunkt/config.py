@@ -41,6 +41,9 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_WORKERS": Setting(
         1, "processes; more than 1 serves with gunicorn (gthread) and needs a store URL", int
     ),
+    "MESSPUNKT_STORE_GRACE": Setting(
+        600, "seconds a record stays in the store after its own end (garbage only)", int
+    ),
     "MESSPUNKT_STORE_URL": Setting(
         "", "redis://host:port/db keeps the sandboxes on Redis; empty means in this process"
     ),

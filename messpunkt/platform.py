@@ -58,7 +58,7 @@ class Platform:
             data_set=DEFAULT_DATA_SET,
             admin_key_hash=hash_admin_key(self.admin_key),
         )
-        self.store: SandboxStore = _default_store(config["MESSPUNKT_STORE_URL"], first)
+        self.store: SandboxStore = _default_store(config, first)
         self.clock = SandboxClock(self.store, self.wall)
         self._servers: dict[str, AuthorizationServer] = {}
         self._lock = threading.Lock()
@@ -98,10 +98,12 @@ class Platform:
             return server
 
 
-def _default_store(url: str, first: SandboxState) -> SandboxStore:
+def _default_store(config: dict[str, Any], first: SandboxState) -> SandboxStore:
     """The default sandbox's store: in this process, or on Redis when a URL is given."""
+    url = config["MESSPUNKT_STORE_URL"]
     if not url:
         return InMemoryStore(first)
     from .stores import redis  # only a hosted sandbox needs redis-py
 
-    return redis.open_sandbox(redis.connect(url), DEFAULT_ID, first)
+    grace = timedelta(seconds=config["MESSPUNKT_STORE_GRACE"])
+    return redis.open_sandbox(redis.connect(url), DEFAULT_ID, first, grace=grace)

@@ -16,6 +16,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -360,3 +361,40 @@ def test_a_revocation_through_one_worker_holds_at_every_worker_and_cursors_trave
     revoked = call(gunicorn, "/oauth/revoke", data=form)
     assert revoked == (200, {})
     assert {call(gunicorn, "/v1/whoami", headers=bearer)[0] for _ in range(20)} == {401}
+
+
+def test_with_short_lifetimes_every_record_leaves_the_store_once_they_have_passed(
+    store_url, signing_key
+):
+    # Lifetimes of 1-3 s and 1 s of grace, the sandbox clock running on the wall clock: the
+    # test lets them pass on both. (Client-credentials and personal-access-token sessions
+    # live as long as their client or token says: minutes, so they are left out here.)
+    app = create_app(
+        hosted(store_url, signing_key, MESSPUNKT_CODE_TTL=1, MESSPUNKT_ACCESS_TOKEN_TTL=1,
+               MESSPUNKT_REFRESH_TOKEN_TTL=2, MESSPUNKT_SESSION_MAX_AGE=3,
+               MESSPUNKT_STORE_GRACE=1)
+    )  # fmt: skip
+    client = app.test_client()
+    direct = redis.Redis.from_url(store_url)
+    keys = lambda: sorted(direct.scan_iter("mp:{default}:*"))  # noqa: E731
+    assert keys() == [b"mp:{default}:sbx"]
+
+    for _ in range(5):
+        tokens = obtain_tokens(client)
+        rotated = client.post("/oauth/token", data={
+            "grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
+            "client_id": "sandbox-demo-client"})  # fmt: skip
+        assert rotated.status_code == 200
+        client.post("/oauth/revoke", data={"token": tokens.access_token,
+                                           "client_id": "sandbox-demo-client"})  # fmt: skip
+    for _ in range(5):  # codes never redeemed
+        with pytest.raises(AssertionError):
+            obtain_tokens(client, client_secret="no secret for a public client")
+    assert len(keys()) > 20
+
+    app.extensions["messpunkt"].clock.advance(timedelta(seconds=4))
+    deadline = time.monotonic() + 20
+    while keys() != [b"mp:{default}:sbx"] and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert keys() == [b"mp:{default}:sbx"]
+    direct.close()

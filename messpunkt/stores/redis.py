@@ -269,11 +269,15 @@ class RedisStore(SandboxStore):
             pipe.hmget(self.prefix + "s:" + sid, _SESSION_FIELDS)
             pipe.lrange(self.prefix + "s:" + sid + ":ev", 0, -1)
         generation, *answers = pipe.execute()
-        found = []
+        found, collected = [], []
         for sid, fields, events in zip(ids, answers[::2], answers[1::2], strict=True):
             session = _session(sid, fields, generation, events)
             if session is not None:
                 found.append(session)
+            elif fields[0] is None:
+                collected.append(sid)  # its TTL ran out: the index forgets it too
+        if collected:
+            self.client.zrem(self.prefix + "sessions", *collected)
         return found
 
     def _outcome(self, answer: list[bytes]) -> Issued | Refused:
@@ -375,9 +379,11 @@ def connect(url: str) -> redis.Redis:
     return client
 
 
-def open_sandbox(client: redis.Redis, sandbox_id: str, first: SandboxState) -> RedisStore:
+def open_sandbox(
+    client: redis.Redis, sandbox_id: str, first: SandboxState, *, grace: timedelta
+) -> RedisStore:
     """Return a sandbox's store, writing `first` as its state only if it has none yet:
     every worker opens the default sandbox at start, and only the first one makes it."""
-    store = RedisStore(client, sandbox_id, first=first)
+    store = RedisStore(client, sandbox_id, first=first, grace=grace)
     store.make(first)
     return store

@@ -69,7 +69,12 @@ local function open(o, now, g)
     'usable_until', '', 'revoked_at', '', 'revoked_reason', '',
     'first', now .. '|issued|session started (' .. kind .. ')')
   expire(key, cap, now)
-  redis.call('ZADD', P .. 'sessions', now, sid)
+  -- The index lives as long as its longest-lived session; listing drops collected ones.
+  local index = P .. 'sessions'
+  redis.call('ZADD', index, now, sid)
+  if redis.call('TTL', index) < redis.call('TTL', key) then
+    redis.call('EXPIRE', index, redis.call('TTL', key))
+  end
   if ARGV[o + 9] ~= '' then
     redis.call('SET', P .. 'pat:' .. ARGV[o + 9], sid)
     expire(P .. 'pat:' .. ARGV[o + 9], cap, now)
