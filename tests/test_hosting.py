@@ -16,8 +16,8 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
-from datetime import timedelta
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
