@@ -153,6 +153,8 @@ class RedisStore(SandboxStore):
     def reset(self, data_set: str | None = None) -> SandboxState:
         clock = _clock_fields(self.state().clock.reset())
         fields = self._run("reset", clock["frozen_at"], clock["offset"], data_set or "")
+        if not fields:
+            raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
         return _state(dict(zip(fields[::2], fields[1::2], strict=True)))
 
     # Codes

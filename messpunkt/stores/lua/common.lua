@@ -8,7 +8,8 @@ local KEPT = 50                  -- events a session keeps: its start and the ne
 
 local function fmt(n) return string.format('%.0f', n) end
 
-local function generation() return redis.call('HGET', P .. 'sbx', 'gen') end
+-- The sandbox's generation; a sandbox that is gone has none, and no record matches '-'.
+local function generation() return redis.call('HGET', P .. 'sbx', 'gen') or '-' end
 
 -- Real-time TTLs only collect garbage; validity is always decided on the sandbox clock.
 local function expire(key, ends, now)

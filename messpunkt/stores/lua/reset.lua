@@ -2,6 +2,7 @@
 -- Bump the generation: every record of the old one is unreachable at once; what the
 -- session index lists is deleted now, the rest expires with its TTL.
 local sbx = P .. 'sbx'
+if redis.call('EXISTS', sbx) == 0 then return {} end  -- deleted or expired meanwhile
 redis.call('HINCRBY', sbx, 'gen', 1)
 redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
 if ARGV[5] ~= '' then redis.call('HSET', sbx, 'data_set', ARGV[5]) end
