@@ -359,3 +359,9 @@ def test_an_invalid_data_directory_exits_2_with_one_clear_line(tmp_path, make, m
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == f"messpunkt-sandbox: {message.format(data=data.resolve())}\n"
+
+
+def test_the_readme_configuration_table_names_every_setting():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(MESSPUNKT_[A-Z_]+)` \|", readme, re.MULTILINE))
+    assert rows == set(SETTINGS)
