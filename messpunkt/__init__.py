@@ -39,8 +39,8 @@ class SandboxFlask(Flask):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
-    from . import api, controls
-    from .web import docs, json, oauth, openapi, security_headers, wellknown
+    from . import api, controls, operator
+    from .web import docs, json, oauth, openapi, partition, security_headers, wellknown
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -58,5 +58,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register(documented)
     if platform.controls_enabled:
         controls.register(documented)
+    if platform.operator_key_hash is not None:
+        operator.register(documented)
+    partition.register(app)
     security_headers.register(app)
     return app
