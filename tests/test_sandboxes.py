@@ -1,4 +1,4 @@
-"""Partner sandboxes under /s/<id>: the registry, serving, tokens, cursors, controls."""
+"""Partner sandboxes under /s/<id>: the registry, serving, tokens, cursors, controls, data sets."""
 
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from messpunkt.sandboxes import (
 from messpunkt.testing import (
     DEMO_CLIENT,
     DEMO_REDIRECT_URI,
+    DEMO_SCOPES,
     FROZEN_AT,
     QUICKSTART_PROPERTY,
     obtain_tokens,
@@ -615,3 +616,90 @@ def test_revoking_a_session_in_one_sandbox_touches_no_other(default, partner):
     assert default.control("POST", f"/sandbox/sessions/{session['id']}/revoke").status_code == 404
     assert a.control("POST", f"/sandbox/sessions/{session['id']}/revoke").status_code == 200
     assert [whoami(t, tokens[t]).status_code for t in (default, a, b)] == [200, 401, 200]
+
+
+# Choosing a data set
+
+
+def test_choosing_a_data_set_resets_that_sandbox_only(default, partner):
+    a, b = partner(), partner()
+    tokens = {t: obtain_tokens(t.client) for t in (default, a, b)}
+    response = a.control("POST", "/sandbox/data", {"data_set": "copy"})
+    assert (response.status_code, response.get_json()) == (200, {
+        "data_set": "copy", "tenants": 2, "properties": 3, "usage_units": 16, "clients": 4,
+    })  # fmt: skip
+    assert a.control("GET", "/sandbox/data").get_json()["data_set"] == "copy"
+    assert b.control("GET", "/sandbox/data").get_json()["data_set"] == "default"
+    assert default.control("GET", "/sandbox/data").get_json()["data_set"] == "default"
+    assert [whoami(t, tokens[t]).status_code for t in (default, a, b)] == [200, 401, 200]
+    assert whoami(a, obtain_tokens(a.client)).get_json()["tenant_name"] == COPY_TENANT_NAME
+    assert whoami(b, tokens[b]).get_json()["tenant_name"] == TENANT_NAME
+
+
+def test_a_sandbox_created_on_a_data_set_serves_it(partner):
+    one = partner(data_set="copy")
+    assert whoami(one, obtain_tokens(one.client)).get_json() == {
+        "tenant_id": TENANT, "tenant_name": COPY_TENANT_NAME, "client_id": DEMO_CLIENT,
+        "granted_scopes": list(DEMO_SCOPES), "property_scope": [QUICKSTART_PROPERTY],
+    }  # fmt: skip
+
+
+def test_the_default_sandbox_can_choose_a_data_set_by_name_too(
+    default, client, copy_of_the_fixtures
+):
+    response = default.control("POST", "/sandbox/data", {"data_set": "copy"})
+    assert (response.status_code, response.get_json()["data_set"]) == (200, "copy")
+    assert response.get_json()["directory"] == str(copy_of_the_fixtures.resolve())
+    assert whoami(default, obtain_tokens(client)).get_json()["tenant_name"] == COPY_TENANT_NAME
+
+
+def test_a_data_set_loaded_from_a_directory_is_never_chosen_by_its_path(
+    client, copy_of_the_fixtures
+):
+    platform = client.application.extensions["messpunkt"]
+    loaded = platform.load(copy_of_the_fixtures)
+    path = str(loaded.directory)
+    assert platform.open().state.data_set == path
+    assert platform.data_set(path) is None
+    assert platform.data_set_names() == ["copy", "default"]
+
+
+def test_an_unknown_data_set_is_refused_and_nothing_changes(partner):
+    one = partner()
+    tokens = obtain_tokens(one.client)
+    response = one.control("POST", "/sandbox/data", {"data_set": "nope"})
+    assert (response.status_code, response.mimetype, response.get_json()) == (422, PROBLEM, {
+        "type": "about:blank", "title": "Unprocessable Entity", "status": 422,
+        "detail": "no data set of this name",
+        "errors": {"data_set": ["Unknown data set; the known ones: copy, default."]},
+    })  # fmt: skip
+    assert whoami(one, tokens).status_code == 200
+
+
+def test_a_partner_sandbox_never_loads_a_directory(partner):
+    one = partner()
+    tokens = obtain_tokens(one.client)
+    response = one.control("POST", "/sandbox/data", {"directory": str(DEFAULT_DATA_DIR)})
+    assert (response.status_code, response.mimetype, response.get_json()["detail"]) == (
+        403, PROBLEM,
+        "a partner sandbox never reads the server's file system; "
+        "choose a data set by name (data_set)",
+    )  # fmt: skip
+    assert whoami(one, tokens).status_code == 200
+    assert "directory" not in one.control("GET", "/sandbox/data").get_json()
+
+
+def test_with_a_store_url_no_sandbox_loads_a_directory(tmp_path):
+    app = create_app({
+        "MESSPUNKT_SANDBOX_ADMIN_KEY": KEY, "MESSPUNKT_STORE_URL": "redis://localhost:6379/0",
+    })  # fmt: skip
+    response = app.test_client().post(
+        "/sandbox/data", json={"directory": str(DEFAULT_DATA_DIR)},
+        headers={"X-Sandbox-Admin-Key": KEY},
+    )  # fmt: skip
+    assert (response.status_code, response.get_json()["detail"]) == (
+        403,
+        "loading a directory is for a sandbox in one process only: with MESSPUNKT_STORE_URL "
+        "set, other processes share this sandbox and cannot read this directory; choose a "
+        "data set by name (data_set)",
+    )
