@@ -1,4 +1,8 @@
-"""The README's quickstart, run block by block in bash against a live waitress server."""
+"""The README's quickstart, run block by block in bash against a live waitress server.
+
+Each runs twice: with the base URL the server's own, and a partner sandbox's
+(`<server>/s/<id>`, created through the operator's API), nothing else changed.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import requests
+from conftest import OPERATOR, OPERATOR_KEY
 
 from messpunkt.testing import LiveServer
 
@@ -36,11 +42,30 @@ def quickstart_blocks() -> list[str]:
     return re.findall(r"```sh\n(.*?)```", section, re.DOTALL)
 
 
-def bash(script: str, server: LiveServer, cwd: Path, **env: str) -> str:
+@pytest.fixture
+def messpunkt_config() -> dict[str, str]:
+    # Real time at first (the walk-through freezes it), known admin and operator keys.
+    return {
+        "MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key",
+        "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY,
+    }
+
+
+@pytest.fixture(params=["default", "partner"])
+def sandbox(request, messpunkt_server: LiveServer) -> tuple[str, str]:
+    """The base URL the README's blocks are run against, and its admin key."""
+    if request.param == "default":
+        return messpunkt_server.url, "readme-admin-key"
+    created = requests.post(messpunkt_server.url + "/sandboxes", headers=OPERATOR, timeout=10)
+    assert created.status_code == 201, created.text
+    return created.json()["issuer"], created.json()["admin_key"]
+
+
+def bash(script: str, base_url: str, cwd: Path, **env: str) -> str:
     if shutil.which("curl") is None or shutil.which("openssl") is None:
         pytest.fail("the quickstart needs curl and openssl (.ci/run installs them)")
     completed = subprocess.run(
-        ["bash", "-c", script.replace(BASE_URL, server.url)],
+        ["bash", "-c", script.replace(BASE_URL, base_url)],
         cwd=cwd,
         env={**_python_path(), **env},
         capture_output=True,
@@ -80,13 +105,14 @@ def we01_warm_water_2026_from_fixtures() -> Decimal:
 
 
 def test_readme_quickstart_runs_against_a_live_server(
-    messpunkt_server: LiveServer, tmp_path: Path
+    sandbox: tuple[str, str], tmp_path: Path
 ) -> None:
+    base_url, _ = sandbox
     pkce, code, token, whoami, consumption, refresh_variable, refresh = quickstart_blocks()
     script = f"\necho {STEP}\n".join(
         [pkce, code, token, whoami, consumption, refresh_variable, refresh]
     )
-    steps = bash(script, messpunkt_server, tmp_path).split(f"{STEP}\n")
+    steps = bash(script, base_url, tmp_path).split(f"{STEP}\n")
 
     assert re.fullmatch(r"Verifier:  [A-Za-z0-9]{43,64}\nChallenge: [A-Za-z0-9_-]{43}\n", steps[0])
     assert re.fullmatch(r"Got authorization code: [A-F0-9]{32,}\n", steps[1])
@@ -120,23 +146,17 @@ def test_readme_quickstart_runs_against_a_live_server(
     assert rotated["refresh_token"] != first["refresh_token"]
 
     # The new refresh token works once …
-    again = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=rotated["refresh_token"])
-    )
+    again = json.loads(bash(refresh, base_url, tmp_path, REFRESH_TOKEN=rotated["refresh_token"]))
     assert "access_token" in again
     # … the pre-rotation one presented again is refused as theft …
-    replay = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=first["refresh_token"])
-    )
+    replay = json.loads(bash(refresh, base_url, tmp_path, REFRESH_TOKEN=first["refresh_token"]))
     assert replay["error"] == "invalid_grant"
     # … and the session is revoked: the newest refresh token and its access token are dead.
-    newest = json.loads(
-        bash(refresh, messpunkt_server, tmp_path, REFRESH_TOKEN=again["refresh_token"])
-    )
+    newest = json.loads(bash(refresh, base_url, tmp_path, REFRESH_TOKEN=again["refresh_token"]))
     assert newest["error"] == "invalid_grant"
     status = bash(
         whoami.replace("| python3 -m json.tool", "-o /dev/null -w '%{http_code}'"),
-        messpunkt_server,
+        base_url,
         tmp_path,
         TOKEN=again["access_token"],
     )
@@ -150,24 +170,19 @@ def walkthrough_block() -> str:
     return block.replace("localhost:8000", BASE_URL)
 
 
-@pytest.fixture
-def messpunkt_config() -> dict[str, str]:
-    # Real time at first (the walk-through freezes it), and a known admin key.
-    return {"MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key"}
-
-
 def test_readme_clock_walkthrough_shows_each_expiry(
-    messpunkt_server: LiveServer, tmp_path: Path
+    sandbox: tuple[str, str], tmp_path: Path
 ) -> None:
+    base_url, admin_key = sandbox
     pkce, code, token, *_ = quickstart_blocks()
-    bash("\n".join([pkce, code, token]), messpunkt_server, tmp_path)
+    bash("\n".join([pkce, code, token]), base_url, tmp_path)
     first = json.loads((tmp_path / "token.json").read_text())
 
     output = bash(
         walkthrough_block(),
-        messpunkt_server,
+        base_url,
         tmp_path,
-        A="X-Sandbox-Admin-Key: readme-admin-key",
+        A=f"X-Sandbox-Admin-Key: {admin_key}",
         TOKEN=first["access_token"],
         REFRESH_TOKEN=first["refresh_token"],
     )
