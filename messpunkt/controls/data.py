@@ -15,6 +15,7 @@ from flask_smorest import abort
 from ..dataset import DataSet, DataSetError
 from ..sandbox import DEFAULT_ID
 from ..web.context import platform, sandbox
+from ..web.problems import unknown_data_set
 from .admin import ControlsBlueprint
 from .clock import clock_document
 from .schemas import ClockSchema, DataSetSchema, LoadDataSchema
@@ -49,13 +50,7 @@ class Data(MethodView):
         if name is not None:
             chosen = platform().data_set(name)
             if chosen is None:
-                known = ", ".join(platform().data_set_names())
-                abort(
-                    422,
-                    message="no data set of this name",
-                    errors={"data_set": [f"Unknown data set; the known ones: {known}."]},
-                )
-            assert chosen is not None
+                unknown_data_set(platform().data_set_names())
             sandbox().store.reset(name)
             return _data_document(name, chosen)
         _refuse_a_directory()

@@ -15,6 +15,7 @@ from ..sandboxes import RegistryFull, SandboxRecord, SandboxStatus, is_sandbox_i
 from ..web.blueprint import Blueprint
 from ..web.context import SANDBOX_KEY, platform
 from ..web.pagination import paginate
+from ..web.problems import unknown_data_set
 from ..web.schemas import ListQueryArgsSchema
 from .schemas import CreatedSandboxSchema, SandboxCreateSchema, SandboxListSchema, SandboxSchema
 
@@ -66,12 +67,7 @@ class Sandboxes(MethodView):
         """Create a partner sandbox; its admin key is shown only here"""
         served = platform()
         if served.data_set(body["data_set"]) is None:
-            known = ", ".join(served.data_set_names())
-            abort(
-                422,
-                message="no data set of this name",
-                errors={"data_set": [f"Unknown data set; the known ones: {known}."]},
-            )
+            unknown_data_set(served.data_set_names())
         lifetime = timedelta(seconds=body["expires_in"])
         try:
             record, admin_key = served.create_sandbox(lifetime, body["data_set"])

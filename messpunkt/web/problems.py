@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from flask import Response
+from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -52,6 +54,17 @@ def problem_from_oauth_error(error: OAuthError) -> Response:
     code = "insufficient_scope" if isinstance(error, InsufficientScope) else "invalid_token"
     challenge = f'Bearer realm="messpunkt", error="{code}", error_description="{error.description}"'
     return problem(error.status, error.description, headers={"WWW-Authenticate": challenge})
+
+
+def unknown_data_set(known: Iterable[str]) -> NoReturn:
+    """Answer 422 for a data set name that is not among `known`, naming those."""
+    listed = ", ".join(known)
+    abort(
+        422,
+        message="no data set of this name",
+        errors={"data_set": [f"Unknown data set; the known ones: {listed}."]},
+    )
+    raise AssertionError("abort raises")
 
 
 def _default_detail(error: HTTPException) -> str:
