@@ -39,8 +39,19 @@ class SandboxFlask(Flask):
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
-    from . import api, controls
-    from .web import cors, docs, favicon, json, oauth, openapi, outage, security_headers, wellknown
+    from . import api, controls, operator
+    from .web import (
+        cors,
+        docs,
+        favicon,
+        json,
+        oauth,
+        openapi,
+        outage,
+        partition,
+        security_headers,
+        wellknown,
+    )
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -59,6 +70,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register(documented)
     if platform.controls_enabled:
         controls.register(documented)
+    if platform.operator_key_hash is not None:
+        operator.register(documented)
+    partition.register(app)
     security_headers.register(app)
     cors.register(app)
     outage.register(app, resolved["MESSPUNKT_STORE_URL"])

@@ -31,5 +31,9 @@ class BoundedCache(Generic[K, V]):
                 del self._items[next(iter(self._items))]
             self._items[key] = value
 
+    def discard(self, key: K) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
     def __len__(self) -> int:
         return len(self._items)

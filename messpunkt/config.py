@@ -7,6 +7,7 @@ one from `MESSPUNKT_*` environment variables for `app.py` and the CLI.
 from __future__ import annotations
 
 import atexit
+import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -77,7 +78,17 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_SANDBOX_ADMIN_KEY": Setting(
         "", "key for /sandbox (X-Sandbox-Admin-Key); empty means generated and printed at start"
     ),
+    "MESSPUNKT_OPERATOR_KEY": Setting(
+        "", "key for /sandboxes (X-Operator-Key); empty means no operator API (404)"
+    ),
+    "MESSPUNKT_MAX_SANDBOXES": Setting(1000, "most partner sandboxes alive at once", int),
+    "MESSPUNKT_DATA_SETS": Setting(
+        "", "more named data sets beside `default`, as name=directory,…; empty means none"
+    ),
 }
+
+# A data set's name, as partners choose it; never a path.
+DATA_SET_NAME = re.compile(r"[a-z0-9-]{1,40}")
 
 
 def defaults() -> dict[str, Any]:
@@ -95,6 +106,8 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
     _check_hosting(config)
+    if config["MESSPUNKT_MAX_SANDBOXES"] < 0:
+        raise ValueError("MESSPUNKT_MAX_SANDBOXES must not be negative")
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
     return config
@@ -117,6 +130,21 @@ def _check_hosting(config: dict[str, Any]) -> None:
                 f"MESSPUNKT_STORE_URL needs {', '.join(missing)} set: every worker and host "
                 "must sign, verify and page alike"
             )
+
+
+def data_set_directories(text: str) -> dict[str, str]:
+    """Read MESSPUNKT_DATA_SETS (`name=directory,…`) as names and their directories."""
+    found: dict[str, str] = {}
+    for item in text.split(",") if text else ():
+        name, equals, directory = item.partition("=")
+        if not equals or not directory:
+            raise ValueError(f"MESSPUNKT_DATA_SETS: {item!r} is not name=directory")
+        if DATA_SET_NAME.fullmatch(name) is None:
+            raise ValueError(f"MESSPUNKT_DATA_SETS: {name!r} is not a name of [a-z0-9-]{{1,40}}")
+        if name == "default" or name in found:
+            raise ValueError(f"MESSPUNKT_DATA_SETS: the name {name!r} is taken")
+        found[name] = directory
+    return found
 
 
 def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -1,24 +1,29 @@
 """The process around the sandboxes: what every sandbox shares, and each request's sandbox.
 
 `Platform` is the composition root. It holds the configuration, the signing
-key, the cursor secret, the loaded data sets and the composed authorization
-servers (caches), and resolves the sandbox a request is served by, once.
+key, the cursor secret, the loaded data sets, the registry of sandboxes and
+the composed authorization servers (caches), and resolves the sandbox a
+request is served by, once.
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .bounded import BoundedCache
 from .clock import ClockState, system_time
+from .config import DATA_SET_NAME, data_set_directories
 from .dataset import DataSet, load_dataset
 from .oauth.access_tokens import SigningKey
 from .oauth.docs_client import docs_client
 from .oauth.server import AuthorizationServer
 from .oauth.store import Lifetimes
+from .records import DataSetError
 from .sandbox import (
     DEFAULT_ID,
     Sandbox,
@@ -27,19 +32,31 @@ from .sandbox import (
     SandboxStore,
     hash_admin_key,
 )
-from .stores.memory import InMemoryStore
+from .sandboxes import (
+    InMemoryRegistry,
+    NoSuchSandbox,
+    SandboxRecord,
+    SandboxRegistry,
+    new_sandbox_id,
+)
 
 DEFAULT_DATA_SET = "default"
 
 
 class Platform:
-    def __init__(self, config: dict[str, Any]) -> None:
+    # Composed servers kept, one per sandbox and data set, oldest out. Each keeps the
+    # verified claims of up to AccessTokens.CACHE_SIZE of its own tokens.
+    SERVERS_KEPT = 256
+
+    def __init__(self, config: dict[str, Any], registry: SandboxRegistry | None = None) -> None:
         self.config = config
         key_file = config["MESSPUNKT_SIGNING_KEY"]
         self.key = SigningKey.from_pem_file(key_file) if key_file else SigningKey.generate()
         self.secret_key = config["MESSPUNKT_SECRET_KEY"] or secrets.token_urlsafe(32)
         # The default sandbox's key, kept in plain text only to print it at start.
         self.admin_key = config["MESSPUNKT_SANDBOX_ADMIN_KEY"] or secrets.token_urlsafe(24)
+        operator_key = config["MESSPUNKT_OPERATOR_KEY"]
+        self.operator_key_hash = hash_admin_key(operator_key) if operator_key else None
         self.controls_enabled = config["MESSPUNKT_SANDBOX_CONTROLS"] == "on"
         self.lifetimes = Lifetimes(
             code=timedelta(seconds=config["MESSPUNKT_CODE_TTL"]),
@@ -51,25 +68,72 @@ class Platform:
         self.data_sets: dict[str, DataSet] = {
             DEFAULT_DATA_SET: load_dataset(config["MESSPUNKT_DATA_DIR"])
         }
+        for name, directory in data_set_directories(config["MESSPUNKT_DATA_SETS"]).items():
+            try:
+                self.data_sets[name] = load_dataset(directory)
+            except DataSetError as error:
+                raise ValueError(f"MESSPUNKT_DATA_SETS: data set {name!r}: {error}") from None
         frozen_at = config["MESSPUNKT_FROZEN_AT"]
-        first = SandboxState(
-            clock=ClockState.starting(datetime.fromisoformat(frozen_at) if frozen_at else None),
-            generation=1,
-            data_set=DEFAULT_DATA_SET,
-            admin_key_hash=hash_admin_key(self.admin_key),
+        self._clock = ClockState.starting(datetime.fromisoformat(frozen_at) if frozen_at else None)
+        self.registry = registry or _registry(
+            config,
+            self._state(DEFAULT_DATA_SET, self.admin_key),
+            # Read through the platform, so that whoever replaces `wall` moves expiry too.
+            wall=lambda: self.wall(),
         )
-        self.store: SandboxStore = _default_store(config, first)
+        default = self.registry.store(DEFAULT_ID)
+        assert default is not None, "a registry always holds the default sandbox"
+        self.store: SandboxStore = default
         self.clock = SandboxClock(self.store, self.wall)
-        self._servers: dict[str, AuthorizationServer] = {}
+        self._servers: BoundedCache[tuple[str, str], AuthorizationServer] = BoundedCache(
+            self.SERVERS_KEPT
+        )
         self._lock = threading.Lock()
 
     def open(self, sandbox_id: str = DEFAULT_ID) -> Sandbox:
-        """Resolve a request's sandbox: its state read once, and the instant it is served at."""
-        state = self.store.state()
+        """Resolve a request's sandbox: its state read once, and the instant it is served at.
+
+        Raise NoSuchSandbox for one that is unknown, malformed, deleted or expired.
+        """
+        store = self.registry.store(sandbox_id)
+        if store is None:
+            raise NoSuchSandbox(sandbox_id)
+        try:
+            state = store.state()
+        except LookupError:  # a shared store learns only here that it is gone
+            self.registry.describe(sandbox_id)  # which ends it, if its time has come
+            raise NoSuchSandbox(sandbox_id) from None
         wall = self.wall()
         data = self.data_sets[state.data_set]
-        auth = self._servers.get(state.data_set) or self._server(state.data_set, data)
-        return Sandbox(sandbox_id, state, wall, state.clock.now(wall), data, self.store, auth)
+        key = (sandbox_id, state.data_set)
+        auth = self._servers.get(key) or self._server(key, data, store)
+        return Sandbox(sandbox_id, state, wall, state.clock.now(wall), data, store, auth)
+
+    def issuer(self, sandbox_id: str) -> str:
+        """Return a sandbox's issuer: the configured one, or `<issuer>/s/<id>` for a partner."""
+        if sandbox_id == DEFAULT_ID:
+            return str(self.config["MESSPUNKT_ISSUER"])
+        return f"{self.config['MESSPUNKT_ISSUER'].rstrip('/')}/s/{sandbox_id}"
+
+    def data_set(self, name: str) -> DataSet | None:
+        """Return a data set any sandbox may choose by name (never one loaded from a path)."""
+        return self.data_sets.get(name) if DATA_SET_NAME.fullmatch(name) else None
+
+    def data_set_names(self) -> list[str]:
+        """Name the data sets any sandbox may choose."""
+        return sorted(name for name in self.data_sets if DATA_SET_NAME.fullmatch(name))
+
+    def create_sandbox(self, lifetime: timedelta, data_set: str) -> tuple[SandboxRecord, str]:
+        """Create a partner sandbox on `data_set`; return it and its admin key, made here."""
+        admin_key = secrets.token_urlsafe(32)
+        now = self.wall()
+        state = self._state(data_set, admin_key)
+        record = self.registry.create(new_sandbox_id(), state, now + lifetime, created_at=now)
+        return record, admin_key
+
+    def _state(self, data_set: str, admin_key: str) -> SandboxState:
+        """Return a new sandbox's state: the configured clock, generation 1."""
+        return SandboxState(self._clock, 1, data_set, hash_admin_key(admin_key))
 
     def load(self, directory: str | Path) -> DataSet:
         """Validate another data set, then switch the sandbox to it and reset."""
@@ -77,33 +141,43 @@ class Platform:
         name = str(data.directory)
         with self._lock:
             self.data_sets[name] = data
-            self._servers.pop(name, None)
+            self._servers.discard((DEFAULT_ID, name))  # its clients may have changed
         self.store.reset(name)
         return data
 
-    def _server(self, name: str, data: DataSet) -> AuthorizationServer:
+    def _server(
+        self, key: tuple[str, str], data: DataSet, store: SandboxStore
+    ) -> AuthorizationServer:
+        sandbox_id = key[0]
         with self._lock:
-            server = self._servers.get(name)
+            server = self._servers.get(key)
             if server is None:
-                issuer = self.config["MESSPUNKT_ISSUER"]
+                issuer = self.issuer(sandbox_id)
                 docs = docs_client(issuer)
-                server = self._servers[name] = AuthorizationServer(
+                default = sandbox_id == DEFAULT_ID
+                server = AuthorizationServer(
                     issuer=issuer,
-                    audience=self.config["MESSPUNKT_AUDIENCE"],
+                    audience=self.config["MESSPUNKT_AUDIENCE"] if default else f"{issuer}/v1",
                     clients={**data.clients, docs.client_id: docs},
-                    store=self.store,
+                    store=store,
                     key=self.key,
                     lifetimes=self.lifetimes,
                 )
+                self._servers.put(key, server)
             return server
 
 
-def _default_store(config: dict[str, Any], first: SandboxState) -> SandboxStore:
-    """The default sandbox's store: in this process, or on Redis when a URL is given."""
+def _registry(
+    config: dict[str, Any], default: SandboxState, wall: Callable[[], datetime]
+) -> SandboxRegistry:
+    """The sandboxes: in this process, or on Redis when a store URL is given."""
+    limit = config["MESSPUNKT_MAX_SANDBOXES"]
     url = config["MESSPUNKT_STORE_URL"]
     if not url:
-        return InMemoryStore(first)
-    from .stores import redis  # only a hosted sandbox needs redis-py
+        return InMemoryRegistry(default, wall=wall, limit=limit)
+    from .stores import redis, redis_registry  # only a hosted sandbox needs redis-py
 
     grace = timedelta(seconds=config["MESSPUNKT_STORE_GRACE"])
-    return redis.open_sandbox(redis.connect(url), DEFAULT_ID, first, grace=grace)
+    return redis_registry.RedisRegistry(
+        redis.connect(url), default, wall=wall, limit=limit, grace=grace
+    )

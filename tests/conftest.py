@@ -1,4 +1,5 @@
-"""What many test files share: the fixture data, the quickstart tenant, the clock, `Api`.
+"""What many test files share: the fixture data, the quickstart tenant, the clock, `Api`,
+partner sandboxes.
 
 The sandbox's own fixtures (`messpunkt_app`, `messpunkt_client`, `messpunkt_tokens`,
 `messpunkt_server`) come from its pytest plugin, `messpunkt.testing`.
@@ -62,3 +63,30 @@ def redis_server(tmp_path_factory) -> RedisServer:
     server = RedisServer(tmp_path_factory.mktemp("redis")).start()
     yield server
     server.stop()
+
+
+OPERATOR_KEY = "test-operator-key"
+OPERATOR = {"X-Operator-Key": OPERATOR_KEY}
+
+
+class Prefixed:
+    """A test client below a path prefix: one partner's sandbox as its partner calls it."""
+
+    def __init__(self, client, prefix: str) -> None:
+        self.client, self.prefix = client, prefix
+
+    def open(self, path: str, **kwargs):
+        return self.client.open(self.prefix + path, **kwargs)
+
+    def get(self, path: str, **kwargs):
+        return self.open(path, method="GET", **kwargs)
+
+    def post(self, path: str, **kwargs):
+        return self.open(path, method="POST", **kwargs)
+
+
+def create_sandbox(client, **body) -> dict[str, Any]:
+    """Create a partner sandbox through the operator's API; return its 201 document."""
+    response = client.post("/sandboxes", headers=OPERATOR, json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()

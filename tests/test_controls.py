@@ -33,7 +33,7 @@ PATHS = [
     ("POST", "/sandbox/personal-access-tokens"), ("DELETE", "/sandbox/personal-access-tokens/x"),
     ("GET", "/sandbox/data"), ("POST", "/sandbox/data"),
 ]  # fmt: skip
-DATA = {"directory": str(DEFAULT_DATA_DIR), "tenants": 2, "properties": 3,
+DATA = {"data_set": "default", "directory": str(DEFAULT_DATA_DIR), "tenants": 2, "properties": 3,
         "usage_units": 16, "clients": 4}  # fmt: skip
 
 
@@ -482,7 +482,8 @@ def test_loading_a_copy_of_the_data_replaces_the_set_and_ends_sessions(client, t
     tokens = obtain_tokens(client)
     copy = shutil.copytree(DEFAULT_DATA_DIR, tmp_path / "data")
     response = control(client, "POST", "/sandbox/data", {"directory": str(copy)})
-    assert (response.status_code, response.json) == (200, {**DATA, "directory": str(copy)})
+    loaded = {**DATA, "data_set": str(copy), "directory": str(copy)}
+    assert (response.status_code, response.json) == (200, loaded)
     assert control(client, "GET", "/sandbox/data").json["directory"] == str(copy)
     assert whoami(client, tokens.access_token).status_code == 401
 

@@ -1,4 +1,9 @@
-"""A real third-party client, Authlib's requests OAuth2Session, against a live sandbox."""
+"""A real third-party client, Authlib's requests OAuth2Session, against a live sandbox.
+
+Every test runs twice: against the default sandbox, and against a partner's
+sandbox whose issuer has a path (`<server>/s/<id>`), discovered as RFC 8414
+§3.1 says (the well-known segment first, the issuer's path after it).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,15 @@ import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
 from authlib.oauth2 import rfc8414, rfc9207
-from conftest import TENANT
+from conftest import OPERATOR, OPERATOR_KEY, TENANT
 
-from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, DEMO_SCOPES, QUICKSTART_PROPERTY
+from messpunkt.testing import (
+    DEMO_CLIENT,
+    DEMO_REDIRECT_URI,
+    DEMO_SCOPES,
+    FROZEN_AT,
+    QUICKSTART_PROPERTY,
+)
 
 HAMBURG_PROPERTY = "21141801-9f23-5bf2-865c-51d717f65653"
 WEB_CLIENT, WEB_SECRET = "sandbox-web-client", "sandbox-web-client-secret-change-me"
@@ -27,12 +38,28 @@ pytestmark = pytest.mark.live
 
 
 @pytest.fixture
-def metadata(messpunkt_server) -> dict:
+def messpunkt_config() -> dict[str, str]:
+    return {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY}
+
+
+@pytest.fixture(params=["default", "partner"])
+def issuer(request, messpunkt_server) -> str:
+    """The issuer under test: the server's own, or a new partner sandbox's."""
+    if request.param == "default":
+        return messpunkt_server.url
+    created = requests.post(messpunkt_server.url + "/sandboxes", headers=OPERATOR, timeout=10)
+    assert created.status_code == 201, created.text
+    return created.json()["issuer"]
+
+
+@pytest.fixture
+def metadata(issuer, session) -> dict:
     """Discover the endpoints (RFC 8414), validated by Authlib's own metadata models."""
-    url = messpunkt_server.url + "/.well-known/oauth-authorization-server"
-    document = rfc8414.AuthorizationServerMetadata(requests.get(url, timeout=10).json())
+    url = rfc8414.get_well_known_url(issuer, external=True)
+    answer = session(DEMO_CLIENT).get(url, withhold_token=True, timeout=10)  # no token yet
+    document = rfc8414.AuthorizationServerMetadata(answer.json())
     document.validate(metadata_classes=[rfc9207.AuthorizationServerMetadata])
-    assert document["issuer"] == messpunkt_server.url
+    assert document["issuer"] == issuer
     assert document["authorization_response_iss_parameter_supported"] is True
     return document
 

@@ -1,4 +1,8 @@
-"""The README's quickstart and clock walk-through, run in order in one bash session, live."""
+"""The README's quickstart and clock walk-through, run in order in one bash session, live.
+
+Each runs twice: with the base URL the server's own, and a partner sandbox's
+(`<server>/s/<id>`, created through the operator's API), nothing else changed.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,12 @@ import subprocess
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import requests
+from conftest import OPERATOR, OPERATOR_KEY
 
 from messpunkt.testing import LiveServer
 
@@ -105,14 +112,27 @@ def run_in_one_shell(blocks: list[str], server: LiveServer, cwd: Path) -> list[s
 
 @pytest.fixture
 def messpunkt_config() -> dict[str, str]:
-    # Real time at first (the walk-through freezes it), and a known admin key.
-    return {"MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key"}
+    # Real time at first (the walk-through freezes it), known admin and operator keys.
+    return {
+        "MESSPUNKT_SANDBOX_ADMIN_KEY": "readme-admin-key",
+        "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY,
+    }
+
+
+@pytest.fixture(params=["default", "partner"])
+def sandbox(request, messpunkt_server: LiveServer) -> SimpleNamespace:
+    """The base URL the README's blocks are run against (`.url`), and its `.admin_key`."""
+    if request.param == "default":
+        return SimpleNamespace(url=messpunkt_server.url, admin_key="readme-admin-key")
+    created = requests.post(messpunkt_server.url + "/sandboxes", headers=OPERATOR, timeout=10)
+    assert created.status_code == 201, created.text
+    return SimpleNamespace(url=created.json()["issuer"], admin_key=created.json()["admin_key"])
 
 
 def test_every_readme_block_runs_in_page_order_in_one_shell(
-    messpunkt_server: LiveServer, tmp_path: Path
+    sandbox: SimpleNamespace, tmp_path: Path
 ) -> None:
-    readme_runs_in_order(messpunkt_server, tmp_path)
+    readme_runs_in_order(sandbox, tmp_path)
 
 
 def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
@@ -173,39 +193,33 @@ def assert_we01_warm_water_2026(report: dict) -> None:
 
 
 def test_the_refresh_token_from_before_a_rotation_revokes_the_session(
-    messpunkt_server: LiveServer, tmp_path: Path
+    sandbox: SimpleNamespace, tmp_path: Path
 ) -> None:
     pkce, code, token, whoami, _, refresh_variable, refresh, *_ = readme_blocks()
     # The published request, without the README's saving of its answer.
     [request, keeping] = refresh.split(" > token.json\n")
     assert "REFRESH_TOKEN=$(" in keeping
-    bash("\n".join([pkce, code, token]), messpunkt_server, tmp_path)
+    bash("\n".join([pkce, code, token]), sandbox, tmp_path)
     first = json.loads((tmp_path / "token.json").read_text())
-    bash("\n".join([refresh_variable, refresh]), messpunkt_server, tmp_path)
+    bash("\n".join([refresh_variable, refresh]), sandbox, tmp_path)
     rotated = json.loads((tmp_path / "token.json").read_text())
     assert rotated["refresh_token"] != first["refresh_token"]
 
     # The new refresh token works once …
-    again = json.loads(
-        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=rotated["refresh_token"])
-    )
+    again = json.loads(bash(request, sandbox, tmp_path, REFRESH_TOKEN=rotated["refresh_token"]))
     assert "access_token" in again
     # … the pre-rotation one presented again is refused as theft …
-    replay = json.loads(
-        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=first["refresh_token"])
-    )
+    replay = json.loads(bash(request, sandbox, tmp_path, REFRESH_TOKEN=first["refresh_token"]))
     assert replay == {
         "error": "invalid_grant",
         "error_description": "refresh token was already used; the session is revoked",
     }
     # … and the session is revoked: the newest refresh token and its access token are dead.
-    newest = json.loads(
-        bash(request, messpunkt_server, tmp_path, REFRESH_TOKEN=again["refresh_token"])
-    )
+    newest = json.loads(bash(request, sandbox, tmp_path, REFRESH_TOKEN=again["refresh_token"]))
     assert newest == {"error": "invalid_grant", "error_description": "the session is revoked"}
     status = bash(
         whoami.replace("| python3 -m json.tool", "-o /dev/null -w '%{http_code}'"),
-        messpunkt_server,
+        sandbox,
         tmp_path,
         TOKEN=again["access_token"],
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Any
 
 from flask import request
@@ -23,14 +22,7 @@ class ControlsBlueprint(Blueprint):
 
     def documented(self, *statuses: int) -> Any:
         """Document the admin key and the error responses of a control."""
-
-        def decorate(view: Any) -> Any:
-            view = self.doc(security=[{"adminKey": []}])(view)
-            for status in (401, *statuses):
-                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
-            return view
-
-        return decorate
+        return self.secured("adminKey", *statuses)
 
 
 def _require_admin_key() -> None:

@@ -135,11 +135,30 @@ class CreatedPersonalAccessTokenSchema(PersonalAccessTokenSchema):
 
 
 class LoadDataSchema(Schema):
-    directory = fields.String(required=True, validate=validate.Length(min=1, max=4096))
+    data_set = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=40),
+        metadata={"description": "A data set loaded at start (`default`: the fixtures)."},
+    )
+    directory = fields.String(
+        load_default=None,
+        validate=validate.Length(min=1, max=4096),
+        metadata={
+            "description": "A directory on the server to load (the local default sandbox only)."
+        },
+    )
+
+    @validates_schema
+    def _one_of(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("data_set") is None) == (data.get("directory") is None):
+            raise ValidationError("give exactly one of data_set and directory", "data_set")
 
 
 class DataSetSchema(Schema):
-    directory = fields.String(required=True)
+    data_set = fields.String(required=True)
+    directory = fields.String(
+        metadata={"description": "Where it was loaded from; the local default sandbox only."}
+    )
     tenants = fields.Integer(required=True)
     properties = fields.Integer(required=True)
     usage_units = fields.Integer(required=True)

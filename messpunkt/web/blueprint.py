@@ -88,6 +88,17 @@ class Blueprint(flask_smorest.Blueprint):
 
         return decorate
 
+    def secured(self, scheme: str, *statuses: int) -> Callable[[View], View]:
+        """Document a view's security scheme and its error responses, 401 among them."""
+
+        def decorate(view: View) -> View:
+            view = self.doc(security=[{scheme: []}])(view)
+            for status in (401, *statuses):
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
+            return view
+
+        return decorate
+
     def errors(self, *statuses: int) -> Callable[[View], View]:
         """Document problem+json error responses of a view.
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import current_app, g, request
 
 from ..platform import Platform
-from ..sandbox import Sandbox
+from ..sandbox import DEFAULT_ID, Sandbox
+
+# The environ key naming a partner's sandbox (set by `partition.SandboxPartition`).
+SANDBOX_KEY = "messpunkt.sandbox"
 
 
 def platform() -> Platform:
@@ -13,8 +16,13 @@ def platform() -> Platform:
 
 
 def sandbox() -> Sandbox:
-    """Return this request's sandbox: its state, data and `now`, read on first use only."""
+    """Return this request's sandbox: its state, data and `now`, read on first use only.
+
+    Raise NoSuchSandbox when the sandbox named in the environ is not served.
+    """
     found: Sandbox | None = g.get("sandbox")
     if found is None:
-        found = g.sandbox = platform().open()
+        # One context lookup, not a proxy's per attribute (as in api.security).
+        environ = request._get_current_object().environ  # type: ignore[attr-defined]
+        found = g.sandbox = platform().open(environ.get(SANDBOX_KEY, DEFAULT_ID))
     return found

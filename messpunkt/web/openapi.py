@@ -8,11 +8,12 @@ from __future__ import annotations
 import http
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from ..oauth.errors import OAuthError
+from .json import json_response
 from .problems import MEDIA_TYPE, problem, problem_from_http_exception, problem_from_oauth_error
 from .schemas import ProblemSchema
 
@@ -23,6 +24,8 @@ OPENAPI_CONFIG = {
     "OPENAPI_URL_PREFIX": "/",
     "OPENAPI_JSON_PATH": "openapi.json",
 }
+# The operator's paths belong to the host, never to one sandbox.
+OPERATOR_PATH = "/sandboxes"
 SCOPES = {
     "read:units": "properties and usage units",
     "read:devices": "measuring points and devices",
@@ -48,6 +51,13 @@ class ProblemApi(Api):
     def handle_http_exception(self, error: Any) -> Any:
         return problem_from_http_exception(error)
 
+    def _openapi_json(self) -> Response:
+        """Serve the document; under /s/<id>, one that points at that sandbox."""
+        root = request.script_root
+        if not root:
+            return super()._openapi_json()  # type: ignore[no-any-return]
+        return json_response(partner_document(self.spec.to_dict(), root))
+
     def _register_responses(self) -> None:
         for status in http.HTTPStatus:
             response: dict[str, Any] = {"description": status.phrase}
@@ -66,6 +76,32 @@ class ProblemApi(Api):
         default = {"description": "Error", "schema": self.ERROR_SCHEMA}
         prepare_response(default, self.spec, MEDIA_TYPE)
         self.spec.components.response("DEFAULT_ERROR", default, lazy=True)
+
+
+def partner_document(document: dict[str, Any], root: str) -> dict[str, Any]:
+    """Point the document at the sandbox under `root`, without the operator's paths.
+
+    Swagger UI sends calls to the first server, and resolves the OAuth URLs
+    against it (an absolute path keeps the host only), so both carry `root`.
+    """
+    schemes = dict(document["components"]["securitySchemes"])
+    schemes.pop("operatorKey", None)
+    oauth2 = schemes["oauth2"]
+    flows = {
+        name: {key: root + value if key.endswith("Url") else value for key, value in flow.items()}
+        for name, flow in oauth2["flows"].items()
+    }
+    schemes["oauth2"] = {**oauth2, "flows": flows}
+    return {
+        **document,
+        "servers": [{"url": root}],
+        "paths": {
+            path: item
+            for path, item in document["paths"].items()
+            if not path.startswith(OPERATOR_PATH)
+        },
+        "components": {**document["components"], "securitySchemes": schemes},
+    }
 
 
 def make_api(app: Flask) -> Api:

@@ -17,12 +17,21 @@ Item = TypeVar("Item")
 
 
 def paginate(
-    items: Iterable[Item], limit: int, cursor: str | None, **filters: Any
+    items: Iterable[Item],
+    limit: int,
+    cursor: str | None,
+    *,
+    within: str | None = None,
+    **filters: Any,
 ) -> dict[str, Any]:
-    """Return one page of `items` in the list envelope, with the next cursor."""
+    """Return one page of `items` in the list envelope, with the next cursor.
+
+    A cursor holds in this request's sandbox and its generation only, or
+    `within` what the caller names (a list that belongs to no sandbox).
+    """
     offset = 0
     if cursor is not None:
-        signer, binding = _signer(), _binding(filters)
+        signer, binding = _signer(), _binding(filters, within)
         try:
             bound_to, offset = signer.loads(cursor)
         except (BadData, ValueError, TypeError):
@@ -37,7 +46,7 @@ def paginate(
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
-        next_cursor = _signer().dumps([_binding(filters), offset + limit])
+        next_cursor = _signer().dumps([_binding(filters, within), offset + limit])
     return {"data": page, "pagination": {"next_cursor": next_cursor}}
 
 
@@ -45,15 +54,18 @@ def _signer() -> URLSafeSerializer:
     return URLSafeSerializer(platform().secret_key, salt="messpunkt.v1.cursor")
 
 
-def _binding(filters: dict[str, Any]) -> str:
+def _binding(filters: dict[str, Any], within: str | None) -> str:
     """Fingerprint the endpoint, the caller's view and the filters a cursor is valid for."""
     caller = g.get("principal")
+    if within is None:
+        served = sandbox()
+        within = f"{served.id} {served.generation}"
     parts = [
         request.endpoint or "",
         str(request.view_args or {}),
         caller.tenant_id if caller else "",
         ",".join(sorted(caller.property_scope)) if caller else "",
-        str(sandbox().generation),
+        within,
         repr(sorted((k, str(v)) for k, v in filters.items())),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]

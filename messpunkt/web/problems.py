@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, NoReturn
 
 from flask import Response
+from flask_smorest import abort
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -66,6 +68,17 @@ def _challenge_text(text: str) -> str:
     """
     text = text.replace('"', "'").replace("\\", "/")
     return "".join(char if " " <= char <= "~" else "?" for char in text)
+
+
+def unknown_data_set(known: Iterable[str]) -> NoReturn:
+    """Answer 422 for a data set name that is not among `known`, naming those."""
+    listed = ", ".join(known)
+    abort(
+        422,
+        message="no data set of this name",
+        errors={"data_set": [f"Unknown data set; the known ones: {listed}."]},
+    )
+    raise AssertionError("abort raises")
 
 
 def _default_detail(error: HTTPException) -> str:

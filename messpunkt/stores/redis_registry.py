@@ -1,0 +1,156 @@
+"""The registry of sandboxes on Redis: which partner sandboxes exist, until when.
+
+Per partner sandbox S: its state and records (`mp:{S}:…`, see `redis.py`), whose
+state key expires with the sandbox (PEXPIREAT, the machine's wall clock); its
+registry entry `mp:{S}:meta` (created, expires, first data set); and, once it has
+ended, a tombstone `mp:{S}:ended` kept 30 days, so the operator learns it is
+gone (410) rather than that it never was (404). `mp:sandboxes` indexes the live
+ones by creation. Ending a sandbox deletes every key it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import redis
+
+from ..clock import truncate
+from ..sandbox import DEFAULT_ID, SandboxState, SandboxStore
+from ..sandboxes import (
+    RegistryFull,
+    SandboxRecord,
+    SandboxRegistry,
+    SandboxStatus,
+    is_sandbox_id,
+)
+from .redis import RedisStore, _Scripts, instant, ms, open_sandbox
+
+INDEX = "mp:sandboxes"
+TOMBSTONE_KEPT = timedelta(days=30)
+
+
+class RedisRegistry(SandboxRegistry):
+    def __init__(
+        self,
+        client: redis.Redis,
+        default: SandboxState,
+        *,
+        wall: Callable[[], datetime],
+        limit: int,
+        grace: timedelta,
+    ) -> None:
+        self.client: Any = client
+        self._wall = wall
+        self._limit = limit
+        self._grace = grace
+        self._scripts = _Scripts(client)
+        self._default = open_sandbox(client, DEFAULT_ID, default, grace=grace)
+        self._started_at = truncate(wall())
+
+    def store(self, sandbox_id: str) -> SandboxStore | None:
+        if sandbox_id == DEFAULT_ID:
+            return self._default
+        if not is_sandbox_id(sandbox_id):
+            return None
+        # No round trip here: the request's first read (its state) finds out whether it is
+        # still there, for its state key expires with it.
+        return RedisStore(self.client, sandbox_id, grace=self._grace, scripts=self._scripts)
+
+    def create(
+        self,
+        sandbox_id: str,
+        state: SandboxState,
+        expires_at: datetime,
+        *,
+        created_at: datetime | None = None,
+    ) -> SandboxRecord:
+        if not is_sandbox_id(sandbox_id):
+            raise ValueError(f"not a sandbox id: {sandbox_id!r}")
+        self._sweep()
+        if self.client.zcard(INDEX) >= self._limit:
+            raise RegistryFull(self._limit)
+        created_at = truncate(created_at or self._wall())
+        expires_at = truncate(expires_at)
+        prefix = f"mp:{{{sandbox_id}}}:"
+        if not self.client.hsetnx(prefix + "meta", "created_at", ms(created_at)):
+            raise ValueError(f"the sandbox id {sandbox_id!r} is taken")
+        pipe = self.client.pipeline(transaction=True)
+        pipe.hset(prefix + "meta", mapping={"expires_at": ms(expires_at),
+                                            "data_set": state.data_set})  # fmt: skip
+        pipe.zadd(INDEX, {sandbox_id: ms(created_at)})
+        pipe.execute()
+        RedisStore.create(self.client, sandbox_id, state, grace=self._grace)
+        self.client.pexpireat(prefix + "sbx", ms(expires_at))
+        return SandboxRecord(sandbox_id, created_at, expires_at, state.data_set,
+                             SandboxStatus.ACTIVE)  # fmt: skip
+
+    def describe(self, sandbox_id: str) -> SandboxRecord | None:
+        if sandbox_id == DEFAULT_ID:
+            data_set = self._default.state().data_set
+            return SandboxRecord(DEFAULT_ID, self._started_at, None, data_set, SandboxStatus.ACTIVE)
+        if not is_sandbox_id(sandbox_id):
+            return None
+        prefix = f"mp:{{{sandbox_id}}}:"
+        pipe = self.client.pipeline(transaction=False)
+        pipe.hgetall(prefix + "meta")
+        pipe.hget(prefix + "sbx", "data_set")
+        pipe.hgetall(prefix + "ended")
+        meta, data_set, ended = pipe.execute()
+        if meta:
+            record = _record(sandbox_id, meta, data_set, SandboxStatus.ACTIVE)
+            if data_set is not None and self._wall() < record.expires_at:  # type: ignore[operator]
+                return record
+            return self._end(sandbox_id, SandboxStatus.EXPIRED) or record
+        if ended:
+            return _record(sandbox_id, ended, None, SandboxStatus(ended[b"status"].decode()))
+        return None
+
+    def list(self) -> list[SandboxRecord]:
+        self._sweep()
+        found = [self.describe(sid.decode()) for sid in self.client.zrange(INDEX, 0, -1)]
+        return [r for r in found if r is not None and r.status is SandboxStatus.ACTIVE]
+
+    def delete(self, sandbox_id: str) -> bool:
+        if not is_sandbox_id(sandbox_id):
+            return False
+        record = self.describe(sandbox_id)
+        if record is None or record.status is not SandboxStatus.ACTIVE:
+            return False
+        return self._end(sandbox_id, SandboxStatus.DELETED) is not None
+
+    def _sweep(self) -> None:
+        """End every sandbox whose expiry has passed (its state key is already gone)."""
+        for sid in self.client.zrange(INDEX, 0, -1):
+            self.describe(sid.decode())
+
+    def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
+        """Leave a tombstone, then delete every key of the sandbox; None if it had ended."""
+        prefix = f"mp:{{{sandbox_id}}}:"
+        meta = self.client.hgetall(prefix + "meta")
+        if not meta or self.client.zrem(INDEX, sandbox_id) == 0:
+            return None  # another worker ended it first
+        data_set = self.client.hget(prefix + "sbx", "data_set")
+        record = _record(sandbox_id, meta, data_set, status)
+        keys = [key for key in self.client.scan_iter(match=prefix + "*", count=1000)]
+        if keys:
+            self.client.unlink(*keys)
+        tombstone = {"created_at": ms(record.created_at), "data_set": record.data_set,
+                     "expires_at": ms(record.expires_at or record.created_at),
+                     "status": status.value}  # fmt: skip
+        self.client.hset(prefix + "ended", mapping=tombstone)
+        self.client.expire(prefix + "ended", TOMBSTONE_KEPT)
+        return record
+
+
+def _record(
+    sandbox_id: str, meta: dict[bytes, bytes], data_set: bytes | None, status: SandboxStatus
+) -> SandboxRecord:
+    return SandboxRecord(
+        sandbox_id,
+        instant(meta[b"created_at"]),
+        instant(meta[b"expires_at"]),
+        (data_set or meta[b"data_set"]).decode(),
+        status,
+    )

@@ -1,0 +1,60 @@
+"""/s/<id>/…: a partner's sandbox, served by the same blueprints as the default one.
+
+A WSGI middleware moves `/s/<id>` from PATH_INFO to SCRIPT_NAME (PEP 3333),
+as a proxy that mounts the app under a prefix would, and names the sandbox
+in the environ. Routing, `url_for` (the consent form's action, the docs'
+assets) and `request.path` then work under the prefix unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask import Flask, request
+from werkzeug.exceptions import NotFound
+
+from ..sandboxes import NoSuchSandbox, is_sandbox_id
+from .context import SANDBOX_KEY, sandbox
+
+PREFIX = "/s/"
+
+
+class SandboxPartition:
+    """Serve `/s/<id>/<path>` as `<path>` of the sandbox `<id>`."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path: str = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX):
+            sandbox_id, slash, rest = path[len(PREFIX) :].partition("/")
+            # A copy: whoever wraps the app (the access log) still sees the path requested.
+            environ = {
+                **environ,
+                SANDBOX_KEY: sandbox_id,
+                "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + PREFIX + sandbox_id,
+                "PATH_INFO": slash + rest,
+            }
+        return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+
+def register(app: Flask) -> None:
+    """Serve partner sandboxes under /s/<id>; an unknown one is 404 on every path."""
+    app.wsgi_app = SandboxPartition(app.wsgi_app)  # type: ignore[method-assign]
+    app.before_request(_open_partner_sandbox)
+
+
+def _open_partner_sandbox() -> None:
+    # Before any view, so /docs and /openapi.json are 404 too. The answer is any 404's:
+    # unknown, malformed, deleted and expired look alike, so ids cannot be probed.
+    sandbox_id = request._get_current_object().environ.get(SANDBOX_KEY)  # type: ignore[attr-defined]
+    if sandbox_id is None:
+        return
+    if not is_sandbox_id(sandbox_id):  # /s/default too: the default sandbox has no prefix
+        raise NotFound()
+    try:
+        sandbox()
+    except NoSuchSandbox:
+        raise NotFound() from None
