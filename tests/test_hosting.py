@@ -19,6 +19,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
@@ -398,3 +399,74 @@ def test_with_short_lifetimes_every_record_leaves_the_store_once_they_have_passe
         time.sleep(0.25)
     assert keys() == [b"mp:{default}:sbx"]
     direct.close()
+
+
+# Partner sandboxes, hosted
+
+OPERATOR = {"X-Operator-Key": "hosted-operator-key"}
+
+
+@pytest.fixture
+def partners(store_url, signing_key, tmp_path):
+    config = hosted(store_url, signing_key, MESSPUNKT_OPERATOR_KEY="hosted-operator-key")
+    server = Gunicorn(config, tmp_path)
+    yield server
+    server.stop()
+
+
+def create(server: Gunicorn) -> SimpleNamespace:
+    request = urllib.request.Request(server.url + "/sandboxes", data=b"", headers=OPERATOR)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 201
+        created = json.loads(response.read())
+    return SimpleNamespace(id=created["id"], url=created["issuer"], admin_key=created["admin_key"])
+
+
+def test_the_readme_runs_against_a_partner_sandbox_with_only_the_base_url_changed(
+    partners, tmp_path
+):
+    partner = create(partners)
+    assert partner.url == f"{partners.url}/s/{partner.id}"
+    readme_runs_in_order(partner, tmp_path)
+
+
+def test_partner_sandboxes_on_redis_keep_to_themselves(partners, store_url):
+    a, b = create(partners), create(partners)
+    a_tokens, b_tokens = obtain_tokens(a.url), obtain_tokens(b.url)
+    default_tokens = obtain_tokens(partners.url)
+
+    def whoami(base: str, tokens) -> int:
+        return call(partners, base.removeprefix(partners.url) + "/v1/whoami",
+                    headers=tokens.bearer)[0]  # fmt: skip
+
+    # A's token is 401 at B and at the default; A's admin key is 401 on B's controls.
+    assert [whoami(a.url, a_tokens), whoami(b.url, a_tokens), whoami(partners.url, a_tokens)] == [
+        200, 401, 401,
+    ]  # fmt: skip
+    b_clock = f"/s/{b.id}/sandbox/clock"
+    assert call(partners, b_clock, headers={"X-Sandbox-Admin-Key": a.admin_key})[0] == 401
+    # A's clock advance expires A's tokens only; A's reset leaves B's sessions alive.
+    a_admin = {"X-Sandbox-Admin-Key": a.admin_key, "Content-Type": "application/json"}
+    advance = urllib.request.Request(
+        f"{a.url}/sandbox/clock/advance", data=b'{"by": "PT2H"}', headers=a_admin
+    )
+    with urllib.request.urlopen(advance, timeout=10) as moved:
+        assert moved.status == 200
+    assert [whoami(a.url, a_tokens), whoami(b.url, b_tokens)] == [401, 200]
+    reset = urllib.request.Request(f"{a.url}/sandbox/reset", data=b"", headers=a_admin)
+    with urllib.request.urlopen(reset, timeout=10) as done:
+        assert done.status == 200
+    assert [whoami(b.url, b_tokens), whoami(partners.url, default_tokens)] == [200, 200]
+
+    # Deleted: every path is 404, the operator's GET 410, and its keys have left Redis.
+    with redis.Redis.from_url(store_url) as direct:
+        assert list(direct.scan_iter(f"mp:{{{a.id}}}:*"))
+        deleted = urllib.request.Request(
+            f"{partners.url}/sandboxes/{a.id}", method="DELETE", headers=OPERATOR
+        )
+        with urllib.request.urlopen(deleted, timeout=10) as gone:
+            assert gone.status == 204
+        assert sorted(direct.scan_iter(f"mp:{{{a.id}}}:*")) == [f"mp:{{{a.id}}}:ended".encode()]
+    assert call(partners, f"/sandboxes/{a.id}", headers=OPERATOR)[0] == 410
+    assert call(partners, f"/s/{a.id}/.well-known/jwks.json")[0] == 404
+    assert whoami(b.url, b_tokens) == 200
