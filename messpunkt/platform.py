@@ -19,8 +19,10 @@ from .bounded import BoundedCache
 from .clock import ClockState, system_time
 from .config import DATA_SET_NAME, data_set_directories
 from .dataset import DataSet, load_dataset
-from .oauth.access_tokens import SigningKey
+from .oauth.access_tokens import AccessTokenClaims, AccessTokens, SigningKey
+from .oauth.bearer import bearer_token
 from .oauth.docs_client import docs_client
+from .oauth.personal_tokens import PREFIX as PERSONAL_PREFIX
 from .oauth.server import AuthorizationServer
 from .oauth.store import Lifetimes
 from .records import DataSetError
@@ -88,18 +90,24 @@ class Platform:
         self._servers: BoundedCache[tuple[str, str], AuthorizationServer] = BoundedCache(
             self.SERVERS_KEPT
         )
+        self._access_tokens: BoundedCache[str, AccessTokens] = BoundedCache(self.SERVERS_KEPT)
         self._lock = threading.Lock()
 
-    def open(self, sandbox_id: str = DEFAULT_ID) -> Sandbox:
+    def open(self, sandbox_id: str = DEFAULT_ID, access: tuple[str, str] | None = None) -> Sandbox:
         """Resolve a request's sandbox: its state read once, and the instant it is served at.
 
         Raise NoSuchSandbox for one that is unknown, malformed, deleted or expired.
+        `access` (a verified access token's session and jti) is read with the state.
         """
         store = self.registry.store(sandbox_id)
         if store is None:
             raise NoSuchSandbox(sandbox_id)
+        read = None
         try:
-            state = store.state()
+            if access is None:
+                state = store.state()
+            else:
+                state, read = store.state_and_access(*access)
         except LookupError:  # a shared store learns only here that it is gone
             self.registry.describe(sandbox_id)  # which ends it, if its time has come
             raise NoSuchSandbox(sandbox_id) from None
@@ -107,7 +115,30 @@ class Platform:
         data = self.data_sets[state.data_set]
         key = (sandbox_id, state.data_set)
         auth = self._servers.get(key) or self._server(key, data, store)
-        return Sandbox(sandbox_id, state, wall, state.clock.now(wall), data, store, auth)
+        now = state.clock.now(wall)
+        return Sandbox(sandbox_id, state, wall, now, data, store, auth, read)
+
+    def verified_claims(
+        self, sandbox_id: str, authorization: str | None
+    ) -> AccessTokenClaims | None:
+        """Verify a request's JWT for a sandbox before its state is read (no store needed);
+        None for a personal access token. Raise InvalidToken for a bad one."""
+        token = bearer_token(authorization)
+        if token.startswith(PERSONAL_PREFIX):
+            return None
+        return self.access_tokens(sandbox_id).verify(token)
+
+    def access_tokens(self, sandbox_id: str) -> AccessTokens:
+        """The sandbox's token minting and verification (one per issuer, shared)."""
+        found = self._access_tokens.get(sandbox_id)
+        if found is None:
+            issuer = self.issuer(sandbox_id)
+            audience = (
+                self.config["MESSPUNKT_AUDIENCE"] if sandbox_id == DEFAULT_ID else f"{issuer}/v1"
+            )
+            found = AccessTokens(self.key, issuer, audience)
+            self._access_tokens.put(sandbox_id, found)
+        return found
 
     def issuer(self, sandbox_id: str) -> str:
         """Return a sandbox's issuer: the configured one, or `<issuer>/s/<id>` for a partner."""
@@ -152,16 +183,16 @@ class Platform:
         with self._lock:
             server = self._servers.get(key)
             if server is None:
-                issuer = self.issuer(sandbox_id)
-                docs = docs_client(issuer)
-                default = sandbox_id == DEFAULT_ID
+                access_tokens = self.access_tokens(sandbox_id)
+                docs = docs_client(access_tokens.issuer)
                 server = AuthorizationServer(
-                    issuer=issuer,
-                    audience=self.config["MESSPUNKT_AUDIENCE"] if default else f"{issuer}/v1",
+                    issuer=access_tokens.issuer,
+                    audience=access_tokens.audience,
                     clients={**data.clients, docs.client_id: docs},
                     store=store,
                     key=self.key,
                     lifetimes=self.lifetimes,
+                    access_tokens=access_tokens,
                 )
                 self._servers.put(key, server)
             return server

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .clock import ClockState
-from .oauth.store import AuthStore
+from .oauth.store import Access, AuthStore
 
 if TYPE_CHECKING:
     from .dataset import DataSet
@@ -56,6 +56,11 @@ class SandboxStore(AuthStore):
         """Replace the clock with `change(clock)`; what `change` raises leaves it as it was."""
 
     @abstractmethod
+    def state_and_access(self, session_id: str, token_id: str) -> tuple[SandboxState, Access]:
+        """Read the state and an access token's `read_access` as one (a /v1 request's one
+        round trip to a shared store)."""
+
+    @abstractmethod
     def reset(self, data_set: str | None = None) -> SandboxState:
         """Forget every code, session and token, reset the clock and bump the generation;
         switch to `data_set` when given."""
@@ -73,6 +78,8 @@ class Sandbox:
     data: DataSet
     store: SandboxStore
     auth: AuthorizationServer
+    # The access token's facts, read with the state when the request brought one.
+    access: Access | None = None
 
     @property
     def generation(self) -> int:

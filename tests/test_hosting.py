@@ -470,3 +470,23 @@ def test_partner_sandboxes_on_redis_keep_to_themselves(partners, store_url):
     assert call(partners, f"/sandboxes/{a.id}", headers=OPERATOR)[0] == 410
     assert call(partners, f"/s/{a.id}/.well-known/jwks.json")[0] == 404
     assert whoami(b.url, b_tokens) == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/v1/whoami", "/v1/usage-units", "/v1/properties", "/v1/devices?limit=5"],
+)
+def test_a_v1_request_makes_one_round_trip_to_redis(store_url, signing_key, monkeypatch, path):
+    app = create_app(hosted(store_url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT))
+    client = app.test_client()
+    tokens = obtain_tokens(client)
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(connection, command, check_health=True):
+        sent.append(command)
+        return original(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    assert client.get(path, headers=tokens.bearer).status_code == 200
+    assert len(sent) == 1  # a pipeline is one send and one read

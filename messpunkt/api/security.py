@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from flask import current_app, g, request
+from werkzeug.exceptions import NotFound
 
 from ..metering.scope import ScopedCatalogue
 from ..oauth.bearer import Principal
-from ..web.context import sandbox
+from ..oauth.errors import InvalidToken
+from ..sandbox import Sandbox
+from ..sandboxes import NoSuchSandbox
+from ..web.context import platform, sandbox, sandbox_id
 
 
 def authenticate() -> None:
@@ -15,14 +19,30 @@ def authenticate() -> None:
     current = request._get_current_object()  # type: ignore[attr-defined]
     if current.method == "OPTIONS":
         return  # Flask answers it with Allow only; a preflight carries no token.
-    served = sandbox()
-    principal = served.auth.bearer.authenticate(
-        current.environ.get("HTTP_AUTHORIZATION"), served.now
-    )
+    authorization = current.environ.get("HTTP_AUTHORIZATION")
+    served = _sandbox_for(authorization)
+    principal = served.auth.bearer.authenticate(authorization, served.now, served.access)
     scope = _required_scope(current.endpoint or "")
     if scope is not None:
         principal.require(scope)
     g.principal = principal
+
+
+def _sandbox_for(authorization: str | None) -> Sandbox:
+    """Open the request's sandbox, reading the token's session with its state.
+
+    The token is verified first (no store needed), so that a shared store answers
+    the state, the session and the jti in one round trip. A sandbox that is not
+    served is a 404 whatever the token, as on every other path.
+    """
+    try:
+        claims = platform().verified_claims(sandbox_id(), authorization)
+    except InvalidToken:
+        claims = None  # answered below, once the sandbox is known to be served
+    try:
+        return sandbox((claims.session_id, claims.token_id) if claims else None)
+    except NoSuchSandbox:
+        raise NotFound() from None
 
 
 def principal() -> Principal:

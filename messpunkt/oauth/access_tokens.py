@@ -138,14 +138,19 @@ class AccessTokens:
 
     def validate(self, token: str, now: datetime) -> AccessTokenClaims:
         """Check signature, header, issuer, audience and lifetime; return the claims."""
-        claims = self._verified.get(token)
-        if claims is None:
-            claims = self._verify(token)
-            self._verified.put(token, claims)
+        claims = self.verify(token)
         if now >= claims.expires_at:
             raise InvalidToken("the access token has expired")
         if claims.issued_at > now or (claims.not_before is not None and claims.not_before > now):
             raise InvalidToken("the access token is not valid yet")
+        return claims
+
+    def verify(self, token: str) -> AccessTokenClaims:
+        """Check signature, header, issuer and audience (not the lifetime: that needs now)."""
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            self._verified.put(token, claims)
         return claims
 
     def _verify(self, token: str) -> AccessTokenClaims:

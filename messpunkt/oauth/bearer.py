@@ -8,7 +8,7 @@ from datetime import datetime
 from .access_tokens import AccessTokens
 from .errors import InsufficientScope, InvalidToken, MissingToken
 from .personal_tokens import PREFIX, personal_token_session
-from .store import AuthStore, Refusal, Refused
+from .store import Access, AuthStore, Refusal, Refused
 
 _ENDED = {
     Refusal.ACCESS_TOKEN_REVOKED: "the access token was revoked",
@@ -39,13 +39,19 @@ class BearerAuthenticator:
         self.access_tokens = access_tokens
         self.store = store
 
-    def authenticate(self, authorization: str | None, now: datetime) -> Principal:
-        token = _bearer_token(authorization)
+    def authenticate(
+        self, authorization: str | None, now: datetime, read: Access | None = None
+    ) -> Principal:
+        """Authenticate a request; `read`, when given, is the store's `read_access` for
+        this very token, made together with the request's other reads."""
+        token = bearer_token(authorization)
         if token.startswith(PREFIX):
             return self._personal(token, now)
         claims = self.access_tokens.validate(token, now)
         # Checked on every call so that a revocation takes effect at once.
-        access = self.store.check_access(claims.session_id, claims.token_id, claims.client_id, now)
+        if read is None or (read.session_id, read.token_id) != (claims.session_id, claims.token_id):
+            read = self.store.read_access(claims.session_id, claims.token_id)
+        access = read.decide(claims.client_id, now)
         if isinstance(access, Refused):
             raise InvalidToken(_ENDED[access.reason])
         return Principal(
@@ -71,7 +77,8 @@ class BearerAuthenticator:
         )
 
 
-def _bearer_token(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
+    """Read the token of an `Authorization: Bearer` header (RFC 6750 §2.1)."""
     if not authorization:
         raise MissingToken("an access token is required (Authorization: Bearer ...)")
     scheme, _, token = authorization.partition(" ")

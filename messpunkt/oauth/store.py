@@ -231,6 +231,25 @@ class Refused:
     detail: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class Access:
+    """What the store holds on one access token: its session, and whether its jti is revoked."""
+
+    session_id: str
+    token_id: str
+    session: Session | None
+    revoked: bool
+
+    def decide(self, client_id: str, now: datetime) -> Session | Refused:
+        """Return the session the token may still be honoured in (RFC 6750 §3.1)."""
+        if self.revoked:
+            return Refused(Refusal.ACCESS_TOKEN_REVOKED)
+        session = self.session
+        if session is None or not session.is_active(now) or session.client_id != client_id:
+            return Refused(Refusal.SESSION_ENDED)
+        return session
+
+
 class AuthStore(ABC):
     """The operations the OAuth rules are written against; each one is one atomic step."""
 
@@ -283,10 +302,14 @@ class AuthStore(ABC):
         """Refuse an access token's `jti` from now until it would have expired anyway."""
 
     @abstractmethod
+    def read_access(self, session_id: str, token_id: str) -> Access:
+        """Read what decides whether an access token is honoured: its session, its jti."""
+
     def check_access(
         self, session_id: str, token_id: str, client_id: str, now: datetime
     ) -> Session | Refused:
         """Return the session an access token may still be honoured in (RFC 6750 §3.1)."""
+        return self.read_access(session_id, token_id).decide(client_id, now)
 
     @abstractmethod
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:

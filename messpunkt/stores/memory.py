@@ -15,6 +15,7 @@ from datetime import datetime
 from ..clock import ClockState
 from ..oauth.store import (
     EVENTS_KEPT,
+    Access,
     AuthorizationCode,
     CodeAttempt,
     EventKind,
@@ -197,15 +198,13 @@ class InMemoryStore(SandboxStore):
 
     # Reads
 
-    def check_access(
-        self, session_id: str, token_id: str, client_id: str, now: datetime
-    ) -> Session | Refused:
-        if token_id in self._revoked_access_tokens:
-            return Refused(Refusal.ACCESS_TOKEN_REVOKED)
-        session = self._sessions.get(session_id)  # one dict read: atomic under the GIL
-        if session is None or not session.is_active(now) or session.client_id != client_id:
-            return Refused(Refusal.SESSION_ENDED)
-        return session
+    def read_access(self, session_id: str, token_id: str) -> Access:
+        # Two dict reads, each atomic under the GIL; no lock for the hottest path.
+        revoked = token_id in self._revoked_access_tokens
+        return Access(session_id, token_id, self._sessions.get(session_id), revoked)
+
+    def state_and_access(self, session_id: str, token_id: str) -> tuple[SandboxState, Access]:
+        return self._state, self.read_access(session_id, token_id)
 
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:
         session_id = self._personal_tokens.get(token_hash)

@@ -25,6 +25,7 @@ from redis.retry import Retry
 
 from ..clock import ClockState
 from ..oauth.store import (
+    Access,
     AuthorizationCode,
     CodeAttempt,
     EventKind,
@@ -120,7 +121,10 @@ class RedisStore(SandboxStore):
     # The sandbox
 
     def state(self) -> SandboxState:
-        fields = self.client.hgetall(self.prefix + "sbx")
+        return self._found(self.client.hgetall(self.prefix + "sbx"))
+
+    def _found(self, fields: dict[bytes, bytes]) -> SandboxState:
+        """The state read, made again first if it is the default sandbox's and gone."""
         if not fields.get(b"gen") and self._first is not None:
             self.make(self._first)
             fields = self.client.hgetall(self.prefix + "sbx")
@@ -217,21 +221,20 @@ class RedisStore(SandboxStore):
 
     # Reads
 
-    def check_access(
-        self, session_id: str, token_id: str, client_id: str, now: datetime
-    ) -> Session | Refused:
+    def read_access(self, session_id: str, token_id: str) -> Access:
+        return self.state_and_access(session_id, token_id)[1]
+
+    def state_and_access(self, session_id: str, token_id: str) -> tuple[SandboxState, Access]:
+        # One pipelined round trip: a /v1 request's only one.
         key = self.prefix + "s:" + session_id
         pipe = self.client.pipeline(transaction=False)
-        pipe.hget(self.prefix + "sbx", "gen")
+        pipe.hgetall(self.prefix + "sbx")
         pipe.hmget(key, _SESSION_FIELDS)
         pipe.hexists(key, "j:" + token_id)
-        generation, fields, revoked = pipe.execute()
-        if revoked:
-            return Refused(Refusal.ACCESS_TOKEN_REVOKED)
-        session = _session(session_id, fields, generation)
-        if session is None or not session.is_active(now) or session.client_id != client_id:
-            return Refused(Refusal.SESSION_ENDED)
-        return session
+        fields, session_fields, revoked = pipe.execute()
+        state = self._found(fields)
+        session = _session(session_id, session_fields, str(state.generation).encode())
+        return state, Access(session_id, token_id, session, bool(revoked))
 
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:
         session_id = self._run("personal_token", token_hash)
