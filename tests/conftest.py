@@ -90,3 +90,33 @@ def create_sandbox(client, **body) -> dict[str, Any]:
     response = client.post("/sandboxes", headers=OPERATOR, json=body)
     assert response.status_code == 201, response.get_json()
     return response.get_json()
+
+
+@pytest.fixture(scope="session")
+def signing_key(tmp_path_factory) -> str:
+    """A PEM file of a P-256 key, as hosted workers share one (MESSPUNKT_SIGNING_KEY)."""
+    from cryptography.hazmat.primitives import serialization
+
+    from messpunkt.oauth.access_tokens import SigningKey
+
+    path = tmp_path_factory.mktemp("key") / "signing.pem"
+    key = SigningKey.generate().private_key
+    path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(path)
+
+
+@pytest.fixture
+def store_url(redis_server) -> str:
+    """Database 1 of the run's redis-server, emptied for each test."""
+    import redis
+
+    url = redis_server.url.rsplit("/", 1)[0] + "/1"
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    return url

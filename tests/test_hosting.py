@@ -27,27 +27,10 @@ from redis_server import RedisServer, free_port
 from test_quickstart import readme_runs_in_order
 
 from messpunkt import create_app
-from messpunkt.oauth.access_tokens import SigningKey
 from messpunkt.testing import FROZEN_AT, obtain_tokens
 
 ADMIN_KEY = "hosted-admin-key"
 pytestmark = pytest.mark.live
-
-
-@pytest.fixture(scope="module")
-def signing_key(tmp_path_factory) -> str:
-    from cryptography.hazmat.primitives import serialization
-
-    path = tmp_path_factory.mktemp("key") / "signing.pem"
-    key = SigningKey.generate().private_key
-    path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return str(path)
 
 
 def hosted(url: str, signing_key: str, **more: object) -> dict[str, object]:
@@ -58,15 +41,6 @@ def hosted(url: str, signing_key: str, **more: object) -> dict[str, object]:
         "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY,
         **more,
     }
-
-
-@pytest.fixture
-def store_url(redis_server) -> str:
-    """Database 1 of the run's redis-server, emptied for each test."""
-    url = redis_server.url.rsplit("/", 1)[0] + "/1"
-    with redis.Redis.from_url(url) as client:
-        client.flushdb()
-    return url
 
 
 # Start-up

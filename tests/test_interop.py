@@ -42,14 +42,29 @@ def messpunkt_config() -> dict[str, str]:
     return {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY}
 
 
-@pytest.fixture(params=["default", "partner"])
+@pytest.fixture(params=["default", "partner", "hosted-partner"])
 def issuer(request, messpunkt_server) -> str:
-    """The issuer under test: the server's own, or a new partner sandbox's."""
+    """The issuer under test: the server's own, a new partner sandbox's, or a partner
+    sandbox's on Redis behind four gunicorn workers."""
     if request.param == "default":
         return messpunkt_server.url
-    created = requests.post(messpunkt_server.url + "/sandboxes", headers=OPERATOR, timeout=10)
+    base = messpunkt_server.url
+    if request.param == "hosted-partner":
+        base = request.getfixturevalue("hosted_server").url
+    created = requests.post(base + "/sandboxes", headers=OPERATOR, timeout=10)
     assert created.status_code == 201, created.text
     return created.json()["issuer"]
+
+
+@pytest.fixture
+def hosted_server(store_url, signing_key, tmp_path):
+    from test_hosting import Gunicorn, hosted
+
+    config = hosted(store_url, signing_key, MESSPUNKT_OPERATOR_KEY=OPERATOR_KEY,
+                    MESSPUNKT_FROZEN_AT=FROZEN_AT)  # fmt: skip
+    server = Gunicorn(config, tmp_path)
+    yield server
+    server.stop()
 
 
 @pytest.fixture
