@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the WSGI app from a mapping of `MESSPUNKT_*` settings (defaults for the rest)."""
     from . import api, controls
     from .web import cors, docs, favicon, json, oauth, openapi, outage, security_headers, wellknown
+    from .web.body_limit import limit_bodies
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -60,6 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if platform.controls_enabled:
         controls.register(documented)
     security_headers.register(app)
+    limit_bodies(app)
     cors.register(app)
     outage.register(app, resolved["MESSPUNKT_STORE_URL"])
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -15,6 +14,7 @@ from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
 from ..bounded import BoundedCache
+from .json import loads
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -143,7 +143,7 @@ def _json_body() -> Any:
     if not body:
         return {}
     try:
-        document = json.loads(body, object_pairs_hook=_unique_members) if request.is_json else None
+        document = loads(body, object_pairs_hook=_unique_members) if request.is_json else None
     except ValueError:
         document = None
     if document is None:

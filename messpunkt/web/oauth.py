@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -15,7 +14,7 @@ from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestToo
 from ..oauth.params import Params, parse_form
 from .consent_text import TEXT, negotiate
 from .context import sandbox
-from .json import json_response
+from .json import json_response, loads
 from .security_headers import HTML_CSP
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -192,7 +191,7 @@ def _body_params() -> Params:
     mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype == "application/json":
         try:
-            document = json.loads(_body(), object_pairs_hook=_Members)
+            document = loads(_body(), object_pairs_hook=_Members)
         except ValueError:
             document = None
         if not isinstance(document, _Members) or not all(isinstance(v, str) for _, v in document):
