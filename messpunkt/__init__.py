@@ -42,6 +42,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from . import api, controls
     from .web import cors, docs, favicon, json, oauth, openapi, outage, security_headers, wellknown
     from .web.body_limit import limit_bodies
+    from .web.caching import forbid_storing
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -62,6 +63,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         controls.register(documented)
     security_headers.register(app)
     limit_bodies(app)
+    forbid_storing(app)
     cors.register(app)
     outage.register(app, resolved["MESSPUNKT_STORE_URL"])
     return app
