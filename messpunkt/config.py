@@ -68,6 +68,17 @@ SETTINGS: dict[str, Setting] = {
         "", "ISO 8601 instant to freeze the clock at start; empty means real time"
     ),
     "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+    "MESSPUNKT_MAX_HEADER_BYTES": Setting(
+        16 * 1024, "largest request line and header fields together, bytes", int
+    ),
+    "MESSPUNKT_CONNECTION_LIMIT": Setting(
+        4096,
+        "open connections per process; past it the server accepts no more until one closes",
+        int,
+    ),
+    "MESSPUNKT_CHANNEL_TIMEOUT": Setting(
+        30, "seconds a connection may stay idle, and a request may take to arrive whole", int
+    ),
     "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
     "MESSPUNKT_CORS_ORIGINS": Setting(
         "",
