@@ -12,6 +12,7 @@ from flask import Flask, Response, request
 
 def forbid_storing(app: Flask) -> None:
     """Mark every /v1 answer `Cache-Control: no-store`."""
+
     @app.after_request
     def _no_store(response: Response) -> Response:
         path = request.path
