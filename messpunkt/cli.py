@@ -187,10 +187,12 @@ def _serve_workers(config: dict[str, Any], app: Flask, limits: Limits) -> int:
         return 2
     print(banner(app), flush=True)
 
+    log_format = app.config["MESSPUNKT"]["MESSPUNKT_LOG_FORMAT"]
+
     def build() -> AccessLog:
         worker_app = create_app(config)  # in each worker, after the fork
         _tune_collector()
-        return AccessLog(worker_app, sys.stderr, clock=system_time)
+        return AccessLog(worker_app, sys.stderr, system_time, log_format)
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     GunicornServer(
@@ -219,7 +221,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     limits = Limits.from_config(settings).within_open_files()
     if config["MESSPUNKT_WORKERS"] > 1:
         return _serve_workers(config, app, limits)
-    access_log = AccessLog(app, sys.stderr, clock=system_time)
+    access_log = AccessLog(app, sys.stderr, system_time, settings["MESSPUNKT_LOG_FORMAT"])
     try:
         host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
         try:

@@ -79,6 +79,9 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_CHANNEL_TIMEOUT": Setting(
         30, "seconds a connection may stay idle, and a request may take to arrive whole", int
     ),
+    "MESSPUNKT_LOG_FORMAT": Setting(
+        "text", "access log lines: `text` (one line of fields) or `json` (one object a line)"
+    ),
     "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
     "MESSPUNKT_CORS_ORIGINS": Setting(
         "",
@@ -105,6 +108,8 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         config[key] = value
     if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
+    if config["MESSPUNKT_LOG_FORMAT"] not in ("text", "json"):
+        raise ValueError("MESSPUNKT_LOG_FORMAT must be text or json")
     _check_hosting(config)
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
