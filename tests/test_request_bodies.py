@@ -6,6 +6,7 @@ Both in the endpoint's own format, and neither leaves a stack trace in the log.
 
 from __future__ import annotations
 
+import io
 import logging
 
 import pytest
@@ -158,3 +159,45 @@ def test_a_body_at_the_limit_is_read_and_answered(messpunkt_client):
     body = form.encode() + b"x" * (64 * 1024 - len(form))
     response = messpunkt_client.post("/oauth/token", data=body, content_type=FORM)
     assert (response.status_code, response.get_json()["error"]) == (400, "invalid_grant")
+
+
+# A body streamed without a length (chunked; gunicorn passes it on, terminated) is read
+# whole up to the limit; past it, werkzeug's stream would have stopped at 64 KiB and
+# handed those over as the body.
+
+SERVICE_FORM = (b"grant_type=client_credentials&client_id=sandbox-service-client"
+                b"&client_secret=sandbox-service-client-secret-change-me&padding=")  # fmt: skip
+PAT = (b'{"tenant_id": "3e17ba96-ae04-4d3b-9986-9e56f0adbf3a", "name": "ERP import", '
+       b'"scopes": ["read:units"], "property_ids": ["6fb74d25-5517-4dcc-ae8b-0914579ab036"], '
+       b'"expires_in": 3600}')  # fmt: skip
+STREAMED = [
+    pytest.param("/oauth/token", FORM, SERVICE_FORM, b"x", 200, JSON, TOO_LARGE_OAUTH,
+                 id="token"),
+    pytest.param("/sandbox/personal-access-tokens", JSON, PAT, b" ", 201, PROBLEM,
+                 TOO_LARGE_PROBLEM, id="personal-token"),
+]  # fmt: skip
+
+
+def _stream(messpunkt_client, path: str, content_type: str, body: bytes):
+    return messpunkt_client.post(path, content_type=content_type, headers=ADMIN,
+                                 environ_overrides={
+        "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True, "CONTENT_LENGTH": "",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "content_type", "document", "pad", "ok", "mimetype", "refused"),
+                         STREAMED)  # fmt: skip
+def test_a_body_streamed_without_a_length_is_read_whole_up_to_the_limit_and_refused_past_it(
+    messpunkt_client, path, content_type, document, pad, ok, mimetype, refused
+):
+    limit = 64 * 1024
+    at_limit = document + pad * (limit - len(document))
+    past_limit = at_limit + pad
+
+    accepted = _stream(messpunkt_client, path, content_type, at_limit)
+    too_large = _stream(messpunkt_client, path, content_type, past_limit)
+
+    assert accepted.status_code == ok
+    assert (too_large.status_code, too_large.mimetype) == (413, mimetype)
+    assert too_large.get_json() == refused

@@ -14,6 +14,7 @@ from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
 from ..bounded import BoundedCache
+from .bodies import read_body
 from .json import loads
 
 View = TypeVar("View", bound=Callable[..., Any])
@@ -139,7 +140,7 @@ def _load(schema: Any, location: str) -> dict[str, Any]:
 
 def _json_body() -> Any:
     """The JSON body, `{}` without one; not JSON, or a member given twice, is a 400."""
-    body = request.get_data()
+    body = read_body()
     if not body:
         return {}
     try:
