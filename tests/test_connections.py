@@ -135,6 +135,12 @@ class Crowd:
             sock.sendall(b"GET /v1/whoami HTTP/1.1\r\nHost: 127.0.0.1\r\n")
             self.slow.append(sock)
 
+    def lingering(self, count: int) -> None:
+        """Connections asking to be closed after their answer, then reading nothing, ever."""
+        for _ in range(count):
+            ask = ASK.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+            self.connect().sendall(ask)
+
     def trickle(self) -> None:
         """One more header field on every slowloris connection."""
         self.lines += 1
@@ -155,6 +161,14 @@ def test_a_fresh_client_is_answered_with_500_idle_and_200_slowloris_connections_
             status, _ = served.get("/.well-known/oauth-authorization-server", timeout=1)
             assert status == 200
         assert crowd.open() == IDLE + SLOWLORIS  # the crowd was all there while it was served
+
+
+def test_a_fresh_client_is_answered_while_closed_connections_are_left_open_by_clients(served):
+    with Crowd(served.port) as crowd:
+        crowd.lingering(40)  # gthread read each for up to 2 s, blocking its whole worker
+        for _ in range(3):
+            status, _ = served.get("/.well-known/oauth-authorization-server", timeout=1)
+            assert status == 200
 
 
 def test_a_request_still_not_whole_after_the_channel_timeout_is_closed_however_it_trickles(
