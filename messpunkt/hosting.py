@@ -10,7 +10,7 @@ wait up to 5 s for one), and the thread reads the request head with blocking
 calls: 200 clients sending a header line every 5 s held every thread of two
 workers, and 250 silent connections kept them waiting for minutes. Its worker
 here reads each request in the main loop, without blocking, and hands it to a
-thread only once it has arrived whole (see `Arrival`). It leans on gthread's
+thread only once it has arrived whole (`messpunkt.arrival`). It leans on gthread's
 internals, so the `hosting` extra pins gunicorn's major version.
 """
 
@@ -27,6 +27,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
 
+from .arrival import Arrival
 from .connections import Limits
 
 # Seconds a closing connection is read from after its last answer (gthread's own 2 s).
@@ -77,65 +78,6 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return self.build()
-
-
-class Arrival:
-    """The bytes of one request as they arrive, and what they need next.
-
-    `add` answers "more" (wait for more bytes), "continue" (send 100 Continue,
-    then wait), "serve" (whole: hand to a thread) or "refuse" (the head is over
-    the limit). A body is waited for when its declared length is within the
-    limit; one over it is served at once, unread, for the app to refuse. A
-    chunked body, or a head gunicorn's parser will refuse, is served as soon as
-    the head is whole: the thread reads the rest.
-    """
-
-    def __init__(self, limits: Limits, deadline: float) -> None:
-        self.limits, self.deadline = limits, deadline
-        self.data = bytearray()
-        self.start = 0  # RFC 9112 §2.2: empty lines before a request line are ignored
-        self.scanned = 0
-        self.body_start: int | None = None
-        self.length = 0
-        self.verdict = "more"
-        self.continued = False
-
-    def add(self, data: bytes) -> str:
-        self.data += data
-        if self.body_start is None:
-            self._find_head()
-        if self.verdict in ("more", "continue") and self.body_start is not None:
-            whole = len(self.data) - self.body_start >= self.length
-            self.verdict = "serve" if whole else "more" if self.continued else self.verdict
-        return self.verdict
-
-    def _find_head(self) -> None:
-        data, limit = self.data, self.limits.header_bytes
-        while self.start < len(data) and data[self.start] in b"\r\n":
-            self.start += 1
-        end = data.find(b"\r\n\r\n", max(self.start, self.scanned - 3))
-        self.scanned = len(data)
-        if end < 0:
-            self.verdict = "refuse" if len(data) - self.start > limit else "more"
-            return
-        if end - self.start > limit:
-            self.verdict = "refuse"
-            return
-        self.body_start = end + 4
-        request_line, *lines = bytes(data[self.start : end]).split(b"\r\n")
-        fields: dict[bytes, list[bytes]] = {}
-        for line in lines:
-            name, _, value = line.partition(b":")
-            fields.setdefault(name.strip().lower(), []).append(value.strip().lower())
-        lengths = fields.get(b"content-length", [b"0"])
-        if b"transfer-encoding" in fields or len(lengths) != 1 or not lengths[0].isdigit():
-            self.verdict = "serve"
-            return
-        self.length = int(lengths[0])
-        if self.length > self.limits.body_bytes:
-            self.verdict = "serve"
-        elif fields.get(b"expect") == [b"100-continue"] and request_line.endswith(b"/1.1"):
-            self.verdict = "continue"  # RFC 9110 §10.1.1: the client waits for it
 
 
 class WholeRequestWorker(ThreadWorker):  # type: ignore[misc]
