@@ -52,6 +52,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         security_headers,
         wellknown,
     )
+    from .web.body_limit import limit_bodies
+    from .web.caching import forbid_storing
 
     resolved = settings.resolve(config)
     app = SandboxFlask(__name__)
@@ -74,6 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         operator.register(documented)
     partition.register(app)
     security_headers.register(app)
+    limit_bodies(app)
+    forbid_storing(app)
     cors.register(app)
     outage.register(app, resolved["MESSPUNKT_STORE_URL"])
     return app

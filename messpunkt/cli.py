@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
 from flask import Flask
-from waitress.server import create_server
 
 from . import create_app
 from .access_log import AccessLog
 from .clock import system_time
 from .config import SETTINGS, from_environ
+from .connections import Limits, waitress_server
 
 PROG = "messpunkt-sandbox"
 
@@ -46,6 +46,8 @@ CHECKS = {
     "MESSPUNKT_PORT": whole_number(1, 65535),
     "MESSPUNKT_THREADS": whole_number(1),
     "MESSPUNKT_WORKERS": whole_number(1, 64),
+    "MESSPUNKT_CONNECTION_LIMIT": whole_number(1),
+    "MESSPUNKT_CHANNEL_TIMEOUT": whole_number(1),
 }
 
 OPTIONS = {
@@ -171,7 +173,7 @@ def _tune_collector() -> None:
     gc.set_threshold(10_000, 10, 10)
 
 
-def _serve_workers(config: dict[str, Any], app: Flask) -> int:
+def _serve_workers(config: dict[str, Any], app: Flask, limits: Limits) -> int:
     """Serve with gunicorn: MESSPUNKT_WORKERS processes sharing the store."""
     from .hosting import GunicornServer  # a hosted sandbox only
 
@@ -185,14 +187,20 @@ def _serve_workers(config: dict[str, Any], app: Flask) -> int:
         return 2
     print(banner(app), flush=True)
 
+    log_format = app.config["MESSPUNKT"]["MESSPUNKT_LOG_FORMAT"]
+
     def build() -> AccessLog:
         worker_app = create_app(config)  # in each worker, after the fork
         _tune_collector()
-        return AccessLog(worker_app, sys.stderr, clock=system_time)
+        return AccessLog(worker_app, sys.stderr, system_time, log_format)
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     GunicornServer(
-        build, bind=bind, workers=config["MESSPUNKT_WORKERS"], threads=config["MESSPUNKT_THREADS"]
+        build,
+        bind=bind,
+        workers=config["MESSPUNKT_WORKERS"],
+        threads=config["MESSPUNKT_THREADS"],
+        limits=limits,
     ).run()
     return 0
 
@@ -209,15 +217,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    settings = app.config["MESSPUNKT"]  # every setting, the defaults included
+    limits = Limits.from_config(settings).within_open_files()
     if config["MESSPUNKT_WORKERS"] > 1:
-        return _serve_workers(config, app)
-    access_log = AccessLog(app, sys.stderr, clock=system_time)
+        return _serve_workers(config, app, limits)
+    access_log = AccessLog(app, sys.stderr, system_time, settings["MESSPUNKT_LOG_FORMAT"])
     try:
         host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
         try:
             # Bound before the banner, so a taken port never prints an admin key for nothing.
-            server = create_server(access_log, host=host, port=port,
-                                   threads=config["MESSPUNKT_THREADS"], ident=PROG)  # fmt: skip
+            server = waitress_server(access_log, host=host, port=port, limits=limits,
+                                     threads=config["MESSPUNKT_THREADS"], ident=PROG)  # fmt: skip
         except (OSError, ValueError) as exc:
             print(f"{PROG}: cannot listen on {host}:{port}: {_reason(exc)}", file=sys.stderr)
             return 2

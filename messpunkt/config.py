@@ -69,6 +69,20 @@ SETTINGS: dict[str, Setting] = {
         "", "ISO 8601 instant to freeze the clock at start; empty means real time"
     ),
     "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+    "MESSPUNKT_MAX_HEADER_BYTES": Setting(
+        16 * 1024, "largest request line and header fields together, bytes", int
+    ),
+    "MESSPUNKT_CONNECTION_LIMIT": Setting(
+        4096,
+        "open connections per process; past it the server accepts no more until one closes",
+        int,
+    ),
+    "MESSPUNKT_CHANNEL_TIMEOUT": Setting(
+        30, "seconds a connection may stay idle, and a request may take to arrive whole", int
+    ),
+    "MESSPUNKT_LOG_FORMAT": Setting(
+        "text", "access log lines: `text` (one line of fields) or `json` (one object a line)"
+    ),
     "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
     "MESSPUNKT_CORS_ORIGINS": Setting(
         "",
@@ -105,6 +119,8 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         config[key] = value
     if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
+    if config["MESSPUNKT_LOG_FORMAT"] not in ("text", "json"):
+        raise ValueError("MESSPUNKT_LOG_FORMAT must be text or json")
     _check_hosting(config)
     if config["MESSPUNKT_MAX_SANDBOXES"] < 0:
         raise ValueError("MESSPUNKT_MAX_SANDBOXES must not be negative")

@@ -299,7 +299,7 @@ def test_the_command_line_refuses_to_start_on_a_broken_data_set(tmp_path, monkey
     with pytest.raises(DataSetError) as loading:
         load_dataset(broken)
     monkeypatch.setenv("MESSPUNKT_DATA_SETS", f"broken={broken}")
-    monkeypatch.setattr("messpunkt.cli.create_server", lambda *a, **k: pytest.fail("it served"))
+    monkeypatch.setattr("messpunkt.cli.waitress_server", lambda *a, **k: pytest.fail("it served"))
     assert main(["--port", "8000"]) == 2
     assert capsys.readouterr().err == (
         f"messpunkt-sandbox: MESSPUNKT_DATA_SETS: data set 'broken': {loading.value}\n"

@@ -97,7 +97,7 @@ class PersonalAccessTokens(MethodView):
     @blp.documented(422)
     @blp.arguments(PersonalAccessTokenCreateSchema)
     @blp.response(201, CreatedPersonalAccessTokenSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         """Create a personal access token for a tenant; the secret is shown only here"""
         served = sandbox()
         catalogue = served.data.catalogue
@@ -129,7 +129,8 @@ class PersonalAccessTokens(MethodView):
             expires_at=now + timedelta(seconds=body["expires_in"]),
             now=now,
         )
-        return {**token_document(session, now), "token": token}
+        # RFC 9111 §5.2.2.5: the secret is shown once, and no cache may keep it.
+        return {**token_document(session, now), "token": token}, {"Cache-Control": "no-store"}
 
 
 @blp.route("/personal-access-tokens/<token_id>")

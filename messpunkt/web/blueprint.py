@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -15,6 +14,8 @@ from marshmallow import ValidationError
 from webargs.flaskparser import FlaskParser
 
 from ..bounded import BoundedCache
+from .bodies import read_body
+from .json import loads
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -150,11 +151,11 @@ def _load(schema: Any, location: str) -> dict[str, Any]:
 
 def _json_body() -> Any:
     """The JSON body, `{}` without one; not JSON, or a member given twice, is a 400."""
-    body = request.get_data()
+    body = read_body()
     if not body:
         return {}
     try:
-        document = json.loads(body, object_pairs_hook=_unique_members) if request.is_json else None
+        document = loads(body, object_pairs_hook=_unique_members) if request.is_json else None
     except ValueError:
         document = None
     if document is None:

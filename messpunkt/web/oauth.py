@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request
+from flask import Blueprint, Response, redirect, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..consent import Consent
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params, parse_form
+from .bodies import read_body
 from .consent_text import TEXT, negotiate
 from .context import sandbox
-from .json import json_response
+from .json import json_response, loads
 from .security_headers import HTML_CSP
 
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
@@ -192,7 +192,7 @@ def _body_params() -> Params:
     mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
     if mimetype == "application/json":
         try:
-            document = json.loads(_body(), object_pairs_hook=_Members)
+            document = loads(read_body(), object_pairs_hook=_Members)
         except ValueError:
             document = None
         if not isinstance(document, _Members) or not all(isinstance(v, str) for _, v in document):
@@ -224,30 +224,10 @@ def _urlencoded() -> Params:
     UTF-8, and its form machinery cost more than the rest of a refresh.
     """
     try:
-        text = _body().decode()
+        text = read_body().decode()
     except UnicodeDecodeError:
         raise InvalidRequest("the form body is not UTF-8") from None
     return parse_form(text, MAX_FORM_FIELDS)
-
-
-def _body() -> bytes:
-    """Return the request body, read in one call when its length is declared and allowed.
-
-    werkzeug's get_data wraps the input in a stream that reads it in chunks,
-    which cost more than parsing the form. Without a Content-Length, with a
-    Transfer-Encoding, or over the limit, the body goes through get_data,
-    which answers a body that is too large with 413.
-    """
-    environ = request.environ
-    length = environ.get("CONTENT_LENGTH", "")
-    if (
-        length.isascii()
-        and length.isdigit()
-        and int(length) <= current_app.config["MAX_CONTENT_LENGTH"]
-        and "HTTP_TRANSFER_ENCODING" not in environ
-    ):
-        return environ["wsgi.input"].read(int(length))  # type: ignore[no-any-return]
-    return request.get_data()
 
 
 def _first(params: Params, name: str) -> str | None:

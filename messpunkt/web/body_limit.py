@@ -1,0 +1,35 @@
+"""A body declared over the limit is refused before a byte of it is read.
+
+The answer comes in the endpoint's own format: RFC 6749 §5.2 JSON on the
+OAuth endpoints, the error page on the consent, problem+json elsewhere.
+waitress and the gunicorn worker hand such a request over with its body
+unread (`messpunkt.connections`, `messpunkt.hosting`), and close the
+connection after the answer.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, render_template, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from ..oauth.errors import RequestTooLarge
+from .oauth import oauth_error
+
+TOO_LARGE = "the request body is too large"
+
+
+def limit_bodies(app: Flask) -> None:
+    """Refuse every request whose declared body is over MAX_CONTENT_LENGTH, unread."""
+    limit = app.config["MAX_CONTENT_LENGTH"]
+
+    @app.before_request
+    def _refuse_a_body_too_large() -> Response | None:
+        length = request.content_length  # the declared length; nothing is read
+        if length is None or length <= limit:
+            return None
+        if request.path == "/oauth/authorize":
+            html = render_template("error.html", description=TOO_LARGE, status=413)
+            return Response(html, status=413, mimetype="text/html")
+        if request.path.startswith("/oauth/"):
+            return oauth_error(RequestTooLarge(TOO_LARGE))
+        raise RequestEntityTooLarge()  # problem+json, as every other HTTP error
