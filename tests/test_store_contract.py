@@ -621,3 +621,22 @@ def test_the_admin_key_is_kept_as_a_digest_and_compared_whole(store):
     assert state.admits("key")
     assert not state.admits("ke")
     assert not state.admits("key ")
+
+
+def test_the_state_and_an_access_tokens_facts_are_read_together(store):
+    session, _ = open_session(store)
+    store.revoke_access_token(session.id, "jti-revoked", T0 + HOUR)
+
+    state, read = store.state_and_access(session.id, "jti-live")
+    _, revoked = store.state_and_access(session.id, "jti-revoked")
+    _, unknown = store.state_and_access("no-such-session", "jti-live")
+
+    assert state == store.state()
+    assert (read.session_id, read.token_id, read.revoked) == (session.id, "jti-live", False)
+    assert read.session is not None and read.session.id == session.id
+    assert read.decide(CLIENT, T0) == read.session
+    assert revoked.decide(CLIENT, T0) == Refused(Refusal.ACCESS_TOKEN_REVOKED)
+    assert unknown.session is None
+    assert unknown.decide(CLIENT, T0) == Refused(Refusal.SESSION_ENDED)
+    store.reset()
+    assert store.state_and_access(session.id, "jti-live")[1].session is None  # old generation
