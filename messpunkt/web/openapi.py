@@ -13,6 +13,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 
 from ..oauth.errors import OAuthError
+from .oauth_spec import document_oauth
 from .problems import MEDIA_TYPE, problem, problem_from_http_exception, problem_from_oauth_error
 from .schemas import ProblemSchema
 
@@ -97,6 +98,7 @@ def make_api(app: Flask) -> Api:
             "description": "An access token obtained from /oauth/token; same scope rules.",
         },
     )
+    document_oauth(api, app)
 
     @app.errorhandler(OAuthError)
     def _oauth_error(error: OAuthError) -> Any:
