@@ -292,7 +292,7 @@ def test_walking_every_page_yields_each_item_once_in_big_page_order(wide, path, 
         ("0", OUT_OF_RANGE),
         ("201", OUT_OF_RANGE),
         ("-1", OUT_OF_RANGE),
-        ("ten", "Not a valid integer."),
+        ("ten", "Not a valid integer: digits 0-9 only, without sign, spaces or leading zeros."),
     ],
 )
 @pytest.mark.parametrize(("path", "query"), LISTS)

@@ -242,6 +242,7 @@ RANGE = "Must be greater than or equal to {} and less than or equal to {}."
 DAYS = ("2000-01-01", "2099-12-31")
 METRIC = "Must be one of: water_warm, water_cold, heat, heat_allocation."
 MISSING = "Missing data for required field."
+NOT_INTEGER = "Not a valid integer: digits 0-9 only, without sign, spaces or leading zeros."
 
 
 @pytest.mark.parametrize(
@@ -257,7 +258,7 @@ MISSING = "Missing data for required field."
         ("", {"from": "2026-01-01", "to": "2026-12-31", "metric": "gas"}, "metric", METRIC),
         ("/monthly", {"year": "1999", "metric": "heat"}, "year", RANGE.format(2001, 2099)),
         ("/monthly", {"year": "2100", "metric": "heat"}, "year", RANGE.format(2001, 2099)),
-        ("/monthly", {"year": "2026.5", "metric": "heat"}, "year", "Not a valid integer."),
+        ("/monthly", {"year": "2026.5", "metric": "heat"}, "year", NOT_INTEGER),
         ("/monthly", {"metric": "heat"}, "year", MISSING),
         ("/monthly", {"year": "2026"}, "metric", MISSING),
         ("/monthly", {"year": "2026", "metric": "gas"}, "metric", METRIC),

@@ -413,7 +413,7 @@ DATE_RANGE = "Must be greater than or equal to 2000-01-01 and less than or equal
 METRIC = "Must be one of: water_warm, water_cold, heat, heat_allocation."
 ID_LENGTH = "Length must be between 1 and 64."
 NOT_INTEGER, NOT_DATE, NOT_STRING = (
-    "Not a valid integer.",
+    "Not a valid integer: digits 0-9 only, without sign, spaces or leading zeros.",
     "Not a valid date.",
     "Not a valid string.",
 )

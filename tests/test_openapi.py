@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import load
@@ -275,3 +277,145 @@ def test_a_doubled_slash_is_a_404_problem_not_a_redirect(messpunkt_client, messp
     assert response.status_code == 404
     assert response.mimetype == "application/problem+json"
     assert "Location" not in response.headers
+
+
+# /oauth and /.well-known ------------------------------------------------------------------------
+
+SERVICE = ("sandbox-service-client", "sandbox-service-client-secret-change-me")
+WEB = ("sandbox-web-client", "sandbox-web-client-secret-change-me")
+
+
+def answer_schema(spec: dict, path: str, method: str, status: int, media_type: str) -> dict:
+    response = inline(spec["paths"][path][method]["responses"][str(status)], spec)
+    return response["content"][media_type]["schema"]
+
+
+def test_every_oauth_and_discovery_route_is_documented_with_its_methods(messpunkt_app, spec):
+    served = {
+        (re.sub(r"<(\w+)>", r"{\1}", rule.rule), method.lower())
+        for rule in messpunkt_app.url_map.iter_rules()
+        if rule.rule.startswith(("/oauth/", "/.well-known/"))
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+    documented = {
+        (path, method)
+        for path, item in spec["paths"].items()
+        if path.startswith(("/oauth/", "/.well-known/"))
+        for method in item
+        if method != "parameters"  # the path's own, not an operation
+    }
+    assert served == documented
+    assert len(served) == 8
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke", "/oauth/introspect"])
+def test_the_client_endpoints_answer_errors_as_rfc_6749_json_and_take_forms_or_json(spec, path):
+    operation = spec["paths"][path]["post"]
+    assert list(operation["requestBody"]["content"]) == [
+        "application/x-www-form-urlencoded", "application/json"]  # fmt: skip
+    for status in ("400", "401", "413", "503"):
+        (media_type,) = operation["responses"][status]["content"]
+        schema = answer_schema(spec, path, "post", int(status), media_type)
+        assert (media_type, schema["required"]) == (
+            "application/json", ["error", "error_description"])  # fmt: skip
+
+
+def test_the_authorization_endpoint_answers_with_pages_and_redirects(spec):
+    item = spec["paths"]["/oauth/authorize"]
+    assert set(item["get"]["responses"]) == {"200", "302", "400"}
+    assert set(item["post"]["responses"]) == {"302", "400", "413"}
+    for method in ("get", "post"):
+        assert item[method]["responses"]["302"]["headers"]["Location"]["required"] is True
+        assert list(item[method]["responses"]["400"]["content"]) == ["text/html"]
+
+
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"  # RFC 7636 Appendix B
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+AUTHORIZATION = {
+    "response_type": "code", "client_id": "sandbox-demo-client",
+    "redirect_uri": "http://localhost:3000/callback", "state": "s",
+    "code_challenge": CHALLENGE, "code_challenge_method": "S256",
+}  # fmt: skip
+
+
+def code_exchange(client) -> dict:
+    """The form of a token request for a fresh code of the quickstart's grant."""
+    consent = {**AUTHORIZATION, "property": QUICKSTART_PROPERTY, "decision": "approve"}
+    location = client.post("/oauth/authorize", data=consent).headers["Location"]
+    code = parse_qs(urlsplit(location).query)["code"][0]
+    return {
+        "grant_type": "authorization_code", "code": code, "code_verifier": VERIFIER,
+        "client_id": "sandbox-demo-client", "redirect_uri": AUTHORIZATION["redirect_uri"],
+    }  # fmt: skip
+
+
+# (name, path, the form, Basic credentials or None, the status); a form may need the client.
+ANSWERS = [
+    ("client-credentials", "/oauth/token", lambda c: {"grant_type": "client_credentials"},
+     SERVICE, 200),
+    ("authorization-code", "/oauth/token", code_exchange, None, 200),
+    ("refresh", "/oauth/token", lambda c: {
+        "grant_type": "refresh_token", "refresh_token": obtain_tokens(c).refresh_token,
+        "client_id": "sandbox-demo-client"}, None, 200),
+    ("unknown-code", "/oauth/token", lambda c: {
+        "grant_type": "authorization_code", "code": "x", "client_id": "sandbox-demo-client"},
+     None, 400),
+    ("unknown-client", "/oauth/token", lambda c: {
+        "grant_type": "client_credentials", "client_id": "nobody"}, None, 401),
+    ("revoke", "/oauth/revoke", lambda c: {
+        "token": obtain_tokens(c).access_token, "client_id": "sandbox-demo-client"}, None, 200),
+    ("introspect-active", "/oauth/introspect", lambda c: {"token": obtain_tokens(
+        c, client_id=WEB[0], client_secret=WEB[1]).access_token}, WEB, 200),
+    ("introspect-unknown", "/oauth/introspect", lambda c: {"token": "x"}, WEB, 200),
+    ("introspect-public-client", "/oauth/introspect", lambda c: {
+        "token": "x", "client_id": "sandbox-demo-client"}, None, 401),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "form", "auth", "status"), [a[1:] for a in ANSWERS], ids=[a[0] for a in ANSWERS]
+)
+def test_a_real_oauth_answer_matches_its_declared_schema(
+    messpunkt_client, spec, path, form, auth, status
+):
+    response = messpunkt_client.post(path, data=form(messpunkt_client), auth=auth)
+    assert (response.status_code, response.mimetype) == (status, "application/json")
+    check(answer_schema(spec, path, "post", status, "application/json"), response.get_json())
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "media_type"),
+    [(AUTHORIZATION, 200, "text/html"),
+     ({**AUTHORIZATION, "code_challenge_method": "plain"}, 302, None),
+     ({**AUTHORIZATION, "client_id": "nobody"}, 400, "text/html")],
+    ids=["consent-page", "error-redirect", "error-page"],
+)  # fmt: skip
+def test_a_real_authorization_answer_is_one_it_declares(
+    messpunkt_client, spec, query, status, media_type
+):
+    response = messpunkt_client.get("/oauth/authorize", query_string=query)
+    declared = spec["paths"]["/oauth/authorize"]["get"]["responses"][str(status)]
+    assert response.status_code == status
+    assert list(declared.get("content", {})) == ([media_type] if media_type else [])
+    if media_type:
+        assert response.mimetype == media_type
+    else:
+        assert "error=invalid_request" in response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/.well-known/oauth-authorization-server", "/.well-known/jwks.json"]
+)
+def test_a_real_discovery_document_matches_its_declared_schema(messpunkt_client, spec, path):
+    response = messpunkt_client.get(path)
+    assert (response.status_code, response.mimetype) == (200, "application/json")
+    check(answer_schema(spec, path, "get", 200, "application/json"), response.get_json())
+
+
+def test_the_token_schema_rejects_what_it_should(spec):
+    schema = answer_schema(spec, "/oauth/token", "post", 200, "application/json")
+    token = {"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 3600, "scope": "s"}
+    check(schema, token)
+    for broken in ({"token_type": "bearer"}, {"expires_in": "3600"}, {"id_token": "x"}):
+        with pytest.raises(ValidationError):
+            check(schema, token | broken)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
 from datetime import date
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -67,3 +70,39 @@ def test_it_remembers_at_most_size_query_strings_dropping_the_oldest(monkeypatch
     parsed.get("a", loads["a"])  # dropped when d came, so loaded again
 
     assert {q: load.calls for q, load in loads.items()} == {"a": 2, "b": 1, "c": 1, "d": 1}
+
+
+def test_a_query_string_longer_than_max_query_is_loaded_every_time(monkeypatch):
+    monkeypatch.setattr(ParsedQueries, "MAX_QUERY", 8)
+    parsed = ParsedQueries()
+    longest, too_long = Loader({"limit": 50}), Loader({"limit": 50})
+
+    for _ in range(3):
+        assert parsed.get("limit=50", longest) == {"limit": 50}  # 8 characters
+        assert parsed.get("limit=50&", too_long) == {"limit": 50}  # 9
+
+    assert (longest.calls, too_long.calls) == (1, 3)
+
+
+def test_padded_query_strings_are_answered_and_not_remembered(messpunkt_client, messpunkt_tokens):
+    """`limit=50` and 100 KB of `&` is a valid query; twenty of them must not stay in memory."""
+    padded = [f"limit=50{'&' * (100_000 + n)}" for n in range(20)]
+    messpunkt_client.get("/v1/usage-units?limit=50", headers=messpunkt_tokens.bearer)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for query in padded:
+            response = messpunkt_client.get(
+                f"/v1/usage-units?{query}", headers=messpunkt_tokens.bearer
+            )
+            assert response.status_code == 200
+            response.close()
+        del response  # it holds its request's environ
+        urlsplit.cache_clear()  # the test client's URLs, remembered by the standard library
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # Remembered, the twenty would hold 2 MB of query strings alone.
+    assert held < 100_000

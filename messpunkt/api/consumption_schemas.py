@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..metering.model import Quality, Reason
+from ..web.schemas import StrictInteger
 from .schemas import (
     EARLIEST,
     FIRST_DAY,
@@ -94,9 +95,7 @@ class ConsumptionSchema(Schema):
 
 
 class MonthlyQueryArgsSchema(Schema):
-    year = fields.Integer(
-        required=True, validate=validate.Range(min=EARLIEST.year + 1, max=LATEST.year)
-    )
+    year = StrictInteger(EARLIEST.year + 1, LATEST.year, required=True)
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
 
 

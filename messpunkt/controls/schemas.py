@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from ..web.schemas import ListQueryArgsSchema, list_schema
+from ..web.schemas import ListQueryArgsSchema, StrictInteger, list_schema
 
 SCOPES = ["read:units", "read:devices", "read:readings"]
 STATES = ["active", "revoked", "expired"]
@@ -110,9 +110,10 @@ class PersonalAccessTokenCreateSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=100),
     )
-    expires_in = fields.Integer(
+    expires_in = StrictInteger(
+        60,
+        366 * 86400,
         load_default=30 * 86400,
-        validate=validate.Range(min=60, max=366 * 86400),
         metadata={"description": "Lifetime in seconds (60 s to a year); default 30 days."},
     )
 

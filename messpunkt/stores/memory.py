@@ -3,6 +3,8 @@
 Every operation takes the store's lock for its checks and its writes, so
 each is one step, exactly as each is one Lua script in a shared store.
 Records are frozen values: a change replaces the record in its dict.
+What can no longer be presented is forgotten (`retention` has the rule): by a
+sweep every so many records added, and by every move of the clock.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from ..clock import ClockState
+from ..clock import ClockState, system_time
 from ..oauth.store import (
     EVENTS_KEPT,
     Access,
@@ -31,21 +33,16 @@ from ..oauth.store import (
     SessionKind,
 )
 from ..sandbox import SandboxState, SandboxStore
+from .retention import Held
 
 
 class InMemoryStore(SandboxStore):
-    def __init__(self, state: SandboxState) -> None:
+    def __init__(self, state: SandboxState, wall: Callable[[], datetime] = system_time) -> None:
+        """Keep `state`; `wall` is the machine's clock, read to purge when the clock moves."""
         self._lock = threading.Lock()
         self._state = state
-        self._forget()
-
-    def _forget(self) -> None:
-        self._codes: dict[str, tuple[AuthorizationCode, datetime | None, str | None]] = {}
-        self._sessions: dict[str, Session] = {}
-        self._refresh_tokens: dict[str, RefreshToken] = {}
-        self._personal_tokens: dict[str, str] = {}
-        self._revoked_access_tokens: dict[str, datetime] = {}
-        self._events: dict[str, list[SessionEvent]] = {}
+        self._wall = wall
+        self._held = Held()
 
     # The sandbox
 
@@ -55,11 +52,12 @@ class InMemoryStore(SandboxStore):
     def move_clock(self, change: Callable[[ClockState], ClockState]) -> SandboxState:
         with self._lock:
             self._state = replace(self._state, clock=change(self._state.clock))
+            self._held.purge(self._state.clock.now(self._wall()))
             return self._state
 
     def reset(self, data_set: str | None = None) -> SandboxState:
         with self._lock:
-            self._forget()
+            self._held = Held()
             self._state = replace(
                 self._state,
                 clock=self._state.clock.reset(),
@@ -72,14 +70,16 @@ class InMemoryStore(SandboxStore):
 
     def add_code(self, code: AuthorizationCode) -> None:
         with self._lock:
-            # (the code, when it was redeemed, the session its redemption started)
-            self._codes[code.code_hash] = (code, None, None)
+            self._held.sweep_if_due(code.issued_at)
+            self._held.codes[code.code_hash] = (code, None, None)
+            self._held.added()
 
     def redeem_code(
         self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
     ) -> Issued | Refused:
         with self._lock:
-            found = self._codes.get(code_hash)
+            self._held.sweep_if_due(now)
+            found = self._held.codes.get(code_hash)
             if found is None:
                 return Refused(Refusal.UNKNOWN_CODE)
             code, redeemed_at, session_id = found
@@ -89,7 +89,7 @@ class InMemoryStore(SandboxStore):
                     self._revoke(session_id, "authorization code redeemed twice", now)
                 return Refused(Refusal.CODE_REUSED)
             # Consumed from here on, whatever the checks below decide.
-            self._codes[code_hash] = (code, now, None)
+            self._held.codes[code_hash] = (code, now, None)
             if now >= code.expires_at:
                 return Refused(Refusal.CODE_EXPIRED)
             if attempt.client_id != code.grant.client_id:
@@ -101,20 +101,22 @@ class InMemoryStore(SandboxStore):
                 return Refused(Refusal.REDIRECT_URI_MISMATCH)
             if attempt.verifier_challenge != code.code_challenge:
                 return Refused(Refusal.PKCE_MISMATCH)
-            self._codes[code_hash] = (code, now, new.id)
+            self._held.codes[code_hash] = (code, now, new.id)
             return self._open(new, code.grant, issue, now)
 
     # Sessions
 
     def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
         with self._lock:
+            self._held.sweep_if_due(now)
             if new.personal_token_hash is not None:
-                self._personal_tokens[new.personal_token_hash] = new.id
+                self._held.personal_tokens[new.personal_token_hash] = new.id
             return self._open(new, grant, issue, now)
 
     def _open(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
         session = Session.open(new, grant, now)
-        self._sessions[session.id] = session
+        self._held.sessions[session.id] = session
+        self._held.added()
         self._record(session.id, now, EventKind.ISSUED, f"session started ({new.kind})")
         return self._issue(session, issue, now)
 
@@ -124,12 +126,13 @@ class InMemoryStore(SandboxStore):
         ends = [access_expires_at]
         if issue.refresh_token_hash is not None:
             refresh_expires_at = min(now + issue.refresh_ttl, session.expires_at)
-            self._refresh_tokens[issue.refresh_token_hash] = RefreshToken(
+            self._held.refresh_tokens[issue.refresh_token_hash] = RefreshToken(
                 issue.refresh_token_hash, session.id, session.client_id, now, refresh_expires_at
             )
             ends.append(refresh_expires_at)
+            self._held.added()
         usable_until = max(session.usable_until or ends[0], *ends)
-        session = self._sessions[session.id] = replace(session, usable_until=usable_until)
+        session = self._held.sessions[session.id] = replace(session, usable_until=usable_until)
         return Issued(self._with_events(session), access_expires_at)
 
     def rotate_refresh_token(
@@ -141,10 +144,11 @@ class InMemoryStore(SandboxStore):
         now: datetime,
     ) -> Issued | Refused:
         with self._lock:
-            token = self._refresh_tokens.get(token_hash)
+            self._held.sweep_if_due(now)
+            token = self._held.refresh_tokens.get(token_hash)
             if token is None:
                 return Refused(Refusal.UNKNOWN_REFRESH_TOKEN)
-            session = self._sessions.get(token.session_id)
+            session = self._held.sessions.get(token.session_id)
             if session is None or token.client_id != client_id:
                 # RFC 6749 §6: the token must have been issued to this client.
                 return Refused(Refusal.REFRESH_OTHER_CLIENT)
@@ -161,15 +165,16 @@ class InMemoryStore(SandboxStore):
             extra = [scope for scope in scopes if scope not in session.scopes]
             if extra:
                 return Refused(Refusal.SCOPE_NOT_GRANTED, " ".join(extra))
-            self._refresh_tokens[token_hash] = replace(token, rotated_at=now)
+            self._held.refresh_tokens[token_hash] = replace(token, rotated_at=now)
             self._record(session.id, now, EventKind.ROTATED, "refresh token rotated")
-            return self._issue(self._sessions[session.id], issue, now)
+            return self._issue(self._held.sessions[session.id], issue, now)
 
     def revoke_refresh_token(
         self, token_hash: str, client_id: str, reason: str, now: datetime
     ) -> bool:
         with self._lock:
-            token = self._refresh_tokens.get(token_hash)
+            self._held.sweep_if_due(now)
+            token = self._held.refresh_tokens.get(token_hash)
             if token is None or token.client_id != client_id:
                 return False
             self._revoke(token.session_id, reason, now)
@@ -179,58 +184,72 @@ class InMemoryStore(SandboxStore):
         self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
     ) -> Session | None:
         with self._lock:
-            session = self._sessions.get(session_id)
+            self._held.sweep_if_due(now)
+            session = self._held.sessions.get(session_id)
             if session is None or kind not in (None, session.kind):
                 return None
             self._revoke(session_id, reason, now)
-            return self._with_events(self._sessions[session_id])
+            return self._with_events(self._held.sessions[session_id])
 
     def _revoke(self, session_id: str, reason: str, now: datetime) -> None:
-        session = self._sessions.get(session_id)
+        session = self._held.sessions.get(session_id)
         if session is None or session.revoked_at is not None:
             return
-        self._sessions[session_id] = replace(session, revoked_at=now, revoked_reason=reason)
+        self._held.sessions[session_id] = replace(session, revoked_at=now, revoked_reason=reason)
         self._record(session_id, now, EventKind.REVOKED, reason)
 
     def revoke_access_token(self, session_id: str, token_id: str, expires_at: datetime) -> None:
         with self._lock:
-            self._revoked_access_tokens[token_id] = expires_at
+            self._held.revoked_access_tokens[token_id] = expires_at
+            self._held.added()
 
     # Reads
 
     def read_access(self, session_id: str, token_id: str) -> Access:
         # Two dict reads, each atomic under the GIL; no lock for the hottest path.
-        revoked = token_id in self._revoked_access_tokens
-        return Access(session_id, token_id, self._sessions.get(session_id), revoked)
+        revoked = token_id in self._held.revoked_access_tokens
+        return Access(session_id, token_id, self._held.sessions.get(session_id), revoked)
 
     def state_and_access(self, session_id: str, token_id: str) -> tuple[SandboxState, Access]:
         return self._state, self.read_access(session_id, token_id)
 
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:
-        session_id = self._personal_tokens.get(token_hash)
-        session = None if session_id is None else self._sessions.get(session_id)
+        session_id = self._held.personal_tokens.get(token_hash)
+        session = None if session_id is None else self._held.sessions.get(session_id)
         return session if session is not None and session.is_active(now) else None
 
     def refresh_token(self, token_hash: str) -> RefreshToken | None:
-        return self._refresh_tokens.get(token_hash)
+        return self._held.refresh_tokens.get(token_hash)
 
     def session(self, session_id: str) -> Session | None:
         with self._lock:
-            session = self._sessions.get(session_id)
+            session = self._held.sessions.get(session_id)
             return None if session is None else self._with_events(session)
 
     def sessions(self) -> Sequence[Session]:
         with self._lock:
-            found = [self._with_events(s) for s in self._sessions.values()]
+            found = [self._with_events(s) for s in self._held.sessions.values()]
         return sorted(found, key=lambda s: s.created_at, reverse=True)
 
     # Events
 
     def _record(self, session_id: str, at: datetime, kind: EventKind, detail: str) -> None:
-        events = self._events.setdefault(session_id, [])
+        events = self._held.events.setdefault(session_id, [])
         events.append(SessionEvent(at, kind, detail))
         if len(events) > EVENTS_KEPT:
             del events[1]  # the oldest after the session's start
 
     def _with_events(self, session: Session) -> Session:
-        return replace(session, events=tuple(self._events.get(session.id, ())))
+        return replace(session, events=tuple(self._held.events.get(session.id, ())))
+
+    # Forgetting (`retention` has the rule)
+
+    def purge(self, now: datetime) -> None:
+        """Forget every record that can no longer be presented at `now`."""
+        with self._lock:
+            self._held.purge(now)
+
+    def counts(self) -> dict[str, int]:
+        """Count the records held, per kind."""
+        with self._lock:
+            return self._held.counts()

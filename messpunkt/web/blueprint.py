@@ -117,9 +117,17 @@ class Blueprint(flask_smorest.Blueprint):
 
 
 class ParsedQueries:
-    """The loaded arguments of recent query strings (bounded; the oldest go first)."""
+    """The loaded arguments of recent query strings, bounded in entries and in bytes.
+
+    A query string longer than `MAX_QUERY` is loaded every time and never
+    remembered: padding such as `limit=50&&&…` is valid, and a thousand padded
+    strings of 200 KB each once held 245 MB. So one view keeps at most `SIZE`
+    strings of at most `MAX_QUERY` characters (1 MiB) and what was loaded from
+    them, about 2.4 MiB in all (tests/test_parsed_queries.py measures it).
+    """
 
     SIZE = 1024
+    MAX_QUERY = 1024  # characters; a WSGI query string is latin-1, one byte each
 
     def __init__(self) -> None:
         self._loaded: BoundedCache[str, dict[str, Any]] = BoundedCache(self.SIZE)
@@ -129,7 +137,8 @@ class ParsedQueries:
         loaded = self._loaded.get(query)
         if loaded is None:
             loaded = load()  # a bad query raises, and is not remembered
-            self._loaded.put(query, loaded)
+            if len(query) <= self.MAX_QUERY:
+                self._loaded.put(query, loaded)
         return dict(loaded)  # the view may change its own copy
 
 

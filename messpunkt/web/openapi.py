@@ -14,6 +14,7 @@ from flask_smorest.utils import prepare_response
 
 from ..oauth.errors import OAuthError
 from .json import json_response
+from .oauth_spec import document_oauth
 from .problems import MEDIA_TYPE, problem, problem_from_http_exception, problem_from_oauth_error
 from .schemas import ProblemSchema
 
@@ -26,6 +27,7 @@ OPENAPI_CONFIG = {
 }
 # The operator's paths belong to the host, never to one sandbox.
 OPERATOR_PATH = "/sandboxes"
+PARTNER_METADATA_PATH = "/.well-known/oauth-authorization-server/s/"
 SCOPES = {
     "read:units": "properties and usage units",
     "read:devices": "measuring points and devices",
@@ -98,7 +100,8 @@ def partner_document(document: dict[str, Any], root: str) -> dict[str, Any]:
         "paths": {
             path: item
             for path, item in document["paths"].items()
-            if not path.startswith(OPERATOR_PATH)
+            # Neither the operator's paths, nor the host's RFC 8414 entries of partners.
+            if not path.startswith((OPERATOR_PATH, PARTNER_METADATA_PATH))
         },
         "components": {**document["components"], "securitySchemes": schemes},
     }
@@ -133,6 +136,7 @@ def make_api(app: Flask) -> Api:
             "description": "An access token obtained from /oauth/token; same scope rules.",
         },
     )
+    document_oauth(api, app)
 
     @app.errorhandler(OAuthError)
     def _oauth_error(error: OAuthError) -> Any:

@@ -2,14 +2,47 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from marshmallow import Schema, fields, validate
+
+# Digits 0-9 without a leading zero, perhaps negative.
+_PLAIN = re.compile(r"0|-?[1-9][0-9]*")
+
+
+class StrictInteger(fields.Integer):
+    """A whole number from `minimum` to `maximum`, as a JSON number or in plain digits.
+
+    marshmallow's Integer takes whatever `int()` takes: " 50", "+50", "050",
+    "5_0", Arabic-Indic digits, and a JSON 50.5 as 50. Here text must be
+    digits 0-9 only (a minus can only make it fall outside the range), and
+    one with more digits than the range's ends is refused unparsed.
+    """
+
+    default_error_messages = {  # noqa: RUF012 - as marshmallow declares it
+        "invalid": "Not a valid integer: digits 0-9 only, without sign, spaces or leading zeros."
+    }
+
+    def __init__(self, minimum: int, maximum: int, **kwargs: Any) -> None:
+        self.range = validate.Range(min=minimum, max=maximum)
+        super().__init__(validate=self.range, strict=True, **kwargs)
+        self.digits = max(len(str(abs(minimum))), len(str(abs(maximum))))
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if type(value) is int:
+            return value  # a JSON number; the range decides
+        if not isinstance(value, str) or not _PLAIN.fullmatch(value):
+            raise self.make_error("invalid")
+        if len(value.lstrip("-")) > self.digits:
+            # Outside the range whatever the digits: say so without parsing them.
+            self.range(self.range.min - 1 if value.startswith("-") else self.range.max + 1)
+        return int(value)
 
 
 class ListQueryArgsSchema(Schema):
-    limit = fields.Integer(
-        load_default=50,
-        validate=validate.Range(min=1, max=200),
-        metadata={"description": "Items per page, 1–200."},
+    limit = StrictInteger(
+        1, 200, load_default=50, metadata={"description": "Items per page, 1–200."}
     )
     cursor = fields.String(
         load_default=None,

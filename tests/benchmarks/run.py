@@ -232,6 +232,85 @@ def scale(units: int, runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
+def memory_soak(env: dict[str, str]) -> dict[str, float]:
+    """RSS (MB) of a fresh sandbox around tests/test_soak_memory.py's soak, run twice, every
+    request through the real endpoints.
+
+    A soak: 20,000 codes (one in four redeemed), 15,000 client-credentials tokens, 5,000
+    rotations over 1,000 sessions with an access token revoked in each, one in five
+    replayed and one in five revoked by its client; then the clock moves 400 days. The
+    second soak shows whether the first left anything that grows.
+    """
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start([str(BIN / "messpunkt-sandbox")], f"{base}/openapi.json",
+                   {**env, "MESSPUNKT_PORT": str(port), "MESSPUNKT_ISSUER": base})  # fmt: skip
+    service = ("sandbox-service-client", "sandbox-service-client-secret-change-me")
+    verifier, challenge = pkce_pair()
+    consent = {
+        "client_id": "sandbox-demo-client", "redirect_uri": REDIRECT, "state": "soak",
+        "scope": "read:units read:devices read:readings", "code_challenge": challenge,
+        "code_challenge_method": "S256", "property": PROPERTY, "decision": "approve",
+    }  # fmt: skip
+    demo = {"client_id": "sandbox-demo-client"}
+
+    def rss_mb() -> float:
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        (line,) = [line for line in status.splitlines() if line.startswith("VmRSS:")]
+        return int(line.split()[1]) / 1024
+
+    def post(http: requests.Session, path: str, form: dict, **kwargs: Any) -> requests.Response:
+        response = http.post(f"{base}{path}", data=form, allow_redirects=False, timeout=30,
+                             **kwargs)  # fmt: skip
+        if response.status_code not in (200, 302, 400):  # 400: a replay, refused as it must be
+            raise SystemExit(f"soak: {path} answered {response.status_code}: {response.text}")
+        return response
+
+    def login(http: requests.Session, redeem: bool) -> dict[str, str]:
+        location = post(http, "/oauth/authorize", consent).headers["Location"]
+        code = location.split("code=")[1].split("&")[0]
+        if not redeem:
+            return {}
+        form = {**demo, "grant_type": "authorization_code", "code": code,
+                "redirect_uri": REDIRECT, "code_verifier": verifier}  # fmt: skip
+        return post(http, "/oauth/token", form).json()  # type: ignore[no-any-return]
+
+    def chunk(index: int) -> None:
+        with requests.Session() as http:
+            for n in range(index, 20_000, 8):
+                body = login(http, redeem=n % 4 == 0)
+                if n % 4 == 0 and n < 4_000:  # 1,000 sessions rotate five times each
+                    post(http, "/oauth/revoke", {**demo, "token": body["access_token"]})
+                    first = token = body["refresh_token"]
+                    for _ in range(5):
+                        form = {**demo, "grant_type": "refresh_token", "refresh_token": token}
+                        token = post(http, "/oauth/token", form).json()["refresh_token"]
+                    if n % 20 == 0:
+                        form = {**demo, "grant_type": "refresh_token", "refresh_token": first}
+                        post(http, "/oauth/token", form)
+                    elif n % 20 == 4:
+                        post(http, "/oauth/revoke", {**demo, "token": token})
+            for _ in range(index, 15_000, 8):
+                post(http, "/oauth/token", {"grant_type": "client_credentials"}, auth=service)
+
+    try:
+        with requests.Session() as http:  # every path once, so the baseline has its imports
+            login(http, redeem=True)
+            post(http, "/oauth/token", {"grant_type": "client_credentials"}, auth=service)
+        rss = {"before": rss_mb()}
+        for soak in ("first", "second"):
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(chunk, range(8)))
+            rss[f"{soak} soaked"] = rss_mb()
+            requests.post(f"{base}/sandbox/clock/advance", json={"by": "P400D"}, headers=ADMIN,
+                          timeout=60).raise_for_status()  # fmt: skip
+            rss[f"{soak} purged"] = rss_mb()
+        return rss
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def rounds(
     count: int,
     bare: Callable[[], dict],
@@ -265,6 +344,8 @@ def main() -> int:
     parser.add_argument("--wrk-threads", type=int, default=1)
     parser.add_argument("--runs", type=int, default=200, help="in-process repetitions")
     parser.add_argument("--scale-units", type=int, default=10_000, help="0 skips the scale run")
+    parser.add_argument("--soak", action=argparse.BooleanOptionalAction, default=True,
+                        help="RSS around the memory soak of a fresh server")  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is missing: make bench installs it (apt-get install wrk)")
@@ -395,6 +476,20 @@ def main() -> int:
             print(f"| {name} | {row['load_s']:.1f} | {row['peak_mb']:.0f} | "
                   f"{row['consumption_us']:.0f} | {ratio:.2f} | "
                   f"{'≤ 10 s, ≤ 1536 MB, ≤ 1.5' if large else '—'} |")  # fmt: skip
+    if args.soak:
+        rss = memory_soak(env)
+        ratio = rss["first purged"] / rss["before"]
+        if ratio > 1.2:
+            failed.append("memory soak")
+        print()
+        print("| memory soak (a fresh server, all over HTTP) | RSS MB | to before | target |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, value in rss.items():
+            label = name if name == "before" else f"{name}: " + (
+                "20,000 codes, 15,000 service tokens, 5,000 rotations" if "soaked" in name
+                else "the clock moved past every lifetime")  # fmt: skip
+            goal = "≤ 1.2" if name == "first purged" else "—"
+            print(f"| {label} | {value:.0f} | {value / rss['before']:.2f} | {goal} |")
     if failed:
         print(f"\nbelow target: {', '.join(failed)}")
         return 1
