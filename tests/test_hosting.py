@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from live_sandbox import LiveSandbox
 from redis_server import RedisServer, free_port
 from test_quickstart import readme_runs_in_order
 
@@ -170,32 +170,19 @@ def test_a_lost_store_is_503_and_the_kept_data_works_again_after_a_restart(tmp_p
 # Live, four gunicorn workers
 
 
-class Gunicorn:
-    """`messpunkt-sandbox --workers 4` on a free port, stopped after the test."""
+class Gunicorn(LiveSandbox):
+    """`messpunkt-sandbox --workers 4 --threads 4` on a free port, stopped after the test."""
 
     def __init__(self, config: dict[str, object], cwd: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.admin_key = ADMIN_KEY
-        environ = {k: str(v) for k, v in config.items()}
-        self.log = (cwd / "gunicorn.log").open("wb")
-        clean = {k: v for k, v in os.environ.items() if not k.startswith("MESSPUNKT_")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "messpunkt", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", "4", "--threads", "4", "--issuer", self.url],
-            env={**clean, **environ}, cwd=cwd, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        settings = {k: str(v) for k, v in config.items()}
+        super().__init__(cwd, MESSPUNKT_WORKERS="4", MESSPUNKT_THREADS="4", **settings)
+        self.admin_key = settings["MESSPUNKT_SANDBOX_ADMIN_KEY"]
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/.well-known/jwks.json", timeout=1):
-                    if len(self.workers()) == 4:
-                        return
-            except OSError:
-                pass
+        while len(self.workers()) < 4 and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.stop()
-        raise AssertionError("gunicorn did not come up with 4 workers within 30 s")
+        if len(self.workers()) < 4:
+            self.stop()
+            raise AssertionError("gunicorn did not come up with 4 workers within 30 s")
 
     def workers(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -208,16 +195,6 @@ class Gunicorn:
             fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
             ticks[pid] = int(fields[11]) + int(fields[12])
         return ticks
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=5)
-        self.log.close()
 
 
 @pytest.fixture
