@@ -116,3 +116,61 @@ def test_server_counters_of_a_process_that_is_gone_are_none() -> None:
     child.wait(timeout=10)
     assert bench.server_counters(child.pid) is None
     assert os.getpid() != child.pid
+
+
+_BUSY = """
+import json, sys, time
+
+def own_counters():
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    with open("/proc/self/status") as status:
+        switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return int(fields[11]) + int(fields[12]), switches  # utime + stime in ticks
+
+while own_counters()[0] < 20:  # twenty ticks of CPU, however long the machine takes
+    pass
+for _ in range(20):
+    time.sleep(0.001)  # each sleep gives the CPU up, one switch at least
+print(json.dumps(own_counters()), flush=True)
+sys.stdin.readline()  # alive until measured
+"""
+
+_PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+print(child.stdout.readline(), end="", flush=True)
+child.communicate(sys.stdin.readline(), timeout=10)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_tree_counters_add_the_children_of_a_process_to_its_own() -> None:
+    # A gunicorn master idles while its workers serve: a parent that waits while its
+    # child works. The parent is blocked on its stdin from the first measurement on,
+    # so its own counters stand still, and the child's are lower bounds of the rest.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _BUSY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        child_ticks, child_switches = json.loads(parent.stdout.readline())
+        own = bench.server_counters(parent.pid)
+        measured = bench.tree_counters(parent.pid)
+    finally:
+        parent.communicate("measured\n", timeout=10)
+    assert own is not None and measured is not None
+    assert child_ticks >= 20 and child_switches >= 20
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    assert measured[0] >= own[0] + (child_ticks - 1) * tick  # one tick of rounding, as above
+    assert measured[1] >= own[1] + child_switches
+
+
+def test_tree_counters_of_a_process_that_is_gone_are_none() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=10)
+    assert bench.tree_counters(child.pid) is None

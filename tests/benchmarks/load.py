@@ -128,19 +128,42 @@ def server_counters(pid: int) -> tuple[float, int] | None:
     return cpu, switches
 
 
+def tree_counters(pid: int) -> tuple[float, int] | None:
+    """CPU seconds and context switches of a process and its children, over all their threads.
+
+    A gunicorn master only watches; its workers (its children) serve. The
+    children are those alive at the call (/proc/<pid>/task/*/children); a
+    waitress or bare server has none. None where /proc or the process is missing.
+    """
+    total = server_counters(pid)
+    if total is None:
+        return None
+    cpu, switches = total
+    for listing in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            children = listing.read_text().split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        for child in children:
+            counted = server_counters(int(child))
+            if counted is not None:
+                cpu, switches = cpu + counted[0], switches + counted[1]
+    return cpu, switches
+
+
 def wrk(
     pid: int, url: str, script: str, seconds: int, threads: int, connections: int, **env: str
 ) -> dict:
-    """Load `url` with wrk; add req/s, and the serving process's CPU and switches per request."""
+    """Load `url` with wrk; add req/s, and the serving processes' CPU and switches per request."""
     command = [
         "wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
         "-s", str(HERE / "wrk" / script), url,
     ]  # fmt: skip
     environment = {**os.environ, "BENCH_LUA_DIR": str(HERE / "wrk"),
                    "BENCH_WRK_THREADS": str(threads), **env}  # fmt: skip
-    before = server_counters(pid)
+    before = tree_counters(pid)
     output = subprocess.run(command, env=environment, capture_output=True, text=True, check=True)
-    after = server_counters(pid)
+    after = tree_counters(pid)
     result = json.loads(output.stdout.strip().splitlines()[-1])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
     result["cpu_us"] = result["switches"] = None
