@@ -5,11 +5,13 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 # The bench's modules import each other by name, as `python tests/benchmarks/run.py` finds them.
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
@@ -174,3 +176,28 @@ def test_tree_counters_of_a_process_that_is_gone_are_none() -> None:
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     child.wait(timeout=10)
     assert bench.tree_counters(child.pid) is None
+
+
+@pytest.mark.live
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (make bench installs it)")
+@pytest.mark.parametrize("count", [3, 20])  # fewer than wrk's 8 threads, and not a multiple
+def test_prepared_refresh_tokens_are_as_many_as_asked_and_each_redeems_once(
+    messpunkt_server, count
+) -> None:
+    prepared = bench.refresh_tokens(messpunkt_server.url, count)
+
+    assert len(prepared) == count
+    assert len(set(prepared)) == count
+    with requests.Session() as http:
+        statuses = [
+            http.post(
+                f"{messpunkt_server.url}/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": "sandbox-demo-client",
+                    "refresh_token": token,
+                },
+            ).status_code
+            for token in prepared
+        ]
+    assert statuses == [200] * count
