@@ -28,6 +28,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PROPERTY = "6fb74d25-5517-4dcc-ae8b-0914579ab036"
 REDIRECT = "http://localhost:3000/callback"
+ADMIN_KEY = "bench-admin-key"
+ADMIN = {"X-Sandbox-Admin-Key": ADMIN_KEY}
 
 
 def free_port() -> int:
@@ -232,3 +234,23 @@ def rounds(
     median = runs[(len(runs) - 1) // 2]  # with an even count, the lower of the two
     bad = sum(run["non_2xx_3xx"] + run["socket_errors"] for run in runs)
     return {**median, "bad": bad, "ratios": [run["ratio"] for run in runs]}
+
+
+def table(rows: dict[str, dict], targets: dict[str, float]) -> list[str]:
+    """Print a row per result, under the caller's header; return what missed its target."""
+    failed = []
+    for name, result in rows.items():
+        target = targets.get(name)
+        if target is not None and result["ratio"] < target:
+            failed.append(name)
+        if result["bad"]:
+            failed.append(f"{name} had {result['bad']} bad responses")
+        print(f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | "
+              f"{result['p99_us'] / 1000:.2f} | {_figure(result['cpu_us'], '.0f')} | "
+              f"{_figure(result['switches'], '.1f')} | {result['ratio']:.2f} | "
+              f"{'≥ ' + format(target, '.1f') if target else '—'} |")  # fmt: skip
+    return failed
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "—" if value is None else format(value, spec)

@@ -24,11 +24,22 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
-from load import HERE, ROOT, free_port, pkce_pair, refresh_tokens, rounds, start, tokens, wrk
+from load import (
+    ADMIN,
+    ADMIN_KEY,
+    HERE,
+    ROOT,
+    free_port,
+    pkce_pair,
+    refresh_tokens,
+    rounds,
+    start,
+    table,
+    tokens,
+    wrk,
+)
 
 BIN = Path(sys.executable).parent
-ADMIN_KEY = "bench-admin-key"
-ADMIN = {"X-Sandbox-Admin-Key": ADMIN_KEY}
 TARGETS = {"whoami": 0.8, "usage units": 0.7, "consumption WE 01": 0.6, "refresh grant": 0.6}
 
 
@@ -196,19 +207,8 @@ def main() -> int:
     print("| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | switches/req "
           "| ratio to bare | target |")  # fmt: skip
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    failed = []
     median_bare = sorted(bare_runs, key=lambda run: run["rps"])[len(bare_runs) // 2]
-    rows = {"bare Flask JSON": {**median_bare, "ratio": 1.0, "bad": 0}, **results}
-    for name, result in rows.items():
-        target = TARGETS.get(name)
-        if target is not None and result["ratio"] < target:
-            failed.append(name)
-        if result["bad"]:
-            failed.append(f"{name} had {result['bad']} bad responses")
-        print(f"| {name} | {result['rps']:.0f} | {result['p50_us'] / 1000:.2f} | "
-              f"{result['p99_us'] / 1000:.2f} | {_figure(result['cpu_us'], '.0f')} | "
-              f"{_figure(result['switches'], '.1f')} | {result['ratio']:.2f} | "
-              f"{'≥ ' + format(target, '.1f') if target else '—'} |")  # fmt: skip
+    failed = table({"bare Flask JSON": {**median_bare, "ratio": 1.0, "bad": 0}, **results}, TARGETS)
     print(
         f"(bare: median of {len(bare_runs)} runs, {reference_rps:.0f} req/s; a ratio is the "
         "median round's scenario over the bare run just before it)"
@@ -245,10 +245,6 @@ def main() -> int:
         print(f"\nbelow target: {', '.join(failed)}")
         return 1
     return 0
-
-
-def _figure(value: float | None, spec: str) -> str:
-    return "—" if value is None else format(value, spec)
 
 
 if __name__ == "__main__":
