@@ -11,11 +11,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 # The bench's modules import each other by name, as `python tests/benchmarks/run.py` finds them.
 sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
 bench = importlib.import_module("load")
+hosted = importlib.import_module("hosted")
 
 
 def _run(rps: float, bad: int = 0) -> dict:
@@ -201,3 +203,45 @@ def test_prepared_refresh_tokens_are_as_many_as_asked_and_each_redeems_once(
             for token in prepared
         ]
     assert statuses == [200] * count
+
+
+@pytest.mark.parametrize(
+    ("fastest", "needed"),
+    [
+        (None, 8000),  # no run yet: 2000 a second for 4 seconds
+        (1000.0, 6000),  # 1.5 x 1000 a second for 4 seconds
+        (1000.2, 6004),  # 1500.3 rounded up to 1501 a second
+        (1500.0, 8000),  # 2250 a second would exceed the 2000 given
+    ],
+)
+def test_later_rounds_prepare_half_again_the_fastest_rate_seen_up_to_the_given_rate(
+    fastest, needed
+) -> None:
+    assert hosted.tokens_needed(fastest, 2000, 4) == needed
+
+
+def test_redis_figures_count_a_pipeline_as_one_round_trip_of_all_its_commands(
+    redis_server,
+) -> None:
+    # Ten "requests" of one pipeline of three commands each: 1 round trip and 3 commands
+    # a request. The measuring client's own INFO calls must not count.
+    client = redis.Redis.from_url(redis_server.url)
+    client.ping()  # connected before the count starts, as a serving sandbox is
+
+    def run() -> dict:
+        for _ in range(10):
+            pipe = client.pipeline(transaction=False)
+            pipe.get("a")
+            pipe.set("b", "1")
+            pipe.exists("c")
+            pipe.execute()
+        return {"requests": 10}
+
+    with redis.Redis.from_url(redis_server.url) as watcher:
+        result = hosted.on_store(watcher, redis_server.process.pid, run)
+    client.close()
+
+    assert result["requests"] == 10
+    assert result["redis"]["round_trips"] == 1.0
+    assert result["redis"]["commands"] == 3.0
+    assert result["redis"]["cpu_us"] >= 0

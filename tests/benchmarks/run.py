@@ -4,9 +4,11 @@ The sandbox is started exactly as `make sandbox` serves it (messpunkt-sandbox,
 waitress, the same thread count). Every figure is printed with its ratio to
 the bare endpoint measured just before it: each scenario runs in rounds of
 bare then scenario, and the median round counts, because absolute numbers on
-a shared machine drift by more than the differences measured. In-process
-figures (create_app, the quickstart flow through the test client) are medians
-over many runs.
+a shared machine drift by more than the differences measured. The hosted
+section (hosted.py; alone with --hosted-only) compares the same way: the
+sandbox on Redis against the in-memory one, two gunicorn workers against one.
+In-process figures (create_app, the quickstart flow through the test client)
+are medians over many runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import hosted
 import requests
 from load import (
     ADMIN,
@@ -113,26 +116,14 @@ def scale(units: int, runs: int) -> dict[str, dict[str, float]]:
     return results
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=4, help="wrk duration per run")
-    parser.add_argument("--rounds", type=int, default=3, help="bare + scenario runs per scenario")
-    parser.add_argument("--threads", type=int, default=int(os.environ.get("MESSPUNKT_THREADS", 8)))
-    parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--wrk-threads", type=int, default=1)
-    parser.add_argument("--runs", type=int, default=200, help="in-process repetitions")
-    parser.add_argument("--scale-units", type=int, default=10_000, help="0 skips the scale run")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is missing: make bench installs it (apt-get install wrk)")
-
-    bare_port, port = free_port(), free_port()
-    bare_url, base = f"http://127.0.0.1:{bare_port}", f"http://127.0.0.1:{port}"
-    env = {**os.environ, "MESSPUNKT_PORT": str(port), "MESSPUNKT_THREADS": str(args.threads),
-           "MESSPUNKT_ISSUER": base, "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY}  # fmt: skip
+def in_memory(
+    args: argparse.Namespace, sandbox_pid: int, base: str, env: dict[str, str]
+) -> dict[str, dict]:
+    """Run the in-memory sandbox's scenarios in rounds, each against a bare Flask endpoint."""
+    bare_port = free_port()
+    bare_url = f"http://127.0.0.1:{bare_port}"
     bare = start([sys.executable, str(HERE / "bare.py"), "--port", str(bare_port),
                   "--threads", str(args.threads)], f"{bare_url}/ping", env)  # fmt: skip
-    sandbox = start([str(BIN / "messpunkt-sandbox")], f"{base}/openapi.json", env)
     load = {"threads": args.wrk_threads, "connections": args.connections, "seconds": args.seconds}
 
     def reference() -> dict:
@@ -153,7 +144,7 @@ def main() -> int:
         }
 
         def read(url: str) -> Callable[[int], dict]:
-            return lambda _: wrk(sandbox.pid, url, "get.lua", BENCH_TOKEN=access, **load)
+            return lambda _: wrk(sandbox_pid, url, "get.lua", BENCH_TOKEN=access, **load)
 
         results = {name: rounds(args.rounds, reference, read(url)) for name, url in reads.items()}
         # Each round rotates refresh tokens of its own, more than it can get through,
@@ -171,7 +162,7 @@ def main() -> int:
                 args.rounds,
                 reference,
                 lambda _: wrk(
-                    sandbox.pid,
+                    sandbox_pid,
                     f"{base}/oauth/token",
                     "refresh.lua",
                     BENCH_TOKENS=str(token_file),
@@ -184,7 +175,7 @@ def main() -> int:
             args.rounds,
             reference,
             lambda _: wrk(
-                sandbox.pid,
+                sandbox_pid,
                 base,
                 "flow.lua",
                 threads=args.connections,
@@ -195,10 +186,13 @@ def main() -> int:
             ),
         )
     finally:
-        for process in (bare, sandbox):
-            process.terminate()
-            process.wait(timeout=10)
+        bare.terminate()
+        bare.wait(timeout=10)
+    return results
 
+
+def report(results: dict[str, dict], args: argparse.Namespace) -> list[str]:
+    """Print the in-memory table; return what missed its target."""
     bare_runs = [result["bare"] for result in results.values()]
     reference_rps = statistics.median(run["rps"] for run in bare_runs)
     print(f"waitress threads={args.threads}, wrk -t{args.wrk_threads} -c{args.connections} "
@@ -219,6 +213,12 @@ def main() -> int:
     ))  # fmt: skip
     flows = results["authorize + token"]["rps"] / 2
     print(f"(authorize + token: {flows:.0f} whole flows/s, two requests each)")
+    return failed
+
+
+def in_process_and_scale(args: argparse.Namespace) -> list[str]:
+    """Measure and print the in-process and scale tables; return what missed its target."""
+    failed = []
     print()
     print("| in process (median) | ms | target |")
     print("| --- | ---: | ---: |")
@@ -241,6 +241,46 @@ def main() -> int:
             print(f"| {name} | {row['load_s']:.1f} | {row['peak_mb']:.0f} | "
                   f"{row['consumption_us']:.0f} | {ratio:.2f} | "
                   f"{'≤ 10 s, ≤ 1536 MB, ≤ 1.5' if large else '—'} |")  # fmt: skip
+    return failed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=int, default=4, help="wrk duration per run")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="reference + scenario runs per scenario"
+    )
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("MESSPUNKT_THREADS", 8)))
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--wrk-threads", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=200, help="in-process repetitions")
+    parser.add_argument("--scale-units", type=int, default=10_000, help="0 skips the scale run")
+    parser.add_argument(
+        "--hosted-only", action="store_true", help="only the hosted section (Redis, gunicorn)"
+    )
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is missing: make bench installs it (apt-get install wrk)")
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MESSPUNKT_PORT": str(port), "MESSPUNKT_THREADS": str(args.threads),
+           "MESSPUNKT_ISSUER": base, "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY}  # fmt: skip
+    sandbox = start([str(BIN / "messpunkt-sandbox")], f"{base}/openapi.json", env)
+    try:
+        results = {} if args.hosted_only else in_memory(args, sandbox.pid, base, env)
+        on_redis = hosted.measure(args, sandbox.pid, base)
+    finally:
+        sandbox.terminate()
+        sandbox.wait(timeout=10)
+
+    failed = []
+    if results:
+        failed += report(results, args)
+        print()
+    failed += hosted.report(on_redis, args)
+    if not args.hosted_only:
+        failed += in_process_and_scale(args)
     if failed:
         print(f"\nbelow target: {', '.join(failed)}")
         return 1
