@@ -42,8 +42,10 @@ test: $(STAMP)  ## run the whole test suite (installs Debian's redis-server when
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(STAMP)  ## load the sandbox with wrk beside a bare Flask endpoint
+bench: $(STAMP)  ## load the sandbox with wrk beside a bare Flask endpoint, and on Redis
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	command -v redis-server >/dev/null || (apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server)
 	$(BIN)/python tests/benchmarks/run.py $(BENCH_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy

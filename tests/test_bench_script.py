@@ -1,22 +1,23 @@
-"""The arithmetic of `make bench` (tests/benchmarks/run.py), which no load run checks."""
+"""The arithmetic of `make bench` (tests/benchmarks/), which no load run checks."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import redis
+import requests
 
-_spec = importlib.util.spec_from_file_location(
-    "bench_run", Path(__file__).parent / "benchmarks" / "run.py"
-)
-assert _spec is not None and _spec.loader is not None
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+# The bench's modules import each other by name, as `python tests/benchmarks/run.py` finds them.
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+bench = importlib.import_module("load")
+hosted = importlib.import_module("hosted")
 
 
 def _run(rps: float, bad: int = 0) -> dict:
@@ -119,3 +120,128 @@ def test_server_counters_of_a_process_that_is_gone_are_none() -> None:
     child.wait(timeout=10)
     assert bench.server_counters(child.pid) is None
     assert os.getpid() != child.pid
+
+
+_BUSY = """
+import json, sys, time
+
+def own_counters():
+    with open("/proc/self/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    with open("/proc/self/status") as status:
+        switches = sum(int(line.split()[1]) for line in status if "ctxt_switches" in line)
+    return int(fields[11]) + int(fields[12]), switches  # utime + stime in ticks
+
+while own_counters()[0] < 20:  # twenty ticks of CPU, however long the machine takes
+    pass
+for _ in range(20):
+    time.sleep(0.001)  # each sleep gives the CPU up, one switch at least
+print(json.dumps(own_counters()), flush=True)
+sys.stdin.readline()  # alive until measured
+"""
+
+_PARENT = """
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", sys.argv[1]], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, text=True)
+print(child.stdout.readline(), end="", flush=True)
+child.communicate(sys.stdin.readline(), timeout=10)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_tree_counters_add_the_children_of_a_process_to_its_own() -> None:
+    # A gunicorn master idles while its workers serve: a parent that waits while its
+    # child works. The parent is blocked on its stdin from the first measurement on,
+    # so its own counters stand still, and the child's are lower bounds of the rest.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _BUSY],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdin is not None and parent.stdout is not None
+    try:
+        child_ticks, child_switches = json.loads(parent.stdout.readline())
+        own = bench.server_counters(parent.pid)
+        measured = bench.tree_counters(parent.pid)
+    finally:
+        parent.communicate("measured\n", timeout=10)
+    assert own is not None and measured is not None
+    assert child_ticks >= 20 and child_switches >= 20
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    assert measured[0] >= own[0] + (child_ticks - 1) * tick  # one tick of rounding, as above
+    assert measured[1] >= own[1] + child_switches
+
+
+def test_tree_counters_of_a_process_that_is_gone_are_none() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(timeout=10)
+    assert bench.tree_counters(child.pid) is None
+
+
+@pytest.mark.live
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (make bench installs it)")
+@pytest.mark.parametrize("count", [3, 20])  # fewer than wrk's 8 threads, and not a multiple
+def test_prepared_refresh_tokens_are_as_many_as_asked_and_each_redeems_once(
+    messpunkt_server, count
+) -> None:
+    prepared = bench.refresh_tokens(messpunkt_server.url, count)
+
+    assert len(prepared) == count
+    assert len(set(prepared)) == count
+    with requests.Session() as http:
+        statuses = [
+            http.post(
+                f"{messpunkt_server.url}/oauth/token",
+                data={
+                    "grant_type": "refresh_token",
+                    "client_id": "sandbox-demo-client",
+                    "refresh_token": token,
+                },
+            ).status_code
+            for token in prepared
+        ]
+    assert statuses == [200] * count
+
+
+@pytest.mark.parametrize(
+    ("fastest", "needed"),
+    [
+        (None, 8000),  # no run yet: 2000 a second for 4 seconds
+        (1000.0, 6000),  # 1.5 x 1000 a second for 4 seconds
+        (1000.2, 6004),  # 1500.3 rounded up to 1501 a second
+        (1500.0, 8000),  # 2250 a second would exceed the 2000 given
+    ],
+)
+def test_later_rounds_prepare_half_again_the_fastest_rate_seen_up_to_the_given_rate(
+    fastest, needed
+) -> None:
+    assert hosted.tokens_needed(fastest, 2000, 4) == needed
+
+
+def test_redis_figures_count_a_pipeline_as_one_round_trip_of_all_its_commands(
+    redis_server,
+) -> None:
+    # Ten "requests" of one pipeline of three commands each: 1 round trip and 3 commands
+    # a request. The measuring client's own INFO calls must not count.
+    client = redis.Redis.from_url(redis_server.url)
+    client.ping()  # connected before the count starts, as a serving sandbox is
+
+    def run() -> dict:
+        for _ in range(10):
+            pipe = client.pipeline(transaction=False)
+            pipe.get("a")
+            pipe.set("b", "1")
+            pipe.exists("c")
+            pipe.execute()
+        return {"requests": 10}
+
+    with redis.Redis.from_url(redis_server.url) as watcher:
+        result = hosted.on_store(watcher, redis_server.process.pid, run)
+    client.close()
+
+    assert result["requests"] == 10
+    assert result["redis"]["round_trips"] == 1.0
+    assert result["redis"]["commands"] == 3.0
+    assert result["redis"]["cpu_us"] >= 0
