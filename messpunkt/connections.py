@@ -147,6 +147,8 @@ class Channel(HTTPChannel):  # type: ignore[misc]
         if request is None:
             self._arriving = None
         elif self._arriving is None or self._arriving[0] is not request:
+            # The network's own time, as waitress keeps `last_activity`: a connection's
+            # timeout is real time, never the sandbox's movable clock.
             self._arriving = (request, self.last_activity or time.time())
         else:
             self.last_activity = self._arriving[1]
