@@ -441,3 +441,13 @@ def test_a_v1_request_makes_one_round_trip_to_redis(store_url, signing_key, monk
     monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
     assert client.get(path, headers=tokens.bearer).status_code == 200
     assert len(sent) == 1  # a pipeline is one send and one read
+
+
+def test_a_signing_key_file_that_is_not_there_is_one_line_at_start(tmp_path):
+    missing = tmp_path / "no-such.pem"
+    completed = run_cli("--port", str(free_port()), MESSPUNKT_SIGNING_KEY=str(missing))
+    assert completed.returncode == 2
+    assert completed.stdout == ""
+    assert completed.stderr == (
+        f"messpunkt-sandbox: signing key {missing}: No such file or directory\n"
+    )

@@ -52,7 +52,11 @@ class SigningKey:
 
     @classmethod
     def from_pem_file(cls, path: str | Path) -> SigningKey:
-        key = serialization.load_pem_private_key(Path(path).read_bytes(), password=None)
+        try:
+            pem = Path(path).read_bytes()
+        except OSError as exc:  # said in one line at start-up, not as a traceback
+            raise ValueError(f"signing key {path}: {exc.strerror or exc}") from None
+        key = serialization.load_pem_private_key(pem, password=None)
         if not isinstance(key, ec.EllipticCurvePrivateKey):
             raise ValueError(f"{path}: not an EC private key")
         return cls(key)
