@@ -285,13 +285,16 @@ class RedisStore(SandboxStore):
             self.client.zrem(self.prefix + "sessions", *collected)
         return found
 
-    def _outcome(self, answer: list[bytes]) -> Issued | Refused:
+    def _outcome(self, answer: list[Any]) -> Issued | Refused:
         if answer[0] == b"refused":
             detail = answer[2].decode() if len(answer) > 2 else ""
             return Refused(Refusal(answer[1].decode()), detail)
-        session = self.session(answer[2].decode())
+        _, access_end, sid, flat, events = answer
+        stored = dict(zip(flat[::2], flat[1::2], strict=True))
+        fields = [stored.get(name.encode()) for name in _SESSION_FIELDS]
+        session = _session(sid.decode(), fields, fields[0], events)  # the script's generation
         assert session is not None
-        return Issued(session, instant(answer[1]))
+        return Issued(session, instant(access_end))
 
 
 def _opening(new: NewSession, grant: Grant, issue: Issue) -> list[object]:

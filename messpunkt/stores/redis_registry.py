@@ -108,7 +108,7 @@ class RedisRegistry(SandboxRegistry):
         return None
 
     def list(self) -> list[SandboxRecord]:
-        self._sweep()
+        # Each describe ends the sandbox it finds expired: listing sweeps as it goes.
         found = [self.describe(sid.decode()) for sid in self.client.zrange(INDEX, 0, -1)]
         return [r for r in found if r is not None and r.status is SandboxStatus.ACTIVE]
 

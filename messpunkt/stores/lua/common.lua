@@ -56,7 +56,9 @@ local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
     usable = math.max(usable, refresh_end)
   end
   redis.call('HSET', key, 'usable_until', fmt(usable))
-  return {'issued', fmt(access_end), sid}
+  -- The session as it now stands, so the caller needs no second round trip to read it.
+  return {'issued', fmt(access_end), sid, redis.call('HGETALL', key),
+    redis.call('LRANGE', key .. ':ev', 0, -1)}
 end
 
 -- Open a session: ARGV[o..o+9] = sid, kind, client_id, tenant_id, subject, scopes,
