@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .clock import ClockState
+from .oauth.registrations import RegistrationStore
 from .oauth.store import Access, AuthStore
 
 if TYPE_CHECKING:
@@ -45,8 +46,9 @@ class SandboxState:
         return hmac.compare_digest(hash_admin_key(presented), self.admin_key_hash)
 
 
-class SandboxStore(AuthStore):
-    """An auth store that also keeps its sandbox's state; each change is one step."""
+class SandboxStore(AuthStore, RegistrationStore):
+    """An auth store that also keeps its sandbox's state and registered clients; each
+    change is one step."""
 
     @abstractmethod
     def state(self) -> SandboxState: ...
@@ -63,7 +65,7 @@ class SandboxStore(AuthStore):
     @abstractmethod
     def reset(self, data_set: str | None = None) -> SandboxState:
         """Forget every code, session and token, reset the clock and bump the generation;
-        switch to `data_set` when given."""
+        switch to `data_set` when given, which forgets the registered clients too."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,9 @@ from itertools import count
 import pytest
 
 from messpunkt.clock import ClockError, ClockState
+from messpunkt.oauth.client_metadata import ClientMetadata
 from messpunkt.oauth.pkce import s256
+from messpunkt.oauth.registrations import Registration
 from messpunkt.oauth.store import (
     EVENTS_KEPT,
     AuthorizationCode,
@@ -640,3 +642,128 @@ def test_the_state_and_an_access_tokens_facts_are_read_together(store):
     assert unknown.decide(CLIENT, T0) == Refused(Refusal.SESSION_ENDED)
     store.reset()
     assert store.state_and_access(session.id, "jti-live")[1].session is None  # old generation
+
+
+# Registered clients (RFC 7591, RFC 7592)
+
+SERVICE_METADATA = ClientMetadata(
+    client_name="Abrechnung GmbH",
+    redirect_uris=(),
+    token_endpoint_auth_method="client_secret_basic",
+    grant_types=("client_credentials",),
+    response_types=(),
+    scopes=("read:units",),
+    tenant_id=GRANT.tenant_id,
+    property_ids=GRANT.property_ids,
+)
+CODE_METADATA = ClientMetadata(
+    client_name=None,
+    redirect_uris=("https://erp.example.com/callback",),
+    token_endpoint_auth_method="none",
+    grant_types=("authorization_code", "refresh_token"),
+    response_types=("code",),
+    scopes=("read:units", "read:readings"),
+)
+
+
+def registration(
+    client_id: str | None = None, metadata: ClientMetadata = SERVICE_METADATA, at: datetime = T0
+) -> Registration:
+    secret_hash = "sha256:" + digest("secret") if metadata.is_confidential else None
+    return Registration(client_id or fresh("mpc"), metadata, secret_hash, digest("rat"), at)
+
+
+def open_session_of(store: SandboxStore, client_id: str) -> tuple[Session, str]:
+    refresh_token = fresh("refresh")
+    grant = Grant(client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, GRANT.property_ids)
+    issued = store.start_session(
+        NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, T0 + SESSION_TTL),
+        grant,
+        Issue(ACCESS_TTL, digest(refresh_token), REFRESH_TTL),
+        T0,
+    )
+    return issued.session, refresh_token
+
+
+@pytest.mark.parametrize("metadata", [SERVICE_METADATA, CODE_METADATA], ids=["service", "code"])
+def test_a_registration_is_read_back_as_it_was_added(store, metadata):
+    added = registration(metadata=metadata)
+
+    assert store.add_registration(added) is True
+    assert store.registration(added.client_id) == added
+    assert store.registration("mpc-unknown") is None
+
+
+def test_a_registration_cannot_take_an_id_that_is_taken(store):
+    first = registration()
+    store.add_registration(first)
+
+    assert store.add_registration(registration(first.client_id, CODE_METADATA)) is False
+    assert store.registration(first.client_id) == first
+    assert store.registrations() == [first]
+
+
+def test_replacing_a_registration_changes_its_metadata_and_secret_not_its_token(store):
+    first = registration()
+    store.add_registration(first)
+    replaced = Registration(first.client_id, CODE_METADATA, None, first.access_token_hash, T0)
+
+    assert store.replace_registration(replaced) is True
+    assert store.registration(first.client_id) == replaced
+
+
+def test_replacing_a_registration_that_is_gone_keeps_nothing(store):
+    assert store.replace_registration(registration("mpc-gone")) is False
+    assert store.registration("mpc-gone") is None
+    assert store.registrations() == []
+
+
+def test_deleting_a_registration_revokes_every_session_of_its_client_and_no_other(store):
+    deleted = registration()
+    store.add_registration(deleted)
+    first, first_refresh = open_session_of(store, deleted.client_id)
+    second, _ = open_session_of(store, deleted.client_id)
+    other, other_refresh = open_session_of(store, OTHER_CLIENT)
+
+    assert store.delete_registration(deleted.client_id, T0 + HOUR) is True
+
+    assert store.registration(deleted.client_id) is None
+    assert store.registrations() == []
+    for session in (first, second):
+        found = store.session(session.id)
+        assert found is not None
+        assert (found.revoked_at, found.revoked_reason) == (T0 + HOUR, "client deleted")
+        assert not active(store, session, T0 + HOUR)
+    assert rotate(store, first_refresh, T0 + HOUR, deleted.client_id)[0] == Refused(
+        Refusal.SESSION_REVOKED
+    )
+    assert active(store, other, T0 + HOUR)
+    assert isinstance(rotate(store, other_refresh, T0 + HOUR, OTHER_CLIENT)[0], Issued)
+
+
+def test_deleting_a_registration_that_is_not_there_changes_nothing(store):
+    session, _ = open_session_of(store, "mpc-never")
+
+    assert store.delete_registration("mpc-never", T0) is False
+    assert active(store, session, T0)
+
+
+def test_registrations_are_listed_oldest_first(store):
+    later, earlier = registration(at=T0 + HOUR), registration(at=T0)
+    store.add_registration(later)
+    store.add_registration(earlier)
+
+    assert store.registrations() == [earlier, later]
+
+
+def test_a_reset_keeps_the_registrations_and_a_data_set_change_forgets_them(store):
+    kept = registration()
+    store.add_registration(kept)
+
+    store.reset()
+    assert store.registrations() == [kept]
+    assert store.registration(kept.client_id) == kept
+
+    store.reset("another")
+    assert store.registrations() == []
+    assert store.registration(kept.client_id) is None

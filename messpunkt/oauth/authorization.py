@@ -12,7 +12,7 @@ from typing import Protocol
 from urllib.parse import urlencode
 
 from . import pkce, randomness
-from .clients import Client
+from .clients import Client, ClientLookup
 from .errors import (
     AccessDenied,
     InvalidRequest,
@@ -72,7 +72,7 @@ class Redirect:
 
 class AuthorizationEndpoint:
     def __init__(
-        self, clients: dict[str, Client], store: AuthStore, lifetimes: Lifetimes, issuer: str
+        self, clients: ClientLookup, store: AuthStore, lifetimes: Lifetimes, issuer: str
     ) -> None:
         self.clients = clients
         self.store = store

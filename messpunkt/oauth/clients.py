@@ -7,6 +7,7 @@ import binascii
 import hmac
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 from urllib.parse import unquote_plus
 
 from .errors import InvalidClient, InvalidRequest
@@ -32,6 +33,9 @@ class Client:
     tenant_id: str | None
     property_ids: tuple[str, ...]
     access_token_ttl: int | None
+    # The one method a registered client authenticates with (RFC 7591 §2); None for a
+    # fixture client, which may use either of the secret methods.
+    auth_method: str | None = None
 
     @property
     def is_confidential(self) -> bool:
@@ -53,9 +57,12 @@ def hash_secret(secret: str) -> str:
     return "sha256:" + digest(secret)
 
 
-def authenticate_client(
-    clients: dict[str, Client], params: Params, authorization: str | None
-) -> Client:
+class ClientLookup(Protocol):
+    def get(self, client_id: str, /) -> Client | None:
+        """Return the client with this id, if there is one."""
+
+
+def authenticate_client(clients: ClientLookup, params: Params, authorization: str | None) -> Client:
     """Identify the client by client_secret_basic, client_secret_post or client_id alone."""
     basic = _basic_credentials(authorization)
     secret = single(params, "client_secret")
@@ -77,6 +84,10 @@ def authenticate_client(
             raise InvalidClient("client authentication failed")
     elif secret is not None:
         raise InvalidClient("public clients have no secret")
+    used = "client_secret_basic" if basic is not None else "client_secret_post"
+    if client.is_confidential and client.auth_method not in (None, used):
+        # RFC 7591 §2: the client registered one token_endpoint_auth_method.
+        raise InvalidClient(f"this client authenticates with {client.auth_method}")
     return client
 
 

@@ -76,3 +76,15 @@ class MissingToken(InvalidToken):
 class InsufficientScope(OAuthError):
     error = "insufficient_scope"
     status = 403
+
+
+class InvalidRedirectUri(OAuthError):
+    """RFC 7591 §3.2.2: a redirect URI in the registration request is not acceptable."""
+
+    error = "invalid_redirect_uri"
+
+
+class InvalidClientMetadata(OAuthError):
+    """RFC 7591 §3.2.2: a client metadata field is invalid or inconsistent."""
+
+    error = "invalid_client_metadata"

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .access_tokens import AccessTokens
-from .clients import Client, authenticate_client
+from .clients import Client, ClientLookup, authenticate_client
 from .errors import InvalidClient, InvalidToken
 from .params import Params
 from .revocation import presented_token
@@ -17,7 +17,7 @@ INACTIVE = {"active": False}
 
 class Introspection:
     def __init__(
-        self, clients: dict[str, Client], store: AuthStore, access_tokens: AccessTokens
+        self, clients: ClientLookup, store: AuthStore, access_tokens: AccessTokens
     ) -> None:
         self.clients = clients
         self.store = store

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from .access_tokens import AccessTokens
-from .clients import Client, authenticate_client
+from .clients import ClientLookup, authenticate_client
 from .errors import InvalidToken
 from .params import Params, single
 from .store import AuthStore, digest
@@ -14,7 +14,7 @@ from .store import AuthStore, digest
 
 class Revocation:
     def __init__(
-        self, clients: dict[str, Client], store: AuthStore, access_tokens: AccessTokens
+        self, clients: ClientLookup, store: AuthStore, access_tokens: AccessTokens
     ) -> None:
         self.clients = clients
         self.store = store

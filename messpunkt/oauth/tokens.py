@@ -13,7 +13,7 @@ from typing import Any
 
 from . import pkce, randomness
 from .access_tokens import AccessTokens
-from .clients import Client, authenticate_client
+from .clients import Client, ClientLookup, authenticate_client
 from .errors import (
     InvalidGrant,
     InvalidRequest,
@@ -68,7 +68,7 @@ _REFUSALS: dict[Refusal, tuple[type[OAuthError], str]] = {
 class TokenEndpoint:
     def __init__(
         self,
-        clients: dict[str, Client],
+        clients: ClientLookup,
         store: AuthStore,
         access_tokens: AccessTokens,
         lifetimes: Lifetimes,

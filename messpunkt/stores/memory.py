@@ -15,6 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from ..clock import ClockState, system_time
+from ..oauth.registrations import Registration
 from ..oauth.store import (
     EVENTS_KEPT,
     Access,
@@ -43,6 +44,8 @@ class InMemoryStore(SandboxStore):
         self._state = state
         self._wall = wall
         self._held = Held()
+        # Registered clients outlive a reset (`oauth.registrations`), so not in `_held`.
+        self._registrations: dict[str, Registration] = {}
 
     # The sandbox
 
@@ -58,6 +61,8 @@ class InMemoryStore(SandboxStore):
     def reset(self, data_set: str | None = None) -> SandboxState:
         with self._lock:
             self._held = Held()
+            if data_set is not None:
+                self._registrations = {}
             self._state = replace(
                 self._state,
                 clock=self._state.clock.reset(),
@@ -230,6 +235,39 @@ class InMemoryStore(SandboxStore):
         with self._lock:
             found = [self._with_events(s) for s in self._held.sessions.values()]
         return sorted(found, key=lambda s: s.created_at, reverse=True)
+
+    # Registered clients
+
+    def add_registration(self, registration: Registration) -> bool:
+        with self._lock:
+            if registration.client_id in self._registrations:
+                return False
+            self._registrations[registration.client_id] = registration
+            return True
+
+    def registration(self, client_id: str) -> Registration | None:
+        return self._registrations.get(client_id)
+
+    def replace_registration(self, registration: Registration) -> bool:
+        with self._lock:
+            if registration.client_id not in self._registrations:
+                return False
+            self._registrations[registration.client_id] = registration
+            return True
+
+    def delete_registration(self, client_id: str, now: datetime) -> bool:
+        with self._lock:
+            if self._registrations.pop(client_id, None) is None:
+                return False
+            for session in list(self._held.sessions.values()):
+                if session.client_id == client_id:
+                    self._revoke(session.id, "client deleted", now)
+            return True
+
+    def registrations(self) -> Sequence[Registration]:
+        with self._lock:
+            found = list(self._registrations.values())
+        return sorted(found, key=lambda r: r.issued_at)
 
     # Events
 

@@ -24,6 +24,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..clock import ClockState
+from ..oauth.registrations import Registration, metadata_from_json, metadata_json
 from ..oauth.store import (
     Access,
     AuthorizationCode,
@@ -73,7 +74,8 @@ class _Scripts:
     NAMES = (
         "add_code", "redeem_code", "start_session", "rotate_refresh_token",
         "revoke_refresh_token", "revoke_session", "revoke_access_token", "reset",
-        "move_clock", "personal_token",
+        "move_clock", "personal_token", "add_registration", "replace_registration",
+        "delete_registration",
     )  # fmt: skip
 
     def __init__(self, client: redis.Redis) -> None:
@@ -285,6 +287,36 @@ class RedisStore(SandboxStore):
             self.client.zrem(self.prefix + "sessions", *collected)
         return found
 
+    # Registered clients: `client:<id>` hashes, indexed by `clients` (by issue instant)
+
+    def add_registration(self, registration: Registration) -> bool:
+        r = registration
+        return bool(self._run(
+            "add_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
+            r.access_token_hash, ms(r.issued_at),
+        ))  # fmt: skip
+
+    def registration(self, client_id: str) -> Registration | None:
+        fields = self.client.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)
+        return _registration(client_id, fields)
+
+    def replace_registration(self, registration: Registration) -> bool:
+        r = registration
+        return bool(self._run(
+            "replace_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
+        ))  # fmt: skip
+
+    def delete_registration(self, client_id: str, now: datetime) -> bool:
+        return bool(self._run("delete_registration", ms(now), client_id))
+
+    def registrations(self) -> Sequence[Registration]:
+        ids = [cid.decode() for cid in self.client.zrange(self.prefix + "clients", 0, -1)]
+        pipe = self.client.pipeline(transaction=False)
+        for client_id in ids:
+            pipe.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)
+        found = (_registration(cid, f) for cid, f in zip(ids, pipe.execute(), strict=True))
+        return [r for r in found if r is not None]
+
     def _outcome(self, answer: list[Any]) -> Issued | Refused:
         if answer[0] == b"refused":
             detail = answer[2].decode() if len(answer) > 2 else ""
@@ -330,6 +362,19 @@ def _session(
         revoked_reason=_text(revoked_reason) or None,
         events=tuple(_event(raw) for raw in (first, *events) if raw),
     )
+
+
+_CLIENT_FIELDS = ("doc", "secret_hash", "token_hash", "issued_at")
+
+
+def _registration(client_id: str, fields: list[bytes | None]) -> Registration | None:
+    doc, secret_hash, token_hash, issued_at = fields
+    if doc is None or token_hash is None or issued_at is None:
+        return None
+    return Registration(
+        client_id, metadata_from_json(doc), _text(secret_hash) or None, token_hash.decode(),
+        instant(issued_at),
+    )  # fmt: skip
 
 
 def _event(raw: bytes) -> SessionEvent:

@@ -1,11 +1,19 @@
--- ARGV: prefix, grace, clock fields after the reset (frozen_at, offset), data set ('' keeps).
+-- ARGV: prefix, grace, clock fields after the reset (frozen_at, offset), data set ('' keeps
+-- it and the registered clients).
 -- Bump the generation: every record of the old one is unreachable at once; what the
 -- session index lists is deleted now, the rest expires with its TTL.
 local sbx = P .. 'sbx'
 if redis.call('EXISTS', sbx) == 0 then return {} end  -- deleted or expired meanwhile
 redis.call('HINCRBY', sbx, 'gen', 1)
 redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
-if ARGV[5] ~= '' then redis.call('HSET', sbx, 'data_set', ARGV[5]) end
+if ARGV[5] ~= '' then
+  redis.call('HSET', sbx, 'data_set', ARGV[5])
+  -- Another data set: registered clients named its tenants, so they go too.
+  for _, id in ipairs(redis.call('ZRANGE', P .. 'clients', 0, -1)) do
+    redis.call('UNLINK', P .. 'client:' .. id)
+  end
+  redis.call('UNLINK', P .. 'clients')
+end
 local index = P .. 'sessions'
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do
   redis.call('UNLINK', P .. 's:' .. sid, P .. 's:' .. sid .. ':ev')

@@ -1,0 +1,109 @@
+"""Dynamically registered clients: the stored record and the store's operations for them.
+
+A registration (RFC 7591) is kept in its sandbox's store beside the sessions,
+with its secret and its registration access token as SHA-256 digests only.
+It outlives `reset` (a reset forgets grants, not who may ask for them) and is
+dropped when the sandbox switches data set, whose tenants its binding named.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from .client_metadata import ClientMetadata
+from .clients import Client, ClientType
+
+
+@dataclass(frozen=True, slots=True)
+class Registration:
+    client_id: str
+    metadata: ClientMetadata
+    secret_hash: str | None
+    # The registration access token's digest (RFC 7592 §1): it reads, updates, deletes.
+    access_token_hash: str
+    issued_at: datetime
+
+    def client(self) -> Client:
+        """Return the client the OAuth endpoints authenticate and authorize."""
+        meta = self.metadata
+        return Client(
+            client_id=self.client_id,
+            name=meta.client_name or self.client_id,
+            type=ClientType.CONFIDENTIAL if meta.is_confidential else ClientType.PUBLIC,
+            redirect_uris=meta.redirect_uris,
+            grant_types=frozenset(meta.grant_types),
+            scopes=meta.scopes,
+            secret_hash=self.secret_hash,
+            tenant_id=meta.tenant_id,
+            property_ids=meta.property_ids,
+            access_token_ttl=None,
+            auth_method=meta.token_endpoint_auth_method,
+        )
+
+
+def metadata_json(metadata: ClientMetadata) -> str:
+    """Return the metadata as a store keeps it."""
+    return json.dumps(metadata.document(), separators=(",", ":"))
+
+
+def metadata_from_json(text: str | bytes) -> ClientMetadata:
+    """Read back what `metadata_json` wrote (already checked when it was registered)."""
+    found = json.loads(text)
+    return ClientMetadata(
+        client_name=found.get("client_name"),
+        redirect_uris=tuple(found["redirect_uris"]),
+        token_endpoint_auth_method=found["token_endpoint_auth_method"],
+        grant_types=tuple(found["grant_types"]),
+        response_types=tuple(found["response_types"]),
+        scopes=tuple(found["scope"].split()),
+        tenant_id=found.get("tenant_id"),
+        property_ids=tuple(found.get("property_ids", ())),
+    )
+
+
+class RegistrationStore(ABC):
+    """A sandbox's registered clients; each change is one atomic step."""
+
+    @abstractmethod
+    def add_registration(self, registration: Registration) -> bool:
+        """Keep a new registration; False (and nothing kept) when its client_id is taken."""
+
+    @abstractmethod
+    def registration(self, client_id: str) -> Registration | None:
+        """Read one registration."""
+
+    @abstractmethod
+    def replace_registration(self, registration: Registration) -> bool:
+        """Replace a registration's metadata and secret (RFC 7592 §2.2); False if it is gone."""
+
+    @abstractmethod
+    def delete_registration(self, client_id: str, now: datetime) -> bool:
+        """Forget a registration and revoke every session of its client in the same step,
+        so none of its refresh or access tokens works again (RFC 7592 §2.3)."""
+
+    @abstractmethod
+    def registrations(self) -> Sequence[Registration]:
+        """Read every registration, oldest first."""
+
+
+class ClientDirectory:
+    """The clients of one sandbox: its data set's fixtures, then those registered in its store.
+
+    Fixtures are looked up first, so no registration can stand in for a fixture client;
+    only an id that is not a fixture's costs a read of the store.
+    """
+
+    def __init__(self, fixtures: dict[str, Client], store: RegistrationStore) -> None:
+        self.fixtures = fixtures
+        self.store = store
+
+    def get(self, client_id: str, /) -> Client | None:
+        found = self.fixtures.get(client_id)
+        if found is not None:
+            return found
+        registration = self.store.registration(client_id)
+        return None if registration is None else registration.client()

@@ -1,0 +1,14 @@
+-- ARGV: prefix, grace, client id, metadata JSON, secret hash ('' for none), registration
+-- access token hash, issued at. Registered clients carry no generation: a reset keeps them.
+-- They live as long as their sandbox: its state key's expiry, copied (none: the default's).
+local sbx, key = P .. 'sbx', P .. 'client:' .. ARGV[3]
+if redis.call('EXISTS', sbx) == 0 or redis.call('EXISTS', key) == 1 then return 0 end
+redis.call('HSET', key, 'doc', ARGV[4], 'secret_hash', ARGV[5], 'token_hash', ARGV[6],
+  'issued_at', ARGV[7])
+redis.call('ZADD', P .. 'clients', ARGV[7], ARGV[3])
+local ends = redis.call('PEXPIRETIME', sbx)
+if ends > 0 then
+  redis.call('PEXPIREAT', key, ends)
+  redis.call('PEXPIREAT', P .. 'clients', ends)
+end
+return 1
