@@ -49,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         openapi,
         outage,
         partition,
+        registration,
         security_headers,
         wellknown,
     )
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MESSPUNKT"] = resolved
     app.extensions["messpunkt"] = platform = Platform(resolved)
     app.register_blueprint(oauth.bp)
+    app.register_blueprint(registration.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(favicon.bp)

@@ -193,6 +193,7 @@ class Platform:
                     key=self.key,
                     lifetimes=self.lifetimes,
                     access_tokens=access_tokens,
+                    registrations=store,
                 )
                 self._servers.put(key, server)
             return server

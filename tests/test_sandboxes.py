@@ -463,6 +463,7 @@ def test_the_metadata_lies_where_rfc_8414_puts_it_and_below_the_issuer(client, p
         "token_endpoint": f"{one.issuer}/oauth/token",
         "revocation_endpoint": f"{one.issuer}/oauth/revoke",
         "introspection_endpoint": f"{one.issuer}/oauth/introspect",
+        "registration_endpoint": f"{one.issuer}/oauth/register",
         "jwks_uri": f"{one.issuer}/.well-known/jwks.json",
         "service_documentation": f"{one.issuer}/docs",
     }

@@ -748,12 +748,13 @@ def test_deleting_a_registration_that_is_not_there_changes_nothing(store):
     assert active(store, session, T0)
 
 
-def test_registrations_are_listed_oldest_first(store):
-    later, earlier = registration(at=T0 + HOUR), registration(at=T0)
-    store.add_registration(later)
-    store.add_registration(earlier)
+def test_registrations_are_listed_in_the_order_they_were_added(store):
+    # A reset turns the clock back, so a later registration may carry an earlier instant.
+    first, second, third = registration(at=T0 + HOUR), registration(at=T0), registration(at=T0)
+    for added in (first, second, third):
+        store.add_registration(added)
 
-    assert store.registrations() == [earlier, later]
+    assert store.registrations() == [first, second, third]
 
 
 def test_a_reset_keeps_the_registrations_and_a_data_set_change_forgets_them(store):

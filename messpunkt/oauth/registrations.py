@@ -87,7 +87,7 @@ class RegistrationStore(ABC):
 
     @abstractmethod
     def registrations(self) -> Sequence[Registration]:
-        """Read every registration, oldest first."""
+        """Read every registration, in the order they were added."""
 
 
 class ClientDirectory:

@@ -8,8 +8,10 @@ from . import pkce
 from .access_tokens import AccessTokens, SigningKey
 from .authorization import AuthorizationEndpoint
 from .bearer import BearerAuthenticator
-from .clients import Client
+from .clients import Client, ClientLookup
 from .introspection import Introspection
+from .registration import RegistrationEndpoint
+from .registrations import ClientDirectory, RegistrationStore
 from .revocation import Revocation
 from .store import AuthStore, Lifetimes
 from .tokens import GRANT_TYPES, TokenEndpoint
@@ -28,23 +30,34 @@ class AuthorizationServer:
         key: SigningKey,
         lifetimes: Lifetimes,
         access_tokens: AccessTokens | None = None,
+        registrations: RegistrationStore | None = None,
     ) -> None:
         """`access_tokens`: shared with the platform, which verifies a request's token
-        before it reads the sandbox's state (one round trip for both)."""
+        before it reads the sandbox's state (one round trip for both). `clients`: the
+        fixtures; with `registrations`, clients registered there (RFC 7591) too."""
         self.issuer = issuer
         self.clients = clients
         self.store = store
         self.access_tokens = access_tokens or AccessTokens(key, issuer, audience)
-        self.authorization = AuthorizationEndpoint(clients, store, lifetimes, issuer)
-        self.tokens = TokenEndpoint(clients, store, self.access_tokens, lifetimes)
-        self.revocation = Revocation(clients, store, self.access_tokens)
-        self.introspection = Introspection(clients, store, self.access_tokens)
+        directory: ClientLookup = clients
+        self.registration: RegistrationEndpoint | None = None
+        if registrations is not None:
+            directory = ClientDirectory(clients, registrations)
+            self.registration = RegistrationEndpoint(
+                issuer, clients, registrations, self.scopes_supported()
+            )
+        self.authorization = AuthorizationEndpoint(directory, store, lifetimes, issuer)
+        self.tokens = TokenEndpoint(directory, store, self.access_tokens, lifetimes)
+        self.revocation = Revocation(directory, store, self.access_tokens)
+        self.introspection = Introspection(directory, store, self.access_tokens)
         self.bearer = BearerAuthenticator(self.access_tokens, store)
 
     def metadata(self) -> dict[str, Any]:
         """Describe exactly what this server supports (RFC 8414 §2)."""
         base = self.issuer.rstrip("/")
-        scopes = sorted({scope for client in self.clients.values() for scope in client.scopes})
+        registration = {} if self.registration is None else {
+            "registration_endpoint": self.registration.endpoint  # RFC 8414 §2, RFC 7591 §3
+        }  # fmt: skip
         return {
             "issuer": self.issuer,
             "authorization_endpoint": f"{base}/oauth/authorize",
@@ -52,7 +65,7 @@ class AuthorizationServer:
             "jwks_uri": f"{base}/.well-known/jwks.json",
             "revocation_endpoint": f"{base}/oauth/revoke",
             "introspection_endpoint": f"{base}/oauth/introspect",
-            "scopes_supported": scopes,
+            "scopes_supported": list(self.scopes_supported()),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": list(GRANT_TYPES),
@@ -73,4 +86,9 @@ class AuthorizationServer:
             "code_challenge_methods_supported": list(pkce.SUPPORTED_METHODS),
             "authorization_response_iss_parameter_supported": True,
             "service_documentation": f"{base}/docs",
+            **registration,
         }
+
+    def scopes_supported(self) -> tuple[str, ...]:
+        """Name every scope a client of this sandbox may be given."""
+        return tuple(sorted({scope for client in self.clients.values() for scope in client.scopes}))

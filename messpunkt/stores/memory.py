@@ -266,8 +266,7 @@ class InMemoryStore(SandboxStore):
 
     def registrations(self) -> Sequence[Registration]:
         with self._lock:
-            found = list(self._registrations.values())
-        return sorted(found, key=lambda r: r.issued_at)
+            return list(self._registrations.values())  # in the order they were added
 
     # Events
 

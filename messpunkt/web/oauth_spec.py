@@ -16,6 +16,8 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
+from .registration_spec import document_registration
+
 FORM, JSON, HTML = "application/x-www-form-urlencoded", "application/json", "text/html"
 OAUTH, DISCOVERY = "OAuth", "Discovery"
 STRING, INTEGER = {"type": "string"}, {"type": "integer"}
@@ -74,6 +76,7 @@ METADATA_FIELDS = {
     "code_challenge_methods_supported": STRINGS,
     "authorization_response_iss_parameter_supported": {"type": "boolean"},
     "service_documentation": STRING,
+    "registration_endpoint": STRING,  # RFC 7591 §3, the sandbox's admin key to call it
 }  # fmt: skip
 METADATA = _object(METADATA_FIELDS, *METADATA_FIELDS)
 
@@ -257,3 +260,4 @@ def document_oauth(api: Api, app: Flask) -> None:
     ):
         (rule,) = app.url_map.iter_rules(endpoint)
         spec.path(rule=rule, operations=deepcopy(operations))
+    document_registration(api, app)

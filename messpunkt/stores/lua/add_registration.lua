@@ -5,10 +5,12 @@ local sbx, key = P .. 'sbx', P .. 'client:' .. ARGV[3]
 if redis.call('EXISTS', sbx) == 0 or redis.call('EXISTS', key) == 1 then return 0 end
 redis.call('HSET', key, 'doc', ARGV[4], 'secret_hash', ARGV[5], 'token_hash', ARGV[6],
   'issued_at', ARGV[7])
-redis.call('ZADD', P .. 'clients', ARGV[7], ARGV[3])
+-- Indexed in the order of registration (the sandbox clock goes back at a reset).
+redis.call('ZADD', P .. 'clients', redis.call('INCR', P .. 'clients:n'), ARGV[3])
 local ends = redis.call('PEXPIRETIME', sbx)
 if ends > 0 then
   redis.call('PEXPIREAT', key, ends)
   redis.call('PEXPIREAT', P .. 'clients', ends)
+  redis.call('PEXPIREAT', P .. 'clients:n', ends)
 end
 return 1

@@ -1,0 +1,359 @@
+"""Registered clients at work (RFC 7591) and managed with their token (RFC 7592), in memory
+and on Redis: every OAuth flow, each client held to its one auth method, read, replace and
+delete through `registration_client_uri`."""
+
+from __future__ import annotations
+
+import pytest
+from registration_flow import (
+    CODE_CLIENT,
+    ERP_CALLBACK,
+    LINDENHOF,
+    SERVICE_CLIENT,
+    TENANT,
+    authorize,
+    basic,
+    bearer,
+    code_flow,
+    pkce,
+    registered,
+)
+
+from messpunkt import create_app
+
+ADMIN_KEY = "management-admin-key"
+ADMIN = {"X-Sandbox-Admin-Key": ADMIN_KEY}
+FROZEN_AT = "2026-11-23T09:00:00+00:00"
+NOT_THIS_CLIENT = "the registration access token is not valid for this client"
+
+
+@pytest.fixture(params=["memory", "redis"])
+def client(request, signing_key):
+    config = {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY}
+    if request.param == "redis":
+        config |= {
+            "MESSPUNKT_STORE_URL": request.getfixturevalue("store_url"),
+            "MESSPUNKT_SIGNING_KEY": signing_key,
+            "MESSPUNKT_SECRET_KEY": "cursor",
+        }
+    return create_app(config).test_client()
+
+
+def path(registration: dict) -> str:
+    return registration["registration_client_uri"].removeprefix("http://localhost:8000")
+
+
+def management(registration: dict) -> dict[str, str]:
+    return bearer(registration["registration_access_token"])
+
+
+def whoami(client, access_token: str):
+    return client.get("/v1/whoami", headers=bearer(access_token))
+
+
+# The flows
+
+
+@pytest.mark.parametrize("auth", ["basic", "post"])
+def test_a_confidential_client_runs_the_code_flow_refreshes_introspects_and_revokes(client, auth):
+    method = {"basic": "client_secret_basic", "post": "client_secret_post"}[auth]
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": method})
+    headers = basic(reg["client_id"], reg["client_secret"]) if auth == "basic" else {}
+    own = {} if auth == "basic" else {"client_id": reg["client_id"],
+                                      "client_secret": reg["client_secret"]}  # fmt: skip
+
+    tokens = code_flow(client, reg, auth=auth)
+    me = whoami(client, tokens["access_token"]).get_json()
+    assert (me["client_id"], me["tenant_id"], me["property_scope"]) == (
+        reg["client_id"], TENANT, [LINDENHOF])  # fmt: skip
+
+    refreshed = client.post(
+        "/oauth/token",
+        headers=headers,
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **own},
+    )
+    assert refreshed.status_code == 200
+    new = refreshed.get_json()
+    described = client.post("/oauth/introspect", headers=headers,
+                            data={"token": new["access_token"], **own}).get_json()  # fmt: skip
+    assert (described["active"], described["client_id"]) == (True, reg["client_id"])
+
+    revoked = client.post("/oauth/revoke", headers=headers,
+                          data={"token": new["refresh_token"], **own})  # fmt: skip
+    assert (revoked.status_code, revoked.get_json()) == (200, {})
+    assert whoami(client, new["access_token"]).status_code == 401
+
+
+def test_a_public_client_runs_the_code_flow_with_pkce_alone(client):
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": "none"})
+
+    tokens = code_flow(client, reg, auth="none")
+
+    assert whoami(client, tokens["access_token"]).get_json()["client_id"] == reg["client_id"]
+
+
+def test_a_service_client_gets_a_token_for_its_tenant_and_properties(client):
+    reg = registered(client, ADMIN_KEY, SERVICE_CLIENT)
+
+    answer = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                         headers=basic(reg["client_id"], reg["client_secret"]))  # fmt: skip
+
+    assert answer.status_code == 200
+    assert "refresh_token" not in answer.get_json()
+    me = whoami(client, answer.get_json()["access_token"]).get_json()
+    assert (me["tenant_id"], me["property_scope"], me["granted_scopes"]) == (
+        TENANT, [LINDENHOF], ["read:units"])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "sent", "description"),
+    [
+        ("client_secret_basic", "post", "this client authenticates with client_secret_basic"),
+        ("client_secret_post", "basic", "this client authenticates with client_secret_post"),
+        ("client_secret_basic", "wrong secret", "client authentication failed"),
+        ("client_secret_basic", "no secret", "client authentication failed"),
+    ],
+)
+def test_a_client_is_held_to_the_auth_method_it_registered(client, method, sent, description):
+    reg = registered(client, ADMIN_KEY, {**SERVICE_CLIENT, "token_endpoint_auth_method": method})
+    form, headers = {"grant_type": "client_credentials"}, {}
+    if sent == "post":
+        form |= {"client_id": reg["client_id"], "client_secret": reg["client_secret"]}
+    elif sent == "basic":
+        headers = basic(reg["client_id"], reg["client_secret"])
+    elif sent == "wrong secret":
+        headers = basic(reg["client_id"], reg["client_secret"] + "x")
+    else:
+        form |= {"client_id": reg["client_id"]}
+
+    answer = client.post("/oauth/token", data=form, headers=headers)
+
+    assert answer.status_code == 401
+    assert answer.get_json() == {"error": "invalid_client", "error_description": description}
+
+
+def test_a_public_client_may_not_present_a_secret(client):
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": "none"})
+
+    answer = client.post("/oauth/revoke", data={
+        "token": "t", "client_id": reg["client_id"], "client_secret": "anything"})  # fmt: skip
+
+    assert answer.get_json() == {"error": "invalid_client",
+                                 "error_description": "public clients have no secret"}  # fmt: skip
+
+
+def test_the_consent_page_names_a_registered_client(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    _, challenge = pkce()
+    page = client.get(
+        "/oauth/authorize",
+        query_string={
+            "response_type": "code",
+            "client_id": reg["client_id"],
+            "redirect_uri": ERP_CALLBACK,
+            "scope": "read:units",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+        headers={"Accept-Language": "en"},
+    )
+
+    assert page.status_code == 200
+    assert "Allow Hausverwaltung ERP access?" in page.get_data(as_text=True)
+    assert "form-action 'self' https://erp.example.com" in page.headers["Content-Security-Policy"]
+
+
+def test_a_redirect_uri_it_did_not_register_is_an_error_page(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+
+    answer = authorize(client, reg["client_id"], pkce()[1], redirect_uri=ERP_CALLBACK + "/")
+
+    assert answer.status_code == 400
+    assert "redirect_uri is not registered for this client" in answer.get_data(as_text=True)
+
+
+# Read (RFC 7592 §2.1)
+
+
+def test_the_registration_access_token_reads_the_registration_without_its_secret(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+
+    read = client.get(path(reg), headers=management(reg))
+
+    assert read.status_code == 200
+    assert read.headers["Cache-Control"] == "no-store"
+    assert read.get_json() == {key: value for key, value in reg.items() if key != "client_secret"}
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+@pytest.mark.parametrize("presented", ["none", "wrong", "the admin key", "another client's"])
+def test_without_its_own_token_a_registration_is_a_401_and_unchanged(client, method, presented):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    other = registered(client, ADMIN_KEY, SERVICE_CLIENT)
+    headers = {
+        "none": {}, "wrong": bearer("wrong"), "the admin key": bearer(ADMIN_KEY),
+        "another client's": management(other),
+    }[presented]  # fmt: skip
+
+    answer = client.open(path(reg), method=method, headers=headers,
+                         json={**SERVICE_CLIENT, "client_id": reg["client_id"]})  # fmt: skip
+
+    assert answer.status_code == 401
+    challenge = 'Bearer realm="messpunkt"'
+    if presented != "none":
+        challenge += f', error="invalid_token", error_description="{NOT_THIS_CLIENT}"'
+    assert answer.headers["WWW-Authenticate"] == challenge
+    assert client.get(path(reg), headers=management(reg)).get_json()["grant_types"] == [
+        "authorization_code", "refresh_token"]  # fmt: skip
+
+
+@pytest.mark.parametrize("client_id", ["sandbox-web-client", "mpc-unknown"])
+def test_a_fixture_or_unknown_client_id_is_the_same_401(client, client_id):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+
+    answer = client.get(f"/oauth/register/{client_id}", headers=management(reg))
+
+    assert answer.status_code == 401
+    assert answer.get_json() == {"error": "invalid_token", "error_description": NOT_THIS_CLIENT}
+
+
+# Update (RFC 7592 §2.2)
+
+
+def test_an_update_replaces_every_field_and_what_it_leaves_out_takes_its_default(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    update = {"client_id": reg["client_id"], "redirect_uris": ["http://127.0.0.1:9000/cb"]}
+
+    answer = client.put(path(reg), json=update, headers=management(reg))
+
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body == {
+        "client_id": reg["client_id"],
+        "client_id_issued_at": reg["client_id_issued_at"],
+        "client_secret_expires_at": 0,
+        "registration_access_token": reg["registration_access_token"],
+        "registration_client_uri": reg["registration_client_uri"],
+        "redirect_uris": ["http://127.0.0.1:9000/cb"],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "grant_types": ["authorization_code"],
+        "response_types": ["code"],
+        "scope": "read:devices read:readings read:units",
+    }
+    assert client.get(path(reg), headers=management(reg)).get_json() == body
+    # The secret stays the one issued at registration.
+    assert (
+        client.post(
+            "/oauth/introspect",
+            data={"token": "x"},
+            headers=basic(reg["client_id"], reg["client_secret"]),
+        ).status_code
+        == 200
+    )
+
+
+def test_a_public_client_that_turns_confidential_gets_its_secret_in_the_update(client):
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": "none"})
+
+    body = client.put(path(reg), headers=management(reg),
+                      json={**CODE_CLIENT, "client_id": reg["client_id"]}).get_json()  # fmt: skip
+
+    assert body["token_endpoint_auth_method"] == "client_secret_basic"
+    tokens = code_flow(client, {**reg, "client_secret": body["client_secret"]}, auth="basic")
+    assert whoami(client, tokens["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "description"),
+    [
+        (
+            {"client_id": None},
+            "invalid_client_metadata",
+            "client_id must be given, and be this client's",
+        ),
+        (
+            {"client_id": "sandbox-web-client"},
+            "invalid_client_metadata",
+            "client_id must be given, and be this client's",
+        ),
+        (
+            {"client_secret": "not-the-secret"},
+            "invalid_client_metadata",
+            "client_secret does not match this client's secret",
+        ),
+        (
+            {"redirect_uris": ["http://erp.example.com/cb"]},
+            "invalid_redirect_uri",
+            "http only on a loopback host (127.0.0.1, [::1], localhost): 'http://erp.example.com/cb'",
+        ),
+        (
+            {"scope": "admin"},
+            "invalid_client_metadata",
+            "scope must be among read:devices read:readings read:units",
+        ),
+    ],
+    ids=[
+        "no client_id",
+        "another client_id",
+        "a wrong secret",
+        "a bad redirect URI",
+        "a bad scope",
+    ],
+)
+def test_a_bad_update_is_a_400_and_changes_nothing(client, change, error, description):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    update = {**CODE_CLIENT, "client_id": reg["client_id"], "client_name": "Renamed", **change}
+    update = {key: value for key, value in update.items() if value is not None}
+
+    answer = client.put(path(reg), json=update, headers=management(reg))
+
+    assert answer.status_code == 400
+    assert answer.get_json() == {"error": error, "error_description": description}
+    read = client.get(path(reg), headers=management(reg)).get_json()
+    assert read == {key: value for key, value in reg.items() if key != "client_secret"}
+
+
+def test_an_update_may_name_the_current_secret(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    update = {**CODE_CLIENT, "client_id": reg["client_id"], "client_secret": reg["client_secret"]}
+
+    answer = client.put(path(reg), json=update, headers=management(reg))
+
+    assert answer.status_code == 200
+    assert "client_secret" not in answer.get_json()  # not issued again
+
+
+# Delete (RFC 7592 §2.3)
+
+
+def test_a_deleted_client_gets_no_tokens_and_every_token_it_had_stops_working(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    tokens = code_flow(client, reg)
+    credentials = basic(reg["client_id"], reg["client_secret"])
+
+    deleted = client.delete(path(reg), headers=management(reg))
+
+    assert (deleted.status_code, deleted.get_data()) == (204, b"")
+    assert whoami(client, tokens["access_token"]).status_code == 401
+    refreshed = client.post("/oauth/token", headers=credentials, data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]})  # fmt: skip
+    assert refreshed.get_json() == {
+        "error": "invalid_client",
+        "error_description": "unknown client",
+    }
+    answer = authorize(client, reg["client_id"], pkce()[1])
+    assert (answer.status_code, "unknown client_id" in answer.get_data(as_text=True)) == (400, True)
+    sessions = client.get(f"/sandbox/sessions?client_id={reg['client_id']}", headers=ADMIN)
+    [session] = sessions.get_json()["data"]
+    assert (session["state"], session["revoked_reason"]) == ("revoked", "client deleted")
+    assert client.get(path(reg), headers=management(reg)).status_code == 401
+    assert client.delete(path(reg), headers=management(reg)).status_code == 401
+
+
+def test_deleting_one_client_leaves_the_others_sessions_alone(client):
+    gone, kept = (registered(client, ADMIN_KEY, CODE_CLIENT) for _ in range(2))
+    kept_tokens = code_flow(client, kept)
+
+    client.delete(path(gone), headers=management(gone))
+
+    assert whoami(client, kept_tokens["access_token"]).status_code == 200
