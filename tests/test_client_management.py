@@ -4,6 +4,8 @@ delete through `registration_client_uri`."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from registration_flow import (
     CODE_CLIENT,
@@ -357,3 +359,21 @@ def test_deleting_one_client_leaves_the_others_sessions_alone(client):
     client.delete(path(gone), headers=management(gone))
 
     assert whoami(client, kept_tokens["access_token"]).status_code == 200
+
+
+def test_a_registration_under_a_fixture_clients_id_never_stands_in_for_it(client):
+    # Registration never hands out a fixture's id; were one stored, the fixture still wins.
+    store = client.application.extensions["messpunkt"].store
+    reg = registered(client, ADMIN_KEY, SERVICE_CLIENT)
+    stored = store.registration(reg["client_id"])
+    store.add_registration(replace(stored, client_id="sandbox-service-client"))
+    fixture_secret = "sandbox-service-client-secret-change-me"
+
+    def token(secret: str):
+        return client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                           headers=basic("sandbox-service-client", secret))  # fmt: skip
+
+    assert token(reg["client_secret"]).status_code == 401
+    assert token(fixture_secret).status_code == 200
+    read = client.get("/oauth/register/sandbox-service-client", headers=management(reg))
+    assert read.status_code == 401
