@@ -37,7 +37,7 @@ WHOAMI = {
 }
 
 pytestmark = pytest.mark.live
-SHELL_SECTIONS = ("quickstart", "walkthrough")
+SHELL_SECTIONS = ("quickstart", "walkthrough", "registration")
 
 
 def readme_blocks() -> list[str]:
@@ -139,7 +139,8 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     """Run every README block in page order against `server` (`.url`, `.admin_key`)."""
     blocks = readme_blocks()
     steps = run_in_one_shell(blocks, server, tmp_path)
-    [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk] = steps
+    [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk,
+     *registration] = steps  # fmt: skip
     left = [json.loads((tmp_path / f"token.{n}.json").read_text()) for n in (2, 6, 8)]
     first, rotated, renewed = left
 
@@ -172,6 +173,35 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     assert session["state"] == "expired"
     # The code's redemption, the quickstart's refresh, the walk-through's; no replay.
     assert [e["kind"] for e in session["events"]] == ["issued", "rotated", "rotated", "expired"]
+
+    assert_registration_runs(registration, server, tmp_path)
+
+
+def assert_registration_runs(steps: list[str], server: Any, tmp_path: Path) -> None:
+    """Check what the README's "Registering your own client" blocks printed."""
+    [registered, flow, managed, service] = steps
+    client = json.loads(registered)
+    assert client == json.loads((tmp_path / "client.json").read_text())
+    client_id = client["client_id"]
+    assert client["registration_client_uri"] == f"{server.url}/oauth/register/{client_id}"
+    assert (client["redirect_uris"], client["token_endpoint_auth_method"]) == (
+        ["https://erp.example.com/callback"], "client_secret_basic")  # fmt: skip
+    assert client["client_secret_expires_at"] == 0 and client["client_secret"]
+
+    assert json.loads(flow) == {**WHOAMI, "client_id": client_id}
+
+    read, replaced, *statuses = _json_documents(managed)
+    assert read == {key: value for key, value in client.items() if key != "client_secret"}
+    assert replaced["client_name"] == "Meine Hausverwaltung ERP (test)"
+    assert replaced["redirect_uris"] == [
+        "https://erp.example.com/callback", "http://localhost:3000/callback"]  # fmt: skip
+    assert statuses == [204, 401]
+
+    scope, listing = service.split("\n", 1)
+    assert scope == "read:units"
+    [listed] = json.loads(listing)["data"]  # the first client was deleted
+    assert (listed["origin"], listed["client_name"]) == ("registered", "Abrechnungsdienst")
+    assert listed["client_id"] == json.loads((tmp_path / "service.json").read_text())["client_id"]
 
 
 def assert_we01_warm_water_2026(report: dict) -> None:
