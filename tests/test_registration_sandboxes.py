@@ -195,3 +195,42 @@ def test_bad_list_parameters_are_a_400(client, query, status):
 def test_the_list_needs_the_admin_key(client):
     answer = client.get("/sandbox/clients", headers=OPERATOR)
     assert answer.status_code == 401
+
+
+# On Redis
+
+
+def test_on_redis_a_registration_keeps_digests_only_and_expires_with_its_partner_sandbox(
+    store_url, signing_key
+):
+    import hashlib
+
+    import redis
+
+    app = create_app({
+        "MESSPUNKT_STORE_URL": store_url, "MESSPUNKT_SIGNING_KEY": signing_key,
+        "MESSPUNKT_SECRET_KEY": "cursor", "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY,
+        "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY,
+    })  # fmt: skip
+    client = app.test_client()
+    partner = create_sandbox(client)
+    reg = registered(client, partner["admin_key"], SERVICE_CLIENT, "/s/" + partner["id"])
+    prefix = f"mp:{{{partner['id']}}}:"
+
+    with redis.Redis.from_url(store_url) as direct:
+        key = prefix + "client:" + reg["client_id"]
+        stored = direct.hgetall(key)
+        ends = direct.pexpiretime(prefix + "sbx")
+        assert ends > 0
+        assert direct.pexpiretime(key) == ends
+        secret, token = reg["client_secret"], reg["registration_access_token"]
+        assert (
+            stored[b"secret_hash"]
+            == b"sha256:" + hashlib.sha256(secret.encode()).hexdigest().encode()
+        )
+        assert stored[b"token_hash"] == hashlib.sha256(token.encode()).hexdigest().encode()
+        dump = b"".join(v for k, v in direct.hgetall(key).items())
+        assert secret.encode() not in dump and token.encode() not in dump
+
+        client.delete(f"/sandboxes/{partner['id']}", headers=OPERATOR)
+        assert direct.exists(key) == 0
