@@ -66,7 +66,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MESSPUNKT"] = resolved
     app.extensions["messpunkt"] = platform = Platform(resolved)
     app.register_blueprint(oauth.bp)
-    app.register_blueprint(registration.bp)
+    if platform.controls_enabled:  # the admin key registers clients: a sandbox control
+        app.register_blueprint(registration.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(favicon.bp)

@@ -83,7 +83,9 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_LOG_FORMAT": Setting(
         "text", "access log lines: `text` (one line of fields) or `json` (one object a line)"
     ),
-    "MESSPUNKT_SANDBOX_CONTROLS": Setting("on", "`off` removes every /sandbox path (404)"),
+    "MESSPUNKT_SANDBOX_CONTROLS": Setting(
+        "on", "`off` removes every /sandbox path and /oauth/register (404)"
+    ),
     "MESSPUNKT_CORS_ORIGINS": Setting(
         "",
         "comma-separated origins that may call /oauth/token, /revoke, /introspect and /v1 "

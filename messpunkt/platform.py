@@ -193,7 +193,8 @@ class Platform:
                     key=self.key,
                     lifetimes=self.lifetimes,
                     access_tokens=access_tokens,
-                    registrations=store,
+                    # Registering a client is a sandbox control: off with the controls.
+                    registrations=store if self.controls_enabled else None,
                 )
                 self._servers.put(key, server)
             return server

@@ -524,3 +524,17 @@ def test_a_broken_data_set_is_refused_and_nothing_changes(client, tmp_path, name
     assert whoami(client, tokens.access_token).status_code == 200
     assert len(client.get("/v1/usage-units", headers=tokens.bearer).json["data"]) == 8
     assert control(client, "GET", "/sandbox/data").json == DATA
+
+
+def test_controls_off_removes_client_registration_and_its_metadata():
+    # Registering a client takes the admin key (RFC 7591 §3's initial access token): it is
+    # a sandbox control, so it goes with the others, from the metadata and the document too.
+    app = create_app({"MESSPUNKT_SANDBOX_CONTROLS": "off", "MESSPUNKT_SANDBOX_ADMIN_KEY": KEY})
+    client = app.test_client()
+    metadata = {"redirect_uris": ["https://erp.example.com/callback"]}
+    bearer = {"Authorization": f"Bearer {KEY}"}
+    response = client.post("/oauth/register", headers=bearer, json=metadata)
+    assert response.status_code == 404
+    discovery = client.get("/.well-known/oauth-authorization-server").json
+    assert "registration_endpoint" not in discovery
+    assert not [path for path in client.get("/openapi.json").json["paths"] if "register" in path]

@@ -260,4 +260,5 @@ def document_oauth(api: Api, app: Flask) -> None:
     ):
         (rule,) = app.url_map.iter_rules(endpoint)
         spec.path(rule=rule, operations=deepcopy(operations))
-    document_registration(api, app)
+    if "registration.register" in app.view_functions:  # off with the sandbox controls
+        document_registration(api, app)
