@@ -120,3 +120,15 @@ def store_url(redis_server) -> str:
     with redis.Redis.from_url(url) as client:
         client.flushdb()
     return url
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store_config(request) -> dict[str, str]:
+    """Settings for a sandbox in memory, then on the run's Redis (as hosted workers share it)."""
+    if request.param == "memory":
+        return {}
+    return {
+        "MESSPUNKT_STORE_URL": request.getfixturevalue("store_url"),
+        "MESSPUNKT_SIGNING_KEY": request.getfixturevalue("signing_key"),
+        "MESSPUNKT_SECRET_KEY": "cursor",
+    }

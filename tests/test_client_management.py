@@ -29,16 +29,10 @@ FROZEN_AT = "2026-11-23T09:00:00+00:00"
 NOT_THIS_CLIENT = "the registration access token is not valid for this client"
 
 
-@pytest.fixture(params=["memory", "redis"])
-def client(request, signing_key):
+@pytest.fixture
+def client(store_config):
     config = {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY}
-    if request.param == "redis":
-        config |= {
-            "MESSPUNKT_STORE_URL": request.getfixturevalue("store_url"),
-            "MESSPUNKT_SIGNING_KEY": signing_key,
-            "MESSPUNKT_SECRET_KEY": "cursor",
-        }
-    return create_app(config).test_client()
+    return create_app(config | store_config).test_client()
 
 
 def path(registration: dict) -> str:

@@ -28,20 +28,14 @@ FIXTURES = [
 ]  # fmt: skip
 
 
-@pytest.fixture(params=["memory", "redis"])
-def client(request, signing_key):
+@pytest.fixture
+def client(store_config):
     config = {
         "MESSPUNKT_FROZEN_AT": "2026-11-23T09:00:00+00:00",
         "MESSPUNKT_SANDBOX_ADMIN_KEY": ADMIN_KEY,
         "MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY,
     }
-    if request.param == "redis":
-        config |= {
-            "MESSPUNKT_STORE_URL": request.getfixturevalue("store_url"),
-            "MESSPUNKT_SIGNING_KEY": signing_key,
-            "MESSPUNKT_SECRET_KEY": "cursor",
-        }
-    return create_app(config).test_client()
+    return create_app(config | store_config).test_client()
 
 
 def service_token(client, reg: dict, prefix: str = ""):
