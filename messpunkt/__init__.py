@@ -43,12 +43,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import (
         cors,
         docs,
+        fault_injection,
         favicon,
         json,
         oauth,
         openapi,
         outage,
         partition,
+        request_log,
         security_headers,
         wellknown,
     )
@@ -64,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
     app.config["MESSPUNKT"] = resolved
     app.extensions["messpunkt"] = platform = Platform(resolved)
+    request_log.register(app)  # first, so that its clock starts before every other hook
     app.register_blueprint(oauth.bp)
     app.register_blueprint(wellknown.bp)
     app.register_blueprint(docs.bp)
@@ -75,6 +78,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if platform.operator_key_hash is not None:
         operator.register(documented)
     partition.register(app)
+    fault_injection.register(app)  # after the partner's sandbox is known to be served
     security_headers.register(app)
     limit_bodies(app)
     forbid_storing(app)

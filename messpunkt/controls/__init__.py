@@ -12,10 +12,10 @@ from flask_smorest import Api
 
 def register(api: Api) -> None:
     """Add the /sandbox blueprints and their admin-key scheme to the documented API."""
-    from . import admin, clock, data, sessions
+    from . import admin, clock, data, faults, requests, sessions
 
     api.spec.components.security_scheme(
         "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
     )
-    for module in (clock, data, sessions):
+    for module in (clock, data, sessions, requests, faults):
         api.register_blueprint(module.blp)
