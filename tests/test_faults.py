@@ -295,3 +295,31 @@ def test_on_redis_a_fault_armed_through_one_worker_answers_at_another(store_url,
         504, 200,
     ]  # fmt: skip
     assert json.loads(one.get("/sandbox/faults", headers=ADMIN).get_data())["data"] == []
+
+
+@pytest.mark.parametrize(("path", "trips", "status"), [
+    ("/v1/properties", 1, 200),  # a rule armed for another path: nothing more read
+    ("/v1/whoami", 2, 503),  # a counting rule that matches: one script counts it down
+])  # fmt: skip
+def test_on_redis_a_fault_costs_a_round_trip_only_when_it_matches(
+    store_url, signing_key, monkeypatch, path, trips, status
+):
+    import redis
+
+    client = create_app(hosted(store_url, signing_key)).test_client()
+    tokens = obtain_tokens(client)
+    rule = {"method": "GET", "path": "/v1/whoami", "status": 503, "count": 2}
+    assert client.post("/sandbox/faults", json=rule, headers=ADMIN).status_code == 201
+    assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 503  # script loaded
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(connection, command, check_health=True):
+        sent.append(command)
+        return original(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    # The test client leaves the answer open, as a server does until it has sent it: the
+    # request log's write after it is not counted here (test_request_log counts it).
+    assert client.get(path, headers=tokens.bearer).status_code == status
+    assert len(sent) == trips
