@@ -250,3 +250,34 @@ def test_on_redis_an_upload_through_one_worker_is_served_by_another(store_url, s
             assert direct.execute_command("PEXPIRETIME", key) == ends > 0
         other.post(prefix + "/sandbox/data", json={"data_set": "default"}, headers=admin)
         assert direct.exists(key) == 0
+
+
+@pytest.mark.live
+@pytest.mark.parametrize("mode", ["waitress", "gunicorn"])
+def test_a_live_server_takes_a_large_upload_at_its_path_only(tmp_path, mode, request):
+    import requests
+    from live_sandbox import LiveSandbox
+    from live_sandbox import hosted as hosted_settings
+
+    settings = {}
+    if mode == "gunicorn":
+        settings = hosted_settings(request.getfixturevalue("store_url"), tmp_path)
+    server = LiveSandbox(tmp_path, **settings)
+    try:
+        admin = {"X-Sandbox-Admin-Key": server.admin_key, "Content-Type": "application/json"}
+        body = requests.get(server.url + "/sandbox/data/export", headers=admin, timeout=10).content
+        assert len(body) > 400_000  # far past MESSPUNKT_MAX_BODY_BYTES
+        chunks = (body[i : i + 65_536] for i in range(0, len(body), 65_536))
+        chunked = requests.post(server.url + "/sandbox/data", data=chunks, headers=admin,
+                                timeout=30)  # fmt: skip
+        assert (chunked.status_code, chunked.json()["tenants"]) == (200, 2)
+        declared = requests.post(server.url + "/sandbox/data", data=body, headers=admin,
+                                 timeout=30)  # fmt: skip
+        assert declared.json() == chunked.json()
+        elsewhere = requests.post(server.url + "/sandbox/reset", data=body, headers=admin,
+                                  timeout=30)  # fmt: skip
+        assert (elsewhere.status_code, elsewhere.headers["Content-Type"]) == (
+            413, "application/problem+json",
+        )  # fmt: skip
+    finally:
+        server.stop()
