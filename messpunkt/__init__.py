@@ -43,6 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .web import (
         cors,
         docs,
+        fault_injection,
         favicon,
         json,
         oauth,
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         outage,
         partition,
         registration,
+        request_log,
         security_headers,
         wellknown,
     )
@@ -65,6 +67,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["MAX_FORM_MEMORY_SIZE"] = resolved["MESSPUNKT_MAX_BODY_BYTES"]
     app.config["MESSPUNKT"] = resolved
     app.extensions["messpunkt"] = platform = Platform(resolved)
+    request_log.register(app)  # first, so that its clock starts before every other hook
     app.register_blueprint(oauth.bp)
     if platform.controls_enabled:  # the admin key registers clients: a sandbox control
         app.register_blueprint(registration.bp)
@@ -78,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if platform.operator_key_hash is not None:
         operator.register(documented)
     partition.register(app)
+    fault_injection.register(app)  # after the partner's sandbox is known to be served
     security_headers.register(app)
     limit_bodies(app)
     forbid_storing(app)

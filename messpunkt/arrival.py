@@ -62,7 +62,9 @@ class Arrival:
             self.verdict = "serve"
             return
         self.length = int(lengths[0])
-        if self.length > self.limits.body_bytes:
+        target = request_line.split(b" ")[1] if request_line.count(b" ") == 2 else b""
+        path = target.partition(b"?")[0].decode("latin-1")
+        if self.length > self.limits.body_limit(path):
             self.verdict = "serve"
         elif fields.get(b"expect") == [b"100-continue"] and request_line.endswith(b"/1.1"):
             self.verdict = "continue"  # RFC 9110 §10.1.1: the client waits for it

@@ -69,6 +69,15 @@ SETTINGS: dict[str, Setting] = {
         "", "ISO 8601 instant to freeze the clock at start; empty means real time"
     ),
     "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+    "MESSPUNKT_MAX_DATA_SET_BYTES": Setting(
+        32 * 1024 * 1024, "largest data set a partner may upload (POST /sandbox/data)", int
+    ),
+    "MESSPUNKT_REQUEST_LOG_SIZE": Setting(
+        500, "requests each sandbox's log keeps (GET /sandbox/requests); 0 turns it off", int
+    ),
+    "MESSPUNKT_MAX_FAULT_DELAY_MS": Setting(
+        30_000, "longest delay a fault may add to a request (POST /sandbox/faults), ms", int
+    ),
     "MESSPUNKT_MAX_HEADER_BYTES": Setting(
         16 * 1024, "largest request line and header fields together, bytes", int
     ),
@@ -159,7 +168,7 @@ def data_set_directories(text: str) -> dict[str, str]:
             raise ValueError(f"MESSPUNKT_DATA_SETS: {item!r} is not name=directory")
         if DATA_SET_NAME.fullmatch(name) is None:
             raise ValueError(f"MESSPUNKT_DATA_SETS: {name!r} is not a name of [a-z0-9-]{{1,40}}")
-        if name == "default" or name in found:
+        if name == "default" or name in found or name.startswith("upload-"):
             raise ValueError(f"MESSPUNKT_DATA_SETS: the name {name!r} is taken")
         found[name] = directory
     return found

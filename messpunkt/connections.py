@@ -13,8 +13,9 @@ a connection slot, never a thread.
 from __future__ import annotations
 
 import logging
+import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from waitress.channel import HTTPChannel
@@ -25,6 +26,9 @@ from waitress.utilities import RequestEntityTooLarge
 # Descriptors a process needs besides its clients' connections: listening sockets,
 # waitress's trigger pipe, log files, connections to the store.
 RESERVED_FILES = 64
+# Where a partner uploads a data set, in the default sandbox or a partner's.
+DATA_PATH = "/sandbox/data"
+DATA_UPLOAD = re.compile(r"(/s/[A-Za-z0-9_-]{22})?/sandbox/data")
 
 log = logging.getLogger("messpunkt")
 
@@ -37,6 +41,7 @@ class Limits:
     timeout: int
     header_bytes: int
     body_bytes: int
+    data_set_bytes: int = 0  # a data set uploaded to /sandbox/data, when larger
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Limits:
@@ -45,7 +50,14 @@ class Limits:
             timeout=config["MESSPUNKT_CHANNEL_TIMEOUT"],
             header_bytes=config["MESSPUNKT_MAX_HEADER_BYTES"],
             body_bytes=config["MESSPUNKT_MAX_BODY_BYTES"],
+            data_set_bytes=config["MESSPUNKT_MAX_DATA_SET_BYTES"],
         )
+
+    def body_limit(self, path: str) -> int:
+        """Return the largest body a request to `path` (as sent, `/s/<id>` and all) may have."""
+        if DATA_UPLOAD.fullmatch(path):
+            return max(self.body_bytes, self.data_set_bytes)
+        return self.body_bytes
 
     def within_open_files(self) -> Limits:
         """Raise the open-file limit for the connections, or lower them to fit it."""
@@ -55,7 +67,7 @@ class Limits:
         log.warning(
             "the open-file limit allows %d connections, not %d", max(allowed, 1), self.connections
         )
-        return Limits(max(allowed, 1), self.timeout, self.header_bytes, self.body_bytes)
+        return replace(self, connections=max(allowed, 1))
 
 
 def _raise_open_files(wanted: int) -> int:
@@ -91,12 +103,15 @@ def waitress_server(app: Any, *, host: str, port: int, threads: int, ident: str,
         max_request_header_size=limits.header_bytes,
         # waitress refuses a length at or over this; one byte more keeps it out of the
         # app's way, which answers over the limit itself (see RequestParser).
-        max_request_body_size=limits.body_bytes + 1,
+        max_request_body_size=limits.body_limit(DATA_PATH) + 1,
     )
+    # Each request is held to its own path's limit (RequestParser), this one the largest.
+    parser = type("RequestParser", (RequestParser,), {"limits": limits})
+    channel = type("Channel", (Channel,), {"parser_class": parser})
     listeners = [server] if isinstance(server, BaseWSGIServer) else list(server.map.values())
     for listener in listeners:
         if isinstance(listener, BaseWSGIServer):
-            listener.channel_class = Channel
+            listener.channel_class = channel
     return server
 
 
@@ -113,14 +128,34 @@ class RequestParser(HTTPRequestParser):  # type: ignore[misc]
 
     error: Any
     expect_continue: bool
+    limits: Limits | None = None  # set by waitress_server
 
     def received(self, data: bytes) -> int:
         consumed: int = super().received(data)
+        path = getattr(self, "path", "")  # set once the head is parsed
+        limit = self.limits.body_limit(path) if self.limits else None
         if (
-            isinstance(self.error, RequestEntityTooLarge)
+            limit is not None
+            and self.error is None
+            and self.body_rcv is not None
+            and self.body_bytes_received > limit
+        ):  # a chunked body past its path's limit, which is below waitress's own
+            self.error = RequestEntityTooLarge(f"exceeds max_body of {limit + 1}")
+            self.completed = True
+        if (
+            (
+                isinstance(self.error, RequestEntityTooLarge)
+                or (
+                    limit is not None
+                    and self.headers_finished
+                    and self.error is None
+                    and self.content_length > limit
+                )
+            )
             and not self.chunked
             and self.body_bytes_received == 0
         ):
+            self.completed = True
             self.error = None
             self.expect_continue = False
             self.headers["CONNECTION"] = "close"

@@ -209,7 +209,8 @@ class WholeRequestWorker(ThreadWorker):  # type: ignore[misc]
 
     def handle_request(self, req: Any, conn: Any) -> Any:
         declared = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), "0")
-        too_large = declared.isdigit() and int(declared) > self.limits.body_bytes
+        limit = self.limits.body_limit(req.path or "")
+        too_large = declared.isdigit() and int(declared) > limit
         if too_large or getattr(conn, "continued", False):
             # Sent already, or not to be sent: the app refuses the body without reading it.
             req._expected_100_continue = False

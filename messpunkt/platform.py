@@ -18,6 +18,7 @@ from typing import Any
 from .bounded import BoundedCache
 from .clock import ClockState, system_time
 from .config import DATA_SET_NAME, data_set_directories
+from .data_document import export_directory, is_upload, load_canonical, upload
 from .dataset import DataSet, load_dataset
 from .oauth.access_tokens import AccessTokenClaims, AccessTokens, SigningKey
 from .oauth.bearer import bearer_token
@@ -49,6 +50,9 @@ class Platform:
     # Composed servers kept, one per sandbox and data set, oldest out. Each keeps the
     # verified claims of up to AccessTokens.CACHE_SIZE of its own tokens.
     SERVERS_KEPT = 256
+    # Uploaded data sets kept parsed, oldest out; a worker that meets one loads it again
+    # from the store's bytes (the default set parsed takes about 10 MB).
+    UPLOADS_KEPT = 8
 
     def __init__(self, config: dict[str, Any], registry: SandboxRegistry | None = None) -> None:
         self.config = config
@@ -91,6 +95,7 @@ class Platform:
             self.SERVERS_KEPT
         )
         self._access_tokens: BoundedCache[str, AccessTokens] = BoundedCache(self.SERVERS_KEPT)
+        self._uploads: BoundedCache[str, DataSet] = BoundedCache(self.UPLOADS_KEPT)
         self._lock = threading.Lock()
 
     def open(self, sandbox_id: str = DEFAULT_ID, access: tuple[str, str] | None = None) -> Sandbox:
@@ -112,7 +117,7 @@ class Platform:
             self.registry.describe(sandbox_id)  # which ends it, if its time has come
             raise NoSuchSandbox(sandbox_id) from None
         wall = self.wall()
-        data = self.data_sets[state.data_set]
+        data = self._data(state.data_set, store)
         key = (sandbox_id, state.data_set)
         auth = self._servers.get(key) or self._server(key, data, store)
         now = state.clock.now(wall)
@@ -175,6 +180,35 @@ class Platform:
             self._servers.discard((DEFAULT_ID, name))  # its clients may have changed
         self.store.reset(name)
         return data
+
+    def upload(self, store: SandboxStore, document: object) -> tuple[str, DataSet]:
+        """Validate an uploaded document, keep it in the sandbox's store and switch the
+        sandbox to it with a reset; nothing changes when it is refused (DataSetError)."""
+        name, canonical, data = upload(document)  # raises before anything is replaced
+        store.keep_data_set(name, canonical)
+        self._uploads.put(name, data)
+        store.reset(name)
+        return name, data
+
+    def export(self, name: str, store: SandboxStore) -> bytes:
+        """Return the data set `name` of a sandbox as one document (the upload's shape)."""
+        if is_upload(name):
+            document = store.data_set_document(name)
+            if document is not None:
+                return document
+        return export_directory(self._data(name, store).directory)
+
+    def _data(self, name: str, store: SandboxStore) -> DataSet:
+        """The data set of this name: loaded at start, or uploaded (from the store's bytes
+        when this process has not met it yet, or no longer keeps it)."""
+        found = self.data_sets.get(name) or self._uploads.get(name)
+        if found is None and is_upload(name):
+            document = store.data_set_document(name)
+            if document is not None:
+                found = load_canonical(name, document)
+                self._uploads.put(name, found)
+        # Its bytes are gone only if a store lost them; the fixtures, rather than no answer.
+        return found or self.data_sets[DEFAULT_DATA_SET]
 
     def _server(
         self, key: tuple[str, str], data: DataSet, store: SandboxStore

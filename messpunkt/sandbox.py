@@ -14,9 +14,10 @@ from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .clock import ClockState
+from .faults import Fault
 from .oauth.registrations import RegistrationStore
 from .oauth.store import Access, AuthStore
 
@@ -40,6 +41,7 @@ class SandboxState:
     generation: int
     data_set: str  # a name among the platform's loaded data sets
     admin_key_hash: str
+    faults: tuple[Fault, ...] = ()  # armed ones (`messpunkt.faults`); a reset keeps them
 
     def admits(self, presented: str) -> bool:
         """Tell whether `presented` is the admin key, compared in constant time."""
@@ -65,7 +67,43 @@ class SandboxStore(AuthStore, RegistrationStore):
     @abstractmethod
     def reset(self, data_set: str | None = None) -> SandboxState:
         """Forget every code, session and token, reset the clock and bump the generation;
-        switch to `data_set` when given, which forgets the registered clients too."""
+        switch to `data_set` when given, which forgets the registered clients too (and the
+        uploaded data set it replaces)."""
+
+    # Uploaded data sets (`messpunkt.data_document`)
+
+    @abstractmethod
+    def keep_data_set(self, name: str, document: bytes) -> None:
+        """Keep an uploaded data set's canonical bytes for as long as the sandbox lives."""
+
+    @abstractmethod
+    def data_set_document(self, name: str) -> bytes | None:
+        """Return an uploaded data set's bytes; None once it is replaced or was never kept."""
+
+    # The request log (`messpunkt.web.request_log`); a reset keeps it
+
+    @abstractmethod
+    def log_request(self, entry: dict[str, Any], keep: int) -> None:
+        """Add a request to the log under the next id, keeping the newest `keep`."""
+
+    @abstractmethod
+    def requests(self) -> list[dict[str, Any]]:
+        """Return the logged requests, newest first, each with its `id`."""
+
+    # Faults (`messpunkt.faults`), kept in the state
+
+    @abstractmethod
+    def arm_fault(self, fault: Fault) -> bool:
+        """Add a rule; False when `faults.MOST_ARMED` are armed already."""
+
+    @abstractmethod
+    def disarm_fault(self, fault_id: str) -> bool:
+        """Remove a rule; False when there is none of this id."""
+
+    @abstractmethod
+    def take_fault(self, fault_id: str) -> bool:
+        """Count a rule down for one request, as one step for every thread and process;
+        False when it has none left (another request took the last) or is gone."""
 
 
 @dataclass(frozen=True, slots=True)

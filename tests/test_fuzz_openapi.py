@@ -34,8 +34,9 @@ Left out, and why:
   (a documented 422) cannot do; OpenAPI 3.0 has no way to say any of the three.
 - The run keeps one access token valid throughout, so the calls that would end it or
   expire it (`POST /sandbox/reset`, `POST /sandbox/data`, clock freeze, advance and
-  unfreeze, and session revocation, which schemathesis aims at real session ids) run
-  in a second engine run against a server of their own, with the admin key only.
+  unfreeze, and session revocation, which schemathesis aims at real session ids), and
+  `POST /sandbox/faults`, whose faults answer /v1 with 5xx on purpose, run in a second
+  engine run against a server of their own, with the admin key only.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ MAX_EXAMPLES = 40
 SEED = 20261123
 # The calls that reset the sandbox, move its clock or end sessions (see the module docstring).
 STATE_CHANGING = (
-    r"^POST /sandbox/(reset|data|clock/(freeze|advance|unfreeze)|sessions/\{session_id\}/revoke)$"
+    r"^POST /sandbox/(reset|data|faults|clock/(freeze|advance|unfreeze)"
+    r"|sessions/\{session_id\}/revoke)$"
 )
 STATEFUL = "Stateful tests"  # the label of the stateful phase's sequences
 STATE_CHANGING_OPERATIONS = {
@@ -70,6 +72,7 @@ STATE_CHANGING_OPERATIONS = {
     "POST /sandbox/clock/advance",
     "POST /sandbox/clock/unfreeze",
     "POST /sandbox/sessions/{session_id}/revoke",
+    "POST /sandbox/faults",
 }
 
 

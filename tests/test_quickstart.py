@@ -37,7 +37,7 @@ WHOAMI = {
 }
 
 pytestmark = pytest.mark.live
-SHELL_SECTIONS = ("quickstart", "walkthrough", "registration")
+SHELL_SECTIONS = ("quickstart", "walkthrough", "registration", "selfservice")
 
 
 def readme_blocks() -> list[str]:
@@ -140,7 +140,7 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     blocks = readme_blocks()
     steps = run_in_one_shell(blocks, server, tmp_path)
     [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk,
-     *registration] = steps  # fmt: skip
+     *registration, upload, log, faults] = steps  # fmt: skip
     left = [json.loads((tmp_path / f"token.{n}.json").read_text()) for n in (2, 6, 8)]
     first, rotated, renewed = left
 
@@ -174,6 +174,19 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     # The code's redemption, the quickstart's refresh, the walk-through's; no replay.
     assert [e["kind"] for e in session["events"]] == ["issued", "rotated", "rotated", "expired"]
 
+    # Partner self-service: the renamed data set, its upload in the log, a 503 armed.
+    uploaded = json.loads(upload)
+    assert uploaded["data_set"].startswith("upload-")
+    renamed = json.loads((tmp_path / "data.json").read_text(encoding="utf-8"))
+    assert renamed["properties"][0]["name"] == "Lindenhof (renamed)"
+    assert json.loads((tmp_path / "data-set.schema.json").read_text())["type"] == "object"
+    uploads, refused = _json_documents(log)
+    assert [(e["method"], e["status"]) for e in uploads["data"]][:1] == [("POST", 200)]
+    assert {e["status"] for e in refused["data"]} == {401}
+    listed, injected, disarmed = _json_documents(faults)
+    [rule] = listed["data"]
+    assert (rule["status"], rule["retry_after"], rule["count"]) == (503, 1, 2)
+    assert (injected, disarmed) == (503, 204)
     assert_registration_runs(registration, server, tmp_path)
 
 

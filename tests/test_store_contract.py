@@ -18,6 +18,7 @@ from itertools import count
 import pytest
 
 from messpunkt.clock import ClockError, ClockState
+from messpunkt.faults import Fault
 from messpunkt.oauth.client_metadata import ClientMetadata
 from messpunkt.oauth.pkce import s256
 from messpunkt.oauth.registrations import Registration
@@ -768,3 +769,112 @@ def test_a_reset_keeps_the_registrations_and_a_data_set_change_forgets_them(stor
     store.reset("another")
     assert store.registrations() == []
     assert store.registration(kept.client_id) is None
+
+
+# Uploaded data sets
+
+
+def test_an_uploaded_data_set_is_kept_until_a_reset_replaces_it(store):
+    store.keep_data_set("upload-aaa", b'{"tenants": []}')
+    assert store.data_set_document("upload-aaa") == b'{"tenants": []}'
+    assert store.data_set_document("upload-bbb") is None
+    assert store.reset("upload-aaa").data_set == "upload-aaa"
+    assert store.data_set_document("upload-aaa") == b'{"tenants": []}'
+    store.reset("default")
+    assert store.data_set_document("upload-aaa") is None
+
+
+def test_a_reset_that_keeps_the_data_set_keeps_its_upload(store):
+    store.keep_data_set("upload-aaa", b"[]")
+    store.reset("upload-aaa")
+    store.reset()
+    store.reset("upload-aaa")
+    assert store.data_set_document("upload-aaa") == b"[]"
+
+
+# The request log
+
+
+def test_the_request_log_keeps_the_newest_entries_newest_first_with_rising_ids(store):
+    for number in range(5):
+        store.log_request({"path": f"/v1/{number}", "status": 200}, keep=3)
+    logged = store.requests()
+    assert [entry["path"] for entry in logged] == ["/v1/4", "/v1/3", "/v1/2"]
+    assert [int(entry["id"]) for entry in logged] == [5, 4, 3]
+    assert logged[0] == {"id": "5", "path": "/v1/4", "status": 200}
+
+
+def test_a_reset_keeps_the_request_log(store):
+    store.log_request({"path": "/oauth/token"}, keep=10)
+    store.reset()
+    assert [entry["path"] for entry in store.requests()] == ["/oauth/token"]
+
+
+def test_concurrent_log_writes_each_get_an_id_of_their_own(store):
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda n: store.log_request({"n": n}, keep=100), range(40)))
+    logged = store.requests()
+    assert sorted(int(entry["id"]) for entry in logged) == list(range(1, 41))
+    assert sorted(entry["n"] for entry in logged) == list(range(40))
+
+
+# Faults
+
+
+def fault(count: int | None = 5, **rule) -> Fault:
+    return Fault.new(
+        method="GET", path="/v1/usage-units/*/consumption", status=503, retry_after=1,
+        count=count, **rule,
+    )  # fmt: skip
+
+
+def test_an_armed_fault_is_read_with_the_state_and_disarmed_by_id(store):
+    armed = fault(until=T0 + HOUR)
+    assert store.arm_fault(armed)
+    assert store.state().faults == (armed,)
+    assert store.disarm_fault(armed.id)
+    assert (store.state().faults, store.disarm_fault(armed.id)) == ((), False)
+
+
+def test_twenty_requests_at_once_take_a_fault_of_count_five_exactly_five_times(store):
+    armed = fault(count=5)
+    store.arm_fault(armed)
+    start = threading.Barrier(20)
+
+    def take(_: int) -> bool:
+        start.wait()
+        return store.take_fault(armed.id)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        taken = list(pool.map(take, range(20)))
+    assert taken.count(True) == 5
+    assert store.state().faults == ()  # used up: gone
+
+
+def test_a_fault_counts_down_in_the_state(store):
+    armed = fault(count=3)
+    store.arm_fault(armed)
+    assert store.take_fault(armed.id)
+    assert [f.count for f in store.state().faults] == [2]
+
+
+def test_a_fault_without_a_count_is_taken_until_it_is_disarmed(store):
+    armed = fault(count=None, until=T0 + HOUR)
+    store.arm_fault(armed)
+    assert [store.take_fault(armed.id) for _ in range(3)] == [True, True, True]
+    store.disarm_fault(armed.id)
+    assert store.take_fault(armed.id) is False
+
+
+def test_at_most_twenty_faults_are_armed(store):
+    assert all(store.arm_fault(fault()) for _ in range(20))
+    assert store.arm_fault(fault()) is False
+    assert len(store.state().faults) == 20
+
+
+def test_faults_outlive_a_reset_and_a_move_of_the_clock(store):
+    armed = fault()
+    store.arm_fault(armed)
+    store.reset()
+    assert store.move_clock(lambda clock: clock.freeze(T0)).faults == (armed,)
+    assert store.state().faults == (armed,)

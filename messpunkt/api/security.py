@@ -11,6 +11,7 @@ from ..oauth.errors import InvalidToken
 from ..sandbox import Sandbox
 from ..sandboxes import NoSuchSandbox
 from ..web.context import platform, sandbox, sandbox_id
+from ..web.fault_injection import inject
 
 
 def authenticate() -> None:
@@ -21,6 +22,7 @@ def authenticate() -> None:
         return  # Flask answers it with Allow only; a preflight carries no token.
     authorization = current.environ.get("HTTP_AUTHORIZATION")
     served = _sandbox_for(authorization)
+    inject(served)  # an armed fault answers before the token is judged, as an outage would
     principal = served.auth.bearer.authenticate(authorization, served.now, served.access)
     scope = _required_scope(current.endpoint or "")
     if scope is not None:

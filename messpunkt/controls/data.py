@@ -12,15 +12,18 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import abort
 
+from ..data_document import is_upload
 from ..dataset import DataSet, DataSetError
 from ..sandbox import DEFAULT_ID
 from ..web.context import platform, sandbox
 from ..web.problems import unknown_data_set
+from . import upload
 from .admin import ControlsBlueprint
 from .clock import clock_document
 from .schemas import ClockSchema, DataSetSchema, LoadDataSchema
 
 blp = ControlsBlueprint("sandbox_data", __name__, "Sandbox controls: state and data (admin key)")
+upload.route(blp)
 
 
 @blp.route("/reset")
@@ -39,30 +42,34 @@ class Data(MethodView):
     def get(self) -> dict[str, Any]:
         """Describe the data set in use"""
         served = sandbox()
-        return _data_document(served.state.data_set, served.data)
+        return data_document(served.state.data_set, served.data)
 
-    @blp.documented(403, 422)
-    @blp.arguments(LoadDataSchema)
+    @blp.documented(400, 403, 413, 422)
+    @blp.doc(requestBody=upload.REQUEST_BODY)
     @blp.response(200, DataSetSchema)
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Switch to a data set by name, or load a directory; a reset follows"""
+    def post(self) -> dict[str, Any]:
+        """Upload a data set, switch to one by name, or load a directory; a reset follows
+
+        An object with collections (`tenants`, …) is a data set itself, one array per
+        collection (its schema: `GET /sandbox/data/schema`); `data_set` or `directory` choose.
+        """
+        document = upload.read_document()
+        if not upload.is_choice(document):
+            return data_document(*upload.switch_to(document))
+        body = upload.choice(document, LoadDataSchema())
         name = body["data_set"]
         if name is not None:
             chosen = platform().data_set(name)
             if chosen is None:
                 unknown_data_set(platform().data_set_names())
             sandbox().store.reset(name)
-            return _data_document(name, chosen)
+            return data_document(name, chosen)
         _refuse_a_directory()
         try:
             data = platform().load(body["directory"])
         except DataSetError as error:
-            abort(
-                422,
-                message=f"the data set was refused and nothing changed: {error}",
-                errors={error.file: [f"{error.path}: {error.reason}"]},
-            )
-        return _data_document(str(data.directory), data)
+            upload.refuse(error)
+        return data_document(str(data.directory), data)
 
 
 def _refuse_a_directory() -> None:
@@ -82,9 +89,11 @@ def _refuse_a_directory() -> None:
         )
 
 
-def _data_document(name: str, data: DataSet) -> dict[str, Any]:
+def data_document(name: str, data: DataSet) -> dict[str, Any]:
+    """Describe a data set: its name, where it was loaded from, how much it holds."""
     catalogue = data.catalogue
-    where = {"directory": str(data.directory)} if sandbox().id == DEFAULT_ID else {}
+    local = sandbox().id == DEFAULT_ID and not is_upload(name)
+    where = {"directory": str(data.directory)} if local else {}
     return {
         "data_set": name,
         **where,

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..faults import METHODS, PATHS, RETRY_STATUSES, STATUSES
+from ..path_pattern import BadPattern, check
 from ..web.schemas import ListQueryArgsSchema, StrictInteger, list_schema
 
 SCOPES = ["read:units", "read:devices", "read:readings"]
+
+
+def validate_fault_path(value: str) -> None:
+    """Refuse a pattern outside the partner's API: faults never touch the controls."""
+    validate_path_pattern(value)
+    if not value.startswith(PATHS):
+        raise ValidationError("faults apply under /v1/ and /oauth/ only")
+
+
+def validate_path_pattern(value: str) -> None:
+    """Refuse what is not a path pattern (`path_pattern.check`), saying why."""
+    try:
+        check(value)
+    except BadPattern as error:
+        raise ValidationError(str(error)) from None
+
+
 STATES = ["active", "revoked", "expired"]
 
 
@@ -166,5 +185,129 @@ class DataSetSchema(Schema):
     clients = fields.Integer(required=True)
 
 
+class RequestQueryArgsSchema(ListQueryArgsSchema):
+    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    status = StrictInteger(100, 599, load_default=None)
+    path = fields.String(
+        load_default=None,
+        validate=validate_path_pattern,
+        metadata={
+            "description": "A path, or a pattern: `*` for one segment, a final `**` for the "
+            "rest (`/v1/usage-units/*/consumption`)."
+        },
+    )
+
+
+class RequestEntrySchema(Schema):
+    id = fields.String(required=True)
+    time = fields.String(required=True, metadata={"description": "Real time (wall clock)."})
+    sandbox_time = fields.String(required=True, metadata={"description": "The sandbox clock."})
+    method = fields.String(required=True)
+    path = fields.String(required=True, metadata={"description": "Within the sandbox."})
+    query = fields.String(required=True, metadata={"description": "Secrets redacted."})
+    status = fields.Integer(required=True)
+    duration_ms = fields.Float(required=True)
+    client_id = fields.String(required=True, allow_none=True)
+    session_id = fields.String(required=True, allow_none=True)
+    error = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The OAuth `error`, or the problem's `type`."},
+    )
+    detail = fields.String(required=True, allow_none=True)
+    injected_fault = fields.String(
+        required=True, allow_none=True, metadata={"description": "The fault rule that answered."}
+    )
+    request_body = fields.Raw(
+        required=True, allow_none=True, metadata={"description": "/oauth only; secrets redacted."}
+    )
+    response_body = fields.Raw(
+        required=True, allow_none=True, metadata={"description": "/oauth only; secrets redacted."}
+    )
+
+
+class FaultCreateSchema(Schema):
+    method = fields.String(
+        required=True,
+        validate=validate.OneOf(METHODS),
+        metadata={"description": "The request method it applies to; `*` for any."},
+    )
+    path = fields.String(
+        required=True,
+        validate=validate_fault_path,
+        metadata={
+            "description": "A path under /v1/ or /oauth/, or a pattern: `*` for one segment, "
+            "a final `**` for the rest. Never /sandbox.",
+            "example": "/v1/usage-units/*/consumption",
+        },
+    )
+    status = fields.Integer(
+        load_default=None,
+        strict=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "Answer with this status, in the endpoint's error format."},
+    )
+    retry_after = StrictInteger(
+        0,
+        3600,
+        load_default=None,
+        metadata={"description": "Seconds in `Retry-After`, with 429 and 503 only; default 1."},
+    )
+    delay_ms = StrictInteger(
+        1,
+        10**9,
+        load_default=None,
+        metadata={"description": "Answer as usual, this late (MESSPUNKT_MAX_FAULT_DELAY_MS)."},
+    )
+    invalid_token = fields.Boolean(
+        load_default=False,
+        truthy={True},
+        falsy={False},
+        metadata={"description": "On /v1: 401 exactly as for a revoked access token."},
+    )
+    count = StrictInteger(
+        1, 1000, load_default=None, metadata={"description": "For this many matching requests."}
+    )
+    until = fields.AwareDateTime(
+        load_default=None, metadata={"description": "Until this instant of the sandbox clock."}
+    )
+
+    @validates_schema
+    def _one_fault(self, data: dict[str, Any], **_: Any) -> None:
+        chosen = [data["status"] is not None, data["delay_ms"] is not None, data["invalid_token"]]
+        if chosen.count(True) != 1:
+            raise ValidationError(
+                "give exactly one of status, delay_ms and invalid_token", "status"
+            )
+        if data["retry_after"] is not None and data["status"] not in RETRY_STATUSES:
+            raise ValidationError("goes with status 429 or 503 only", "retry_after")
+        if data["count"] is None and data["until"] is None:
+            raise ValidationError("give count, until or both", "count")
+        if data["invalid_token"] and not data["path"].startswith("/v1/"):
+            raise ValidationError("a token is judged on /v1/ paths only", "invalid_token")
+
+    @post_load
+    def _default_retry_after(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data["status"] in RETRY_STATUSES and data["retry_after"] is None:
+            data["retry_after"] = 1
+        return data
+
+
+class FaultSchema(Schema):
+    id = fields.String(required=True)
+    method = fields.String(required=True)
+    path = fields.String(required=True)
+    status = fields.Integer(required=True, allow_none=True)
+    retry_after = fields.Integer(required=True, allow_none=True)
+    delay_ms = fields.Integer(required=True, allow_none=True)
+    invalid_token = fields.Boolean(required=True)
+    count = fields.Integer(
+        required=True, allow_none=True, metadata={"description": "Matching requests left."}
+    )
+    until = fields.DateTime(required=True, allow_none=True)
+
+
 SessionListSchema = list_schema(SessionSchema, "SessionList")
+FaultListSchema = list_schema(FaultSchema, "FaultList")
+RequestEntryListSchema = list_schema(RequestEntrySchema, "RequestEntryList")
 PersonalAccessTokenListSchema = list_schema(PersonalAccessTokenSchema, "PersonalAccessTokenList")

@@ -16,6 +16,11 @@ _ENDED = {
 }
 
 
+def revoked_token() -> InvalidToken:
+    """The error a revoked access token gets, word for word (an injected fault copies it)."""
+    return InvalidToken(_ENDED[Refusal.ACCESS_TOKEN_REVOKED])
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who is calling /v1, and what they may see."""

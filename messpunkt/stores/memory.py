@@ -10,11 +10,14 @@ sweep every so many records added, and by every move of the clock.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from ..clock import ClockState, system_time
+from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import Registration
 from ..oauth.store import (
     EVENTS_KEPT,
@@ -46,6 +49,9 @@ class InMemoryStore(SandboxStore):
         self._held = Held()
         # Registered clients outlive a reset (`oauth.registrations`), so not in `_held`.
         self._registrations: dict[str, Registration] = {}
+        self._uploads: dict[str, bytes] = {}  # uploaded data sets: the one in use, a new one
+        self._log: deque[dict[str, Any]] = deque()
+        self._logged = 0
 
     # The sandbox
 
@@ -63,6 +69,8 @@ class InMemoryStore(SandboxStore):
             self._held = Held()
             if data_set is not None:
                 self._registrations = {}
+            if data_set and data_set != self._state.data_set:
+                self._uploads.pop(self._state.data_set, None)
             self._state = replace(
                 self._state,
                 clock=self._state.clock.reset(),
@@ -70,6 +78,50 @@ class InMemoryStore(SandboxStore):
                 data_set=data_set or self._state.data_set,
             )
             return self._state
+
+    def keep_data_set(self, name: str, document: bytes) -> None:
+        with self._lock:
+            current = self._state.data_set
+            self._uploads = {k: v for k, v in self._uploads.items() if k == current}
+            self._uploads[name] = document
+
+    def data_set_document(self, name: str) -> bytes | None:
+        return self._uploads.get(name)
+
+    def log_request(self, entry: dict[str, Any], keep: int) -> None:
+        with self._lock:
+            self._logged += 1
+            if self._log.maxlen != keep:
+                self._log = deque(self._log, maxlen=keep)
+            self._log.appendleft({"id": str(self._logged), **entry})
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._log)
+
+    def arm_fault(self, fault: Fault) -> bool:
+        with self._lock:
+            if len(self._state.faults) >= MOST_ARMED:
+                return False
+            self._state = replace(self._state, faults=(*self._state.faults, fault))
+            return True
+
+    def disarm_fault(self, fault_id: str) -> bool:
+        with self._lock:
+            kept = tuple(f for f in self._state.faults if f.id != fault_id)
+            found = len(kept) < len(self._state.faults)
+            self._state = replace(self._state, faults=kept)
+            return found
+
+    def take_fault(self, fault_id: str) -> bool:
+        with self._lock:
+            found = next((f for f in self._state.faults if f.id == fault_id), None)
+            if found is None:
+                return False
+            left = found.taken()
+            faults = (left if f.id == fault_id else f for f in self._state.faults)
+            self._state = replace(self._state, faults=tuple(f for f in faults if f is not None))
+            return True
 
     # Codes
 

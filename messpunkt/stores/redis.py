@@ -15,15 +15,18 @@ always decided against the sandbox's clock, inside the script.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
+import orjson
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from ..clock import ClockState
+from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import Registration, metadata_from_json, metadata_json
 from ..oauth.store import (
     Access,
@@ -75,7 +78,7 @@ class _Scripts:
         "add_code", "redeem_code", "start_session", "rotate_refresh_token",
         "revoke_refresh_token", "revoke_session", "revoke_access_token", "reset",
         "move_clock", "personal_token", "add_registration", "replace_registration",
-        "delete_registration",
+        "delete_registration", "keep_data_set", "log_request", "arm_fault", "take_fault",
     )  # fmt: skip
 
     def __init__(self, client: redis.Redis) -> None:
@@ -153,8 +156,7 @@ class RedisStore(SandboxStore):
                 "move_clock", old["frozen_at"], old["offset"], new["frozen_at"], new["offset"]
             )
             if swapped:
-                return SandboxState(moved, current.generation, current.data_set,
-                                    current.admin_key_hash)  # fmt: skip
+                return replace(current, clock=moved)
 
     def reset(self, data_set: str | None = None) -> SandboxState:
         clock = _clock_fields(self.state().clock.reset())
@@ -162,6 +164,34 @@ class RedisStore(SandboxStore):
         if not fields:
             raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
         return _state(dict(zip(fields[::2], fields[1::2], strict=True)))
+
+    def keep_data_set(self, name: str, document: bytes) -> None:
+        self._run("keep_data_set", name, document)
+
+    def data_set_document(self, name: str) -> bytes | None:
+        found: bytes | None = self.client.get(self.prefix + "ds:" + name)
+        return found
+
+    def log_request(self, entry: dict[str, Any], keep: int) -> None:
+        self._run("log_request", keep, orjson.dumps(entry))
+
+    def arm_fault(self, fault: Fault) -> bool:
+        count = "" if fault.count is None else fault.count
+        return bool(self._run("arm_fault", fault.id, fault.to_json(), count, MOST_ARMED))
+
+    def disarm_fault(self, fault_id: str) -> bool:
+        found = self.client.hdel(self.prefix + "sbx", "f:" + fault_id, "fc:" + fault_id)
+        return bool(found)
+
+    def take_fault(self, fault_id: str) -> bool:
+        return bool(self._run("take_fault", fault_id))
+
+    def requests(self) -> list[dict[str, Any]]:
+        found = []
+        for raw in self.client.lrange(self.prefix + "log", 0, -1):
+            entry_id, _, entry = raw.partition(b" ")
+            found.append({"id": entry_id.decode(), **orjson.loads(entry)})
+        return found
 
     # Codes
 
@@ -408,7 +438,18 @@ def _state(fields: dict[bytes, bytes]) -> SandboxState:
         offset=int(field("offset") or 0) * timedelta(microseconds=1),
         initial_frozen_at=_optional(fields.get(b"initial")),
     )
-    return SandboxState(clock, int(field("gen")), field("data_set"), field("admin_key_hash"))
+    faults = tuple(
+        Fault.from_json(rule, _count(fields.get(b"fc:" + name[2:])))
+        for name, rule in fields.items()
+        if name.startswith(b"f:")
+    )
+    return SandboxState(
+        clock, int(field("gen")), field("data_set"), field("admin_key_hash"), faults
+    )
+
+
+def _count(value: bytes | None) -> int | None:
+    return None if value is None else int(value)
 
 
 class StoreUnavailable(ConnectionError):

@@ -5,9 +5,12 @@ from __future__ import annotations
 from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+READ = "messpunkt.body"  # the environ key of the body once read
 
-def read_body() -> bytes:
-    """Return the request body whole, or raise RequestEntityTooLarge.
+
+def read_body(limit: int | None = None) -> bytes:
+    """Return the request body whole, or raise RequestEntityTooLarge past `limit`
+    (MAX_CONTENT_LENGTH unless given).
 
     A declared length within the limit is read in one call: werkzeug's
     get_data wraps the input in a stream that reads it in chunks, which cost
@@ -16,20 +19,24 @@ def read_body() -> bytes:
     past the limit: werkzeug's stream would stop at the limit and hand back
     the first 64 KiB as if they were the body.
     """
-    environ, limit = request.environ, current_app.config["MAX_CONTENT_LENGTH"]
+    environ = request.environ
+    limit = current_app.config["MAX_CONTENT_LENGTH"] if limit is None else limit
     stream = environ["wsgi.input"]
     length = environ.get("CONTENT_LENGTH", "")
     if length.isascii() and length.isdigit() and "HTTP_TRANSFER_ENCODING" not in environ:
         if int(length) > limit:
             raise RequestEntityTooLarge()
-        return stream.read(int(length))  # type: ignore[no-any-return]
-    if "wsgi.input_terminated" not in environ:
+        body: bytes = stream.read(int(length))
+    elif "wsgi.input_terminated" not in environ:
         # PEP 3333: without a length, reading may wait forever; werkzeug reads no body.
-        return request.get_data()
-    chunks, size = [], 0
-    while size <= limit and (chunk := stream.read(limit + 1 - size)):
-        chunks.append(chunk)
-        size += len(chunk)
-    if size > limit:
-        raise RequestEntityTooLarge()
-    return b"".join(chunks)
+        body = request.get_data()
+    else:
+        chunks, size = [], 0
+        while size <= limit and (chunk := stream.read(limit + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise RequestEntityTooLarge()
+        body = b"".join(chunks)
+    environ[READ] = body  # the request log keeps /oauth bodies (web.request_log)
+    return body

@@ -16,17 +16,28 @@ from ..oauth.errors import RequestTooLarge
 from .oauth import oauth_error
 
 TOO_LARGE = "the request body is too large"
+DATA_PATH = "/sandbox/data"
+
+
+def data_set_bytes(app: Flask) -> int:
+    """Return the largest data set a partner may upload (never below any body's limit)."""
+    return max(
+        app.config["MAX_CONTENT_LENGTH"], app.config["MESSPUNKT"]["MESSPUNKT_MAX_DATA_SET_BYTES"]
+    )
 
 
 def limit_bodies(app: Flask) -> None:
     """Refuse every request whose declared body is over MAX_CONTENT_LENGTH, unread."""
     limit = app.config["MAX_CONTENT_LENGTH"]
+    data_set_limit = data_set_bytes(app)
 
     @app.before_request
     def _refuse_a_body_too_large() -> Response | None:
         length = request.content_length  # the declared length; nothing is read
         if length is None or length <= limit:
             return None
+        if request.path == DATA_PATH and length <= data_set_limit:
+            return None  # a data set uploaded (controls.data), read with its own limit
         if request.path == "/oauth/authorize":
             html = render_template("error.html", description=TOO_LARGE, status=413)
             return Response(html, status=413, mimetype="text/html")

@@ -33,7 +33,9 @@ _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
-def loads(body: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any]) -> Any:
+def loads(
+    body: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any], **options: Any
+) -> Any:
     """Parse a request body as JSON at most MAX_DEPTH deep, or raise ValueError.
 
     The standard library's parser, kept for `object_pairs_hook` (a member given
@@ -47,7 +49,7 @@ def loads(body: bytes, object_pairs_hook: Callable[[list[tuple[str, Any]]], Any]
         level += 1 if bracket in b"[{" else -1
         if level > MAX_DEPTH:
             raise ValueError(f"the JSON is nested more than {MAX_DEPTH} deep")
-    return json.loads(body, object_pairs_hook=object_pairs_hook)
+    return json.loads(body, object_pairs_hook=object_pairs_hook, **options)
 
 
 def _default(o: Any) -> Any:

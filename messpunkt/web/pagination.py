@@ -69,3 +69,32 @@ def _binding(filters: dict[str, Any], within: str | None) -> str:
         repr(sorted((k, str(v)) for k, v in filters.items())),
     ]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+
+
+def paginate_by_id(
+    items: Iterable[dict[str, Any]], limit: int, cursor: str | None, **filters: Any
+) -> dict[str, Any]:
+    """Return one page of `items` (numbered `id`s, newest first) in the list envelope.
+
+    The cursor holds the last id given, not an offset: a log that grows while a
+    partner pages through it neither repeats nor skips an entry.
+    """
+    before = None
+    if cursor is not None:
+        try:
+            bound_to, before = _signer().loads(cursor)
+        except (BadData, ValueError, TypeError):
+            abort(400, message="the cursor is invalid", errors={"cursor": ["Invalid cursor."]})
+        if bound_to != _binding(filters, None) or not isinstance(before, int):
+            abort(
+                400,
+                message="the cursor belongs to another query",
+                errors={"cursor": ["Cursor does not belong to this query."]},
+            )
+    older = (item for item in items if before is None or int(item["id"]) < before)
+    page = list(islice(older, limit + 1))
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        next_cursor = _signer().dumps([_binding(filters, None), int(page[-1]["id"])])
+    return {"data": page, "pagination": {"next_cursor": next_cursor}}

@@ -6,13 +6,17 @@ local sbx = P .. 'sbx'
 if redis.call('EXISTS', sbx) == 0 then return {} end  -- deleted or expired meanwhile
 redis.call('HINCRBY', sbx, 'gen', 1)
 redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
+local old = redis.call('HGET', sbx, 'data_set')
 if ARGV[5] ~= '' then
-  redis.call('HSET', sbx, 'data_set', ARGV[5])
   -- Another data set: registered clients named its tenants, so they go too.
   for _, id in ipairs(redis.call('ZRANGE', P .. 'clients', 0, -1)) do
     redis.call('UNLINK', P .. 'client:' .. id)
   end
   redis.call('UNLINK', P .. 'clients')
+  if ARGV[5] ~= old then
+    redis.call('HSET', sbx, 'data_set', ARGV[5])
+    redis.call('UNLINK', P .. 'ds:' .. old)  -- the uploaded data set it replaces, if it was one
+  end
 end
 local index = P .. 'sessions'
 for _, sid in ipairs(redis.call('ZRANGE', index, 0, -1)) do

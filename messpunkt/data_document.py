@@ -1,0 +1,120 @@
+"""A data set as one JSON document: one array per fixture file, as a partner uploads it.
+
+The document is validated by the directory's loader, collection for file, so
+the rules and their reasons are the same; a failure names the collection and
+the JSON path from the document's root (`$.tenants[0].name`). A valid
+document is kept in a canonical form (compact JSON, keys in the order given,
+numbers as the API writes them) and named by its digest, so every worker
+that sees the name can fetch the same bytes and load the same data.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from .dataset import FILES, DataSet, _Loader
+from .dataset_schema import COLLECTIONS
+from .records import DataSetError
+
+UPLOAD_PREFIX = "upload-"
+
+
+def is_upload(name: str) -> bool:
+    """Tell whether a data set name is that of an uploaded document."""
+    return name.startswith(UPLOAD_PREFIX)
+
+
+def upload(document: Any) -> tuple[str, bytes, DataSet]:
+    """Validate a parsed document as a data set; return its name, canonical bytes and data.
+
+    What is validated is the canonical form, which every other worker loads too.
+    Raise DataSetError for the first fault.
+    """
+    if not isinstance(document, dict):
+        raise DataSetError("$", "$", "must be a JSON object with one array per collection")
+    try:
+        name, data = canonical(document)
+    except orjson.JSONEncodeError:
+        raise DataSetError("$", "$", "holds an integer beyond 64 bits") from None
+    return name, data, load_canonical(name, data)
+
+
+def load_canonical(name: str, data: bytes) -> DataSet:
+    """Load a document in its canonical form (as the store keeps it)."""
+    return load_document(json.loads(data, parse_float=Decimal), name)
+
+
+def load_document(document: Any, name: str = "") -> DataSet:
+    """Validate a parsed document as a data set; raise DataSetError for the first fault."""
+    if not isinstance(document, dict):
+        raise DataSetError("$", "$", "must be a JSON object with one array per collection")
+    for key in document:
+        if key not in COLLECTIONS:
+            raise DataSetError(
+                key, f"$.{key}", f"unknown collection; the collections: {', '.join(COLLECTIONS)}"
+            )
+    collecting = gc.isenabled()
+    gc.disable()  # as the directory's loader does, for the same reason
+    try:
+        return _DocumentLoader(document, name).load()
+    except DataSetError as error:
+        raise _in_document(error) from None
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def canonical(document: Any) -> tuple[str, bytes]:
+    """Return a valid document's name (`upload-` and its digest) and its canonical bytes."""
+    data = orjson.dumps(document, default=_number)
+    return UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24], data
+
+
+def export_directory(directory: Path) -> bytes:
+    """Return the data set of a directory as one document, in its canonical form."""
+    document = {}
+    for file in FILES:
+        with (directory / file).open("rb") as handle:
+            document[file.removesuffix(".json")] = json.load(handle, parse_float=Decimal)
+    return canonical(document)[1]
+
+
+class _DocumentLoader(_Loader):
+    """The directory's loader, reading each file's array from the document instead."""
+
+    def __init__(self, document: dict[str, Any], name: str) -> None:
+        self.root = Path(name or "upload")
+        self.document = document
+
+    def _array(self, name: str) -> list[Any]:
+        collection = name.removesuffix(".json")
+        if collection not in self.document:
+            raise DataSetError(name, "$", "collection is missing")
+        found = self.document[collection]
+        if not isinstance(found, list):
+            raise DataSetError(name, "$", "must be a JSON array of objects")
+        return found
+
+
+def _in_document(error: DataSetError) -> DataSetError:
+    """Say where a fault lies in the document: the collection, and the path from its root."""
+    if error.file not in FILES:
+        return error
+    collection = error.file.removesuffix(".json")
+    return DataSetError(collection, f"$.{collection}{error.path[1:]}", error.reason)
+
+
+def _number(value: Any) -> int | float:
+    """Write a decimal as the API does (`web.json.number`): a valid data set's values have
+    at most 3 decimals, which the shortest float writes exactly; whole numbers as integers."""
+    if not isinstance(value, Decimal):
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    converted = float(value)
+    return int(converted) if converted.is_integer() else converted

@@ -1,0 +1,173 @@
+"""Each sandbox's request log: what a partner's calls looked like to the sandbox.
+
+One entry per request to `/oauth`, `/.well-known`, `/v1` and `/sandbox` that
+reached its sandbox (not the log's own reads, which would push out what they
+look for), kept in the
+sandbox's store, the newest MESSPUNKT_REQUEST_LOG_SIZE. It is written once the
+answer has been handed to the server (`call_on_close`), so the client never
+waits for it. Secrets never reach it: no header is kept, and every member or
+parameter that carries a token, code, verifier, secret or key is redacted,
+in the query string and in the `/oauth` bodies, the only bodies kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from flask import Flask, Response, g, request
+
+from .bodies import READ
+from .json import loads
+
+REDACTED = "[redacted]"
+# Members and parameters whose value is a secret, wherever they appear (RFC 6749 §4.1.3,
+# §5.1, §6, §2.3.1; RFC 7636 §4.5; RFC 7009 §2.1; RFC 7662 §2.1; RFC 7591 §3.2.1).
+SECRETS = frozenset({
+    "access_token", "refresh_token", "registration_access_token", "id_token", "code",
+    "code_verifier", "client_secret", "token", "password", "client_assertion", "assertion",
+    "admin_key",
+})  # fmt: skip
+LOGGED = ("/oauth/", "/.well-known/", "/v1/", "/sandbox/")
+NOT_LOGGED = "/sandbox/requests"
+BODY_KEPT = 8192  # bytes of an /oauth body kept; a longer one is noted, not kept
+
+
+def register(app: Flask) -> None:
+    """Log every sandbox request the partner may want to see again."""
+    keep = app.config["MESSPUNKT"]["MESSPUNKT_REQUEST_LOG_SIZE"]
+    if keep <= 0:
+        return
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _log(response: Response) -> Response:
+        current = request._get_current_object()  # type: ignore[attr-defined]
+        path = current.path
+        if not path.startswith(LOGGED) or path.startswith(NOT_LOGGED):
+            return response
+        served = g.get("sandbox")  # never read here: a store that failed would fail again
+        if served is None:
+            return response  # it never reached a sandbox (unknown, or a path of none)
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        seen = _Seen(current, response, served.wall, served.now, elapsed, g)
+        store = served.store
+        # Shaped and written once the answer is on its way: the client never waits for it.
+        response.call_on_close(lambda: _write(store, seen, keep))
+        return response
+
+
+def _write(store: Any, seen: _Seen, keep: int) -> None:
+    # The answer is sent: a store that fails now loses the entry, never the answer.
+    with contextlib.suppress(Exception):
+        store.log_request(seen.entry(), keep)
+
+
+class _Seen:
+    """What an entry needs, taken while the request is there; shaped later (`entry`)."""
+
+    def __init__(
+        self, current: Any, response: Response, wall: datetime, now: datetime, elapsed: float,
+        context: Any,
+    ) -> None:  # fmt: skip
+        self.wall, self.now, self.elapsed = wall, now, elapsed
+        self.method, self.path, self.status = current.method, current.path, response.status_code
+        self.query = current.query_string
+        self.principal = context.get("principal")
+        self.injected_fault = context.get("injected_fault")
+        self.oauth = self.path.startswith("/oauth/")
+        self.body = current.environ.get(READ) if self.oauth else None
+        self.json_body = self.oauth and current.mimetype == "application/json"
+        credentials = current.authorization if self.oauth else None
+        self.basic_user: str | None = None
+        if credentials is not None and credentials.type == "basic":
+            self.basic_user = credentials.username
+        # Read only where it is logged or tells the error: a /v1 success is never parsed.
+        wanted = (self.oauth or self.status >= 400) and response.is_json
+        self.answer = response.get_data() if wanted and not response.is_streamed else None
+
+    def entry(self) -> dict[str, Any]:
+        request_body = self._request_body()
+        answer = _json(self.answer)
+        error = detail = None
+        if isinstance(answer, dict) and self.status >= 400:
+            error = answer.get("error") or answer.get("type")
+            detail = answer.get("error_description") or answer.get("detail")
+        principal = self.principal
+        return {
+            "time": self.wall.isoformat(timespec="milliseconds"),
+            "sandbox_time": self.now.isoformat(timespec="milliseconds"),
+            "method": self.method,
+            "path": self.path,
+            "query": _query(self.query),
+            "status": self.status,
+            "duration_ms": round(self.elapsed * 1000, 1),
+            "client_id": principal.client_id if principal else self._client_id(request_body),
+            "session_id": principal.session_id if principal else None,
+            "error": error,
+            "detail": detail,
+            "injected_fault": self.injected_fault,
+            "request_body": request_body,
+            "response_body": redact(answer) if self.oauth else None,
+        }
+
+    def _request_body(self) -> Any:
+        """The /oauth body as read (form or JSON), redacted; None when none was read."""
+        raw = self.body
+        if not raw:
+            return None
+        if len(raw) > BODY_KEPT:
+            return f"[{len(raw)} bytes, not kept]"
+        if self.json_body:
+            try:
+                return redact(loads(raw, object_pairs_hook=dict))  # bounded in depth
+            except ValueError:
+                return "[not JSON]"
+        try:
+            pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+        except UnicodeDecodeError:
+            return "[not UTF-8]"
+        form: dict[str, Any] = {}
+        for key, value in pairs:
+            form.setdefault(key, []).append(value)
+        return redact({k: v[0] if len(v) == 1 else v for k, v in form.items()})
+
+    def _client_id(self, body: Any) -> str | None:
+        """Who an /oauth request says it is: client_id in its body, or HTTP Basic's user."""
+        if isinstance(body, dict) and isinstance(body.get("client_id"), str):
+            return body["client_id"]  # type: ignore[no-any-return]
+        return self.basic_user
+
+
+def redact(value: Any) -> Any:
+    """Return `value` with every secret member's value replaced, however deep."""
+    if isinstance(value, dict):
+        return {k: REDACTED if k in SECRETS else redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    return value
+
+
+def _query(raw_bytes: bytes) -> str:
+    if not raw_bytes:
+        return ""
+    pairs = parse_qsl(raw_bytes.decode("latin-1"), keep_blank_values=True)
+    return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
+
+
+def _json(data: bytes | None) -> Any:
+    if data is None:
+        return None
+    if len(data) > BODY_KEPT:
+        return f"[{len(data)} bytes, not kept]"
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None

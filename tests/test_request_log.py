@@ -1,0 +1,281 @@
+"""GET /sandbox/requests: each sandbox's request log, with every secret redacted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import OPERATOR_KEY, Prefixed, create_sandbox
+from flask.testing import FlaskClient
+
+from messpunkt import create_app
+from messpunkt.testing import DEMO_CLIENT, FROZEN_AT, obtain_tokens
+from messpunkt.web.request_log import redact
+
+KEY = "log-admin-key"
+ADMIN = {"X-Sandbox-Admin-Key": KEY}
+PROBLEM = "application/problem+json"
+WEB = ("sandbox-web-client", "sandbox-web-client-secret-change-me")
+SERVICE = ("sandbox-service-client", "sandbox-service-client-secret-change-me")
+R = "[redacted]"
+
+
+class ClosingClient(FlaskClient):
+    """Closes each answer as a server does once it is sent, which writes the log entry."""
+
+    def open(self, *args, **kwargs):
+        kwargs.setdefault("buffered", True)
+        return super().open(*args, **kwargs)
+
+
+def app_with(**config):
+    app = create_app({"MESSPUNKT_SANDBOX_ADMIN_KEY": KEY, "MESSPUNKT_FROZEN_AT": FROZEN_AT,
+                      **config})  # fmt: skip
+    app.test_client_class = ClosingClient
+    return app
+
+
+@pytest.fixture
+def client():
+    return app_with().test_client()
+
+
+def log(client, **query) -> list[dict]:
+    response = client.get("/sandbox/requests", headers=ADMIN, query_string=query)
+    assert response.status_code == 200, response.json
+    return response.json["data"]
+
+
+def test_the_log_lists_each_call_newest_first_with_who_and_how_it_went(client):
+    tokens = obtain_tokens(client)
+    client.get("/v1/usage-units?limit=2", headers=tokens.bearer)
+    client.get("/v1/whoami", headers={"Authorization": "Bearer not-a-token"})
+    session = client.get("/sandbox/sessions", headers=ADMIN).json["data"][0]["id"]
+    entries = log(client)
+    assert [(e["method"], e["path"], e["status"]) for e in entries] == [
+        ("GET", "/sandbox/sessions", 200),
+        ("GET", "/v1/whoami", 401),
+        ("GET", "/v1/usage-units", 200),
+        ("POST", "/oauth/token", 200),
+        ("POST", "/oauth/authorize", 302),
+    ]
+    assert [int(e["id"]) for e in entries] == [5, 4, 3, 2, 1]
+    units = entries[2]
+    assert {k: units[k] for k in ("query", "client_id", "session_id", "error", "request_body",
+                                  "response_body", "injected_fault")} == {
+        "query": "limit=2", "client_id": DEMO_CLIENT, "session_id": session, "error": None,
+        "request_body": None, "response_body": None, "injected_fault": None,
+    }  # fmt: skip
+    assert units["sandbox_time"] == "2026-11-23T09:00:00.000+00:00"  # frozen at FROZEN_AT
+    assert units["time"] != units["sandbox_time"]  # the real time it was served at
+    assert units["duration_ms"] >= 0
+    refused = entries[1]
+    assert (refused["error"], refused["detail"]) == ("about:blank", "the access token is malformed")
+
+
+def test_an_oauth_error_is_logged_with_its_code_and_both_bodies(client):
+    client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": DEMO_CLIENT,
+                                      "refresh_token": "stolen"})  # fmt: skip
+    entry = log(client)[0]
+    assert (entry["status"], entry["error"], entry["client_id"]) == (
+        400,
+        "invalid_grant",
+        DEMO_CLIENT,
+    )
+    assert entry["request_body"] == {"grant_type": "refresh_token", "client_id": DEMO_CLIENT,
+                                     "refresh_token": R}  # fmt: skip
+    assert entry["response_body"]["error"] == "invalid_grant"
+
+
+def secrets_of_a_code_exchange(client):
+    tokens = obtain_tokens(client)
+    return [tokens.access_token, tokens.refresh_token], log(client)
+
+
+def secrets_of_a_refresh(client):
+    tokens = obtain_tokens(client)
+    form = {"grant_type": "refresh_token", "refresh_token": tokens.refresh_token,
+            "client_id": DEMO_CLIENT}  # fmt: skip
+    answer = client.post("/oauth/token", data=form).json
+    return [tokens.refresh_token, answer["refresh_token"], answer["access_token"]], log(client)
+
+
+def secrets_of_basic_authentication(client):
+    answer = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                         auth=SERVICE).json  # fmt: skip
+    entry = log(client)[0]
+    assert entry["client_id"] == SERVICE[0]
+    return [SERVICE[1], answer["access_token"]], [entry]
+
+
+def secrets_of_a_client_secret_post(client):
+    client.post("/oauth/token", data={"grant_type": "client_credentials",
+                "client_id": SERVICE[0], "client_secret": SERVICE[1]})  # fmt: skip
+    entry = log(client)[0]
+    assert entry["request_body"]["client_secret"] == R
+    return [SERVICE[1]], [entry]
+
+
+def secrets_of_revocation_and_introspection(client):
+    tokens = obtain_tokens(client)
+    client.post("/oauth/introspect", data={"token": tokens.access_token}, auth=WEB)
+    client.post("/oauth/revoke", data={"token": tokens.refresh_token, "client_id": DEMO_CLIENT})
+    entries = log(client)[:2]
+    assert [e["request_body"]["token"] for e in entries] == [R, R]
+    return [tokens.access_token, tokens.refresh_token, WEB[1]], entries
+
+
+def secrets_of_the_admin_key_and_query_strings(client):
+    client.get("/sandbox/clock?password=hunter2&code=abc&token=t0k3n", headers=ADMIN)
+    entry = log(client)[0]
+    assert entry["query"] == f"password={R}&code={R}&token={R}"
+    return [KEY, "hunter2", "t0k3n"], [entry]
+
+
+@pytest.mark.parametrize("scenario", [
+    secrets_of_a_code_exchange, secrets_of_a_refresh, secrets_of_basic_authentication,
+    secrets_of_a_client_secret_post, secrets_of_revocation_and_introspection,
+    secrets_of_the_admin_key_and_query_strings,
+])  # fmt: skip
+def test_no_secret_reaches_the_log(client, scenario):
+    secrets, entries = scenario(client)
+    dumped = json.dumps(entries)
+    assert entries
+    assert [secret for secret in secrets if secret in dumped] == []
+
+
+def test_the_code_and_verifier_of_an_exchange_are_redacted(client):
+    obtain_tokens(client)
+    exchange = log(client)[0]
+    assert (exchange["request_body"]["code"], exchange["request_body"]["code_verifier"]) == (R, R)
+    assert exchange["response_body"]["access_token"] == R
+    assert exchange["response_body"]["refresh_token"] == R
+
+
+def test_a_registration_answer_is_redacted_however_deep():
+    answer = {"client_id": "c", "client_secret": "s", "registration_access_token": "r",
+              "nested": [{"password": "p", "id_token": "i"}]}  # fmt: skip
+    assert redact(answer) == {"client_id": "c", "client_secret": R,
+                              "registration_access_token": R,
+                              "nested": [{"password": R, "id_token": R}]}  # fmt: skip
+
+
+def test_the_logs_own_reads_are_not_logged(client):
+    client.get("/sandbox/clock", headers=ADMIN)
+    log(client)
+    client.get("/sandbox/requests/1", headers=ADMIN)
+    assert [e["path"] for e in log(client)] == ["/sandbox/clock"]
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ({"client_id": SERVICE[0]}, ["/oauth/token"]),
+    ({"status": 401}, ["/v1/whoami", "/v1/properties"]),
+    ({"path": "/v1/*"}, ["/v1/whoami", "/v1/properties"]),
+    ({"path": "/v1/properties/**"}, []),
+    ({"path": "/sandbox/clock"}, ["/sandbox/clock"]),
+])  # fmt: skip
+def test_the_log_filters_by_client_status_and_path(client, query, expected):
+    client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=SERVICE)
+    client.get("/sandbox/clock", headers=ADMIN)
+    client.get("/v1/properties", headers={"Authorization": "Bearer " + "x"})
+    client.get("/v1/whoami")
+    assert [e["path"] for e in log(client, **query)] == expected
+
+
+@pytest.mark.parametrize(("query", "errors"), [
+    ({"status": "teapot"}, {"status": ["Not a valid integer: digits 0-9 only, without sign, "
+                                       "spaces or leading zeros."]}),
+    ({"status": 99}, {"status": ["Must be greater than or equal to 100 and less than or equal "
+                                 "to 599."]}),
+    ({"path": "v1/whoami"}, {"path": ["must start with / and be at most 200 characters"]}),
+    ({"path": "/v1/usage*"}, {"path": ["* stands for a whole segment only (and ** for the "
+                                       "rest, last)"]}),
+    ({"client_id": ""}, {"client_id": ["Length must be between 1 and 100."]}),
+    ({"cursor": "forged"}, {"cursor": ["Invalid cursor."]}),
+])  # fmt: skip
+def test_a_bad_filter_is_a_400_naming_it(client, query, errors):
+    response = client.get("/sandbox/requests", headers=ADMIN, query_string=query)
+    assert (response.status_code, response.content_type) == (400, PROBLEM)
+    assert response.json["errors"] == errors
+
+
+def test_an_unknown_entry_is_a_404_problem(client):
+    response = client.get("/sandbox/requests/12345", headers=ADMIN)
+    assert (response.status_code, response.content_type) == (404, PROBLEM)
+    assert (
+        response.json["detail"] == "no logged request with this id (the log keeps the newest only)"
+    )
+
+
+def test_one_entry_is_shown_by_its_id(client):
+    client.get("/sandbox/clock", headers=ADMIN)
+    entry = log(client)[0]
+    assert client.get(f"/sandbox/requests/{entry['id']}", headers=ADMIN).json == entry
+
+
+def test_pages_neither_repeat_nor_skip_while_the_log_grows(client):
+    for _ in range(5):
+        client.get("/sandbox/clock", headers=ADMIN)
+    first = client.get("/sandbox/requests?limit=2", headers=ADMIN).json
+    client.get("/sandbox/clock", headers=ADMIN)  # a new entry, newest, while paging
+    cursor = first["pagination"]["next_cursor"]
+    second = client.get("/sandbox/requests", headers=ADMIN,
+                        query_string={"limit": 2, "cursor": cursor}).json  # fmt: skip
+    assert [e["id"] for e in first["data"] + second["data"]] == ["5", "4", "3", "2"]
+
+
+def test_the_log_keeps_the_newest_it_is_configured_for():
+    client = app_with(MESSPUNKT_REQUEST_LOG_SIZE=3).test_client()
+    for _ in range(5):
+        client.get("/sandbox/clock", headers=ADMIN)
+    assert [e["id"] for e in log(client)] == ["5", "4", "3"]
+
+
+def test_a_partner_sandbox_logs_its_own_requests_only():
+    client = app_with(MESSPUNKT_OPERATOR_KEY=OPERATOR_KEY).test_client()
+    created = create_sandbox(client)
+    partner = Prefixed(client, f"/s/{created['id']}")
+    admin = {"X-Sandbox-Admin-Key": created["admin_key"]}
+    obtain_tokens(partner)
+    client.get("/sandbox/clock", headers=ADMIN)
+    own = partner.get("/sandbox/requests", headers=admin).json["data"]
+    assert [e["path"] for e in own] == ["/oauth/token", "/oauth/authorize"]
+    assert [e["path"] for e in log(client)] == ["/sandbox/clock"]
+
+
+def test_on_redis_every_worker_writes_to_one_log(store_url, signing_key):
+    config = {"MESSPUNKT_STORE_URL": store_url, "MESSPUNKT_SIGNING_KEY": signing_key,
+              "MESSPUNKT_SECRET_KEY": "cursor-secret"}  # fmt: skip
+    one, other = app_with(**config).test_client(), app_with(**config).test_client()
+    tokens = obtain_tokens(one)
+    other.get("/v1/whoami", headers=tokens.bearer)
+    entries = log(one)
+    assert [(e["path"], e["status"]) for e in entries] == [
+        ("/v1/whoami", 200), ("/oauth/token", 200), ("/oauth/authorize", 302),
+    ]  # fmt: skip
+    assert entries[0]["client_id"] == DEMO_CLIENT
+    assert tokens.access_token not in json.dumps(entries)
+
+
+def test_on_redis_the_log_costs_one_round_trip_after_the_answer(
+    store_url, signing_key, monkeypatch
+):
+    import redis
+
+    config = {"MESSPUNKT_STORE_URL": store_url, "MESSPUNKT_SIGNING_KEY": signing_key,
+              "MESSPUNKT_SECRET_KEY": "cursor-secret"}  # fmt: skip
+    client = app_with(**config).test_client()
+    tokens = obtain_tokens(client)
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(connection, command, check_health=True):
+        sent.append(command)
+        return original(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    answer = client.get("/v1/whoami", headers=tokens.bearer, buffered=False)
+    assert (answer.status_code, len(sent)) == (200, 1)  # the answer: state and session
+    answer.close()  # as the server does once the answer is sent
+    assert len(sent) == 2
+    assert b"EVALSHA" in b"".join(sent[1]) if isinstance(sent[1], list) else b"EVALSHA" in sent[1]
