@@ -59,3 +59,34 @@ def viewport(driver: Any, width: int | None, height: int = 844) -> None:
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": True},
     )
+
+
+def approve_and_leave(driver: Any, property_id: str, callback: str) -> str:
+    """Tick `property_id` on the open consent page and approve; return the URL the browser
+    was sent to, which starts with `callback`.
+
+    Nothing answers at a partner's callback (there is no network here), so Chromium shows
+    its error page for the navigation but keeps its URL, which holds the code. A CSP
+    refusal ends the wait at once.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(
+        "document.addEventListener('securitypolicyviolation', e => {"
+        " window.refused = e.violatedDirective + ' refused ' + e.blockedURI; });"
+    )
+    driver.find_element(By.CSS_SELECTOR, f'input[name="property"][value="{property_id}"]').click()
+    driver.find_element(By.ID, "approve").click()
+
+    def left(driver: Any) -> bool:
+        return driver.current_url.startswith(callback) or bool(
+            driver.execute_script("return window.refused")
+        )
+
+    WebDriverWait(driver, 10, poll_frequency=0.05).until(left)
+    if not driver.current_url.startswith(callback):
+        pytest.fail(
+            f"stayed at {driver.current_url}: {driver.execute_script('return window.refused')}"
+        )
+    return driver.current_url  # type: ignore[no-any-return]
