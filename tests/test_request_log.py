@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 
+import orjson
 import pytest
 from conftest import OPERATOR_KEY, Prefixed, create_sandbox
 from flask.testing import FlaskClient
 
 from messpunkt import create_app
+from messpunkt.stores.redis_log import writer
 from messpunkt.testing import DEMO_CLIENT, FROZEN_AT, obtain_tokens
 from messpunkt.web.request_log import redact
 
@@ -266,6 +270,7 @@ def test_on_redis_the_log_costs_one_round_trip_after_the_answer(
               "MESSPUNKT_SECRET_KEY": "cursor-secret"}  # fmt: skip
     client = app_with(**config).test_client()
     tokens = obtain_tokens(client)
+    writer().wait()  # the sign-in's entries are written before counting starts
     sent = []
     original = redis.connection.AbstractConnection.send_packed_command
 
@@ -277,5 +282,35 @@ def test_on_redis_the_log_costs_one_round_trip_after_the_answer(
     answer = client.get("/v1/whoami", headers=tokens.bearer, buffered=False)
     assert (answer.status_code, len(sent)) == (200, 1)  # the answer: state and session
     answer.close()  # as the server does once the answer is sent
+    writer().wait()  # the process's log writer sends it, off the request's thread
     assert len(sent) == 2
     assert b"EVALSHA" in b"".join(sent[1]) if isinstance(sent[1], list) else b"EVALSHA" in sent[1]
+
+
+def test_on_redis_entries_that_gather_while_one_is_written_share_one_round_trip(
+    store_url, signing_key, monkeypatch
+):
+    from messpunkt.stores import redis_log
+
+    config = {"MESSPUNKT_STORE_URL": store_url, "MESSPUNKT_SIGNING_KEY": signing_key,
+              "MESSPUNKT_SECRET_KEY": "cursor-secret"}  # fmt: skip
+    store = app_with(**config).extensions["messpunkt"].store
+    writer().wait()  # nothing of another test's left in the queue
+    batches, release, original = [], threading.Event(), redis_log._write
+
+    def slow(items):  # the first round trip takes until the test lets it go
+        batches.append([orjson.loads(entry)["n"] for _, _, entry in items])
+        if len(batches) == 1:
+            release.wait(10)
+        original(items)
+
+    monkeypatch.setattr(redis_log, "_write", slow)
+    store.log_request({"n": 0}, keep=100)
+    while not batches:  # the writer has taken entry 0 and is sending it
+        time.sleep(0.01)
+    for n in range(1, 11):
+        store.log_request({"n": n}, keep=100)
+    release.set()
+
+    assert [entry["n"] for entry in store.requests()] == list(range(10, -1, -1))
+    assert batches == [[0], list(range(1, 11))]  # ten entries, one pipeline

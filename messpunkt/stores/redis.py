@@ -45,6 +45,7 @@ from ..oauth.store import (
     SessionKind,
 )
 from ..sandbox import SandboxState, SandboxStore
+from .redis_log import writer
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MILLISECOND = timedelta(milliseconds=1)
@@ -173,7 +174,15 @@ class RedisStore(SandboxStore):
         return found
 
     def log_request(self, entry: dict[str, Any], keep: int) -> None:
-        self._run("log_request", keep, orjson.dumps(entry))
+        writer().add(self, keep, orjson.dumps(entry))  # written by this process's writer
+
+    def queue_log(self, pipe: Any, keep: int, entry: bytes) -> None:
+        """Add an entry's script to `pipe` (`redis_log`: many entries, one round trip)."""
+        sha = self._scripts.log_request.sha
+        pipe.evalsha(sha, 0, self.prefix, self._grace, keep, entry)
+
+    def write_log(self, keep: int, entry: bytes) -> None:
+        self._run("log_request", keep, entry)
 
     def arm_fault(self, fault: Fault) -> bool:
         count = "" if fault.count is None else fault.count
@@ -187,6 +196,7 @@ class RedisStore(SandboxStore):
         return bool(self._run("take_fault", fault_id))
 
     def requests(self) -> list[dict[str, Any]]:
+        writer().wait()  # this process's own entries first: a partner reads its own calls
         found = []
         for raw in self.client.lrange(self.prefix + "log", 0, -1):
             entry_id, _, entry = raw.partition(b" ")

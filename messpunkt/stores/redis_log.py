@@ -1,0 +1,100 @@
+"""The request log's writes to Redis: many per round trip, from one thread per process.
+
+Written on the request's own thread, after its answer, an entry cost a /v1 request a
+second round trip (one Lua script), and that thread let go of the GIL for it. Here
+entries join a queue, and one writer thread sends whatever has gathered as one
+pipeline of those scripts (a group commit): under load many entries share a round
+trip, and no request thread waits on Redis for its entry. A read of the log first
+waits until the entries this process queued before it are written, so a partner
+reads its own calls; another worker's follow within its own writer's round trip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections import deque
+from typing import Any, Protocol
+
+import redis
+
+log = logging.getLogger(__name__)
+
+
+class LoggingStore(Protocol):
+    client: redis.Redis
+
+    def queue_log(self, pipe: Any, keep: int, entry: bytes) -> None: ...
+
+    def write_log(self, keep: int, entry: bytes) -> None: ...
+
+
+class LogWriter:
+    """A queue of log entries and the thread that writes them (`add`, `wait`)."""
+
+    WAIT = 2.0  # seconds a reader waits for its process's entries at most
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._queue: deque[tuple[LoggingStore, int, bytes]] = deque()
+        self._queued = self._written = 0
+        threading.Thread(target=self._run, name="request-log", daemon=True).start()
+
+    def add(self, store: LoggingStore, keep: int, entry: bytes) -> None:
+        with self._changed:
+            self._queue.append((store, keep, entry))
+            self._queued += 1
+            self._changed.notify_all()
+
+    def wait(self) -> None:
+        """Return once every entry queued before this call is written (or failed)."""
+        with self._changed:
+            target = self._queued
+            self._changed.wait_for(lambda: self._written >= target, self.WAIT)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._queue))
+                batch = list(self._queue)
+                self._queue.clear()
+            by_client: dict[int, list[tuple[LoggingStore, int, bytes]]] = {}
+            for item in batch:
+                by_client.setdefault(id(item[0].client), []).append(item)
+            try:
+                for items in by_client.values():
+                    _write(items)
+            except Exception:  # the writer must outlive any one batch
+                log.exception("request log: %d entries lost", len(batch))
+            with self._changed:
+                self._written += len(batch)
+                self._changed.notify_all()
+
+
+def _write(items: list[tuple[LoggingStore, int, bytes]]) -> None:
+    """Send `items` (all on one client) as one pipeline; an entry that fails is lost, as
+    an answer already sent cannot fail any more."""
+    with contextlib.suppress(redis.RedisError):
+        pipe = items[0][0].client.pipeline(transaction=False)
+        for store, keep, entry in items:
+            store.queue_log(pipe, keep, entry)
+        answers = pipe.execute(raise_on_error=False)
+        for (store, keep, entry), answer in zip(items, answers, strict=True):
+            if isinstance(answer, redis.exceptions.NoScriptError):
+                store.write_log(keep, entry)  # loads the script (Redis restarted or flushed)
+
+
+_writers: dict[int, LogWriter] = {}
+_lock = threading.Lock()
+
+
+def writer() -> LogWriter:
+    """This process's writer (a forked worker starts its own: threads do not survive fork)."""
+    pid = os.getpid()
+    found = _writers.get(pid)
+    if found is None:
+        with _lock:
+            found = _writers.get(pid) or _writers.setdefault(pid, LogWriter())
+    return found
