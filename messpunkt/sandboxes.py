@@ -105,7 +105,7 @@ class SandboxRegistry(ABC):
 
 @dataclass(frozen=True, slots=True)
 class _Live:
-    store: SandboxStore
+    store: InMemoryStore
     created_at: datetime
     expires_at: datetime
 
@@ -197,7 +197,7 @@ class InMemoryRegistry(SandboxRegistry):
                 return False
             self._ended.put(sandbox_id, self._record(sandbox_id, live, status))
         # A request still holding the store must not keep the records alive either.
-        live.store.reset()
+        live.store.end()
         return True
 
     @staticmethod

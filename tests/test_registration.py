@@ -266,3 +266,30 @@ def test_the_metadata_advertises_the_registration_endpoint(messpunkt_client):
     metadata = messpunkt_client.get("/.well-known/oauth-authorization-server").get_json()
 
     assert metadata["registration_endpoint"] == "http://localhost:8000/oauth/register"
+
+
+def test_ids_that_keep_colliding_end_in_a_500_after_five_draws_not_a_loop(
+    messpunkt_client, monkeypatch
+):
+    # 128 random bits that collide five times in a row mean broken randomness: the server's
+    # fault (RFC 6749 §5.2 server_error), and nothing is stored.
+    store = messpunkt_client.application.extensions["messpunkt"].store
+    tries = []
+
+    def taken(registration):
+        tries.append(registration.client_id)
+        assert len(tries) <= 10, "the registration keeps drawing ids"
+        return False
+
+    monkeypatch.setattr(store, "add_registration", taken)
+
+    response = register(messpunkt_client, ADMIN_KEY, CODE_CLIENT)
+
+    assert response.status_code == 500
+    assert response.get_json() == {
+        "error": "server_error",
+        "error_description": "no unused client_id in 5 draws; nothing was registered",
+    }
+    assert len(tries) == 5
+    monkeypatch.undo()
+    assert registered_ids(messpunkt_client) == []

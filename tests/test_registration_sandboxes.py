@@ -228,3 +228,37 @@ def test_on_redis_a_registration_keeps_digests_only_and_expires_with_its_partner
 
         client.delete(f"/sandboxes/{partner['id']}", headers=OPERATOR)
         assert direct.exists(key) == 0
+
+
+# A sandbox that ends while a registration runs
+
+
+def test_a_sandbox_deleted_while_a_registration_runs_is_a_404_and_keeps_nothing(
+    client, monkeypatch
+):
+    # The operator deletes the sandbox between the request's opening of it and the store's
+    # step. A gone sandbox is no taken id: drawing another would loop for ever (it did on
+    # Redis). The answer is the one any request to the gone sandbox gets: the next one's.
+    partner = create_sandbox(client)
+    prefix = "/s/" + partner["id"]
+    registry = client.application.extensions["messpunkt"].registry
+    store_type = type(registry.store(partner["id"]))
+    original = store_type.add_registration
+    tries = []
+
+    def deleted_first(self, registration):
+        tries.append(registration.client_id)
+        assert len(tries) <= 10, "the registration keeps drawing ids for a gone sandbox"
+        if len(tries) == 1:
+            assert registry.delete(partner["id"])
+        return original(self, registration)
+
+    monkeypatch.setattr(store_type, "add_registration", deleted_first)
+
+    answer = register(client, partner["admin_key"], CODE_CLIENT, prefix)
+
+    monkeypatch.undo()
+    after = register(client, partner["admin_key"], CODE_CLIENT, prefix)
+    assert after.status_code == 404
+    assert (answer.status_code, answer.get_data()) == (404, after.get_data())
+    assert len(tries) == 1

@@ -78,6 +78,13 @@ class InsufficientScope(OAuthError):
     status = 403
 
 
+class ServerError(OAuthError):
+    """RFC 6749 §5.2's server_error: the server failed, not the request."""
+
+    error = "server_error"
+    status = 500
+
+
 class InvalidRedirectUri(OAuthError):
     """RFC 7591 §3.2.2: a redirect URI in the registration request is not acceptable."""
 

@@ -15,12 +15,15 @@ from typing import Any
 from . import randomness
 from .client_metadata import ClientMetadata, Tenancy, parse_metadata
 from .clients import Client, hash_secret
-from .errors import InvalidClientMetadata, InvalidToken
+from .errors import InvalidClientMetadata, InvalidToken, ServerError
 from .registrations import Registration, RegistrationStore
 from .store import digest
 
 # Registered ids read apart from the fixtures' names, and are 128 random bits.
 CLIENT_ID_PREFIX = "mpc-"
+# Ids drawn before giving up: 128 random bits collide this often only if the randomness
+# is broken, and then another round would not help either.
+ID_DRAWS = 5
 
 
 class RegistrationEndpoint:
@@ -41,15 +44,17 @@ class RegistrationEndpoint:
         metadata = parse_metadata(document, self.scopes_offered, tenancy)
         secret = randomness.token_urlsafe(32) if metadata.is_confidential else None
         token = randomness.token_urlsafe(32)
-        while True:
+        for _ in range(ID_DRAWS):
             client_id = CLIENT_ID_PREFIX + randomness.token_urlsafe(16)
             if client_id in self.fixtures:
                 continue  # never a fixture client's id, however unlikely
             registration = Registration(
                 client_id, metadata, secret and hash_secret(secret), digest(token), now
             )
+            # SandboxGone (deleted or expired meanwhile) goes up: no other id would help.
             if self.store.add_registration(registration):
                 return self.document(registration, token, secret)
+        raise ServerError(f"no unused client_id in {ID_DRAWS} draws; nothing was registered")
 
     def read(self, client_id: str, token: str) -> dict[str, Any]:
         """Describe a registration to the holder of its token (RFC 7592 §2.1)."""

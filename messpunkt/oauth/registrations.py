@@ -65,12 +65,17 @@ def metadata_from_json(text: str | bytes) -> ClientMetadata:
     )
 
 
+class SandboxGone(LookupError):
+    """The store's sandbox was deleted or expired while a request was using it."""
+
+
 class RegistrationStore(ABC):
     """A sandbox's registered clients; each change is one atomic step."""
 
     @abstractmethod
     def add_registration(self, registration: Registration) -> bool:
-        """Keep a new registration; False (and nothing kept) when its client_id is taken."""
+        """Keep a new registration; False (and nothing kept) when its client_id is taken.
+        Raise SandboxGone when the sandbox itself is gone: no other id would do better."""
 
     @abstractmethod
     def registration(self, client_id: str) -> Registration | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
-from ..oauth.registrations import Registration
+from ..oauth.registrations import Registration, SandboxGone
 from ..oauth.store import (
     EVENTS_KEPT,
     Access,
@@ -52,6 +52,7 @@ class InMemoryStore(SandboxStore):
         self._uploads: dict[str, bytes] = {}  # uploaded data sets: the one in use, a new one
         self._log: deque[dict[str, Any]] = deque()
         self._logged = 0
+        self._ended = False  # its sandbox was deleted or expired (`end`)
 
     # The sandbox
 
@@ -78,6 +79,14 @@ class InMemoryStore(SandboxStore):
                 data_set=data_set or self._state.data_set,
             )
             return self._state
+
+    def end(self) -> None:
+        """Forget everything as the sandbox ends: a request still holding the store keeps
+        no records alive, and registers nothing in it (as on Redis, where its keys go)."""
+        self.reset()
+        with self._lock:
+            self._ended = True
+            self._registrations = {}
 
     def keep_data_set(self, name: str, document: bytes) -> None:
         with self._lock:
@@ -292,6 +301,8 @@ class InMemoryStore(SandboxStore):
 
     def add_registration(self, registration: Registration) -> bool:
         with self._lock:
+            if self._ended:
+                raise SandboxGone("the sandbox was deleted or has expired")
             if registration.client_id in self._registrations:
                 return False
             self._registrations[registration.client_id] = registration

@@ -27,7 +27,7 @@ from redis.retry import Retry
 
 from ..clock import ClockState
 from ..faults import MOST_ARMED, Fault
-from ..oauth.registrations import Registration, metadata_from_json, metadata_json
+from ..oauth.registrations import Registration, SandboxGone, metadata_from_json, metadata_json
 from ..oauth.store import (
     Access,
     AuthorizationCode,
@@ -331,10 +331,13 @@ class RedisStore(SandboxStore):
 
     def add_registration(self, registration: Registration) -> bool:
         r = registration
-        return bool(self._run(
+        kept = self._run(
             "add_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
             r.access_token_hash, ms(r.issued_at),
-        ))  # fmt: skip
+        )  # fmt: skip
+        if kept < 0:
+            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+        return bool(kept)
 
     def registration(self, client_id: str) -> Registration | None:
         fields = self.client.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)

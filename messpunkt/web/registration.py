@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import NotFound, RequestEntityTooLarge
 
 from ..metering.catalogue import Catalogue
 from ..oauth.bearer import bearer_token
@@ -24,6 +24,7 @@ from ..oauth.errors import (
     RequestTooLarge,
 )
 from ..oauth.registration import RegistrationEndpoint
+from ..oauth.registrations import SandboxGone
 from .bodies import read_body
 from .context import sandbox
 from .json import json_response, loads
@@ -86,6 +87,9 @@ def _answer(answer: Callable[[RegistrationEndpoint], Response]) -> Response:
         return answer(endpoint)
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
+    except SandboxGone:
+        # Deleted or expired while this request ran: answered as any request to it now is.
+        raise NotFound() from None
     except InvalidToken as error:
         return _challenge(error)
     except OAuthError as error:

@@ -98,7 +98,7 @@ ERROR = {
     "properties": {
         "error": {"type": "string", "enum": [
             "invalid_redirect_uri", "invalid_client_metadata", "invalid_token",
-            "invalid_request", "temporarily_unavailable"]},
+            "invalid_request", "temporarily_unavailable", "server_error"]},
         "error_description": STRING,
     },
     "required": ["error", "error_description"],
