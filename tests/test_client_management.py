@@ -5,6 +5,7 @@ delete through `registration_client_uri`."""
 from __future__ import annotations
 
 from dataclasses import replace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from registration_flow import (
@@ -371,3 +372,39 @@ def test_a_registration_under_a_fixture_clients_id_never_stands_in_for_it(client
     assert token(fixture_secret).status_code == 200
     read = client.get("/oauth/register/sandbox-service-client", headers=management(reg))
     assert read.status_code == 401
+
+
+# A DELETE racing a token grant
+
+
+@pytest.mark.parametrize("grant", ["client_credentials", "authorization_code"])
+def test_a_client_deleted_after_its_authentication_gets_no_token(client, monkeypatch, grant):
+    # The DELETE lands between the token endpoint's authentication of the client and the
+    # store's step that opens the session: that step must see the registration gone, or a
+    # deleted client holds a fresh token (RFC 7592 §2.3). Answered as a client that was
+    # deleted before: 401 invalid_client "unknown client" (what the test above gets).
+    reg = registered(client, ADMIN_KEY, SERVICE_CLIENT if grant == "client_credentials"
+                     else CODE_CLIENT)  # fmt: skip
+    store = client.application.extensions["messpunkt"].store
+    step = "start_session" if grant == "client_credentials" else "redeem_code"
+    original = getattr(type(store), step)
+
+    def deleted_first(self, *args):
+        assert self.delete_registration(reg["client_id"], args[-1])
+        return original(self, *args)
+
+    verifier, challenge = pkce()
+    form = {"grant_type": grant}
+    if grant == "authorization_code":
+        answer = authorize(client, reg["client_id"], challenge)
+        code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+        form |= {"code": code, "redirect_uri": ERP_CALLBACK, "code_verifier": verifier}
+    monkeypatch.setattr(type(store), step, deleted_first)
+
+    answer = client.post("/oauth/token", data=form,
+                         headers=basic(reg["client_id"], reg["client_secret"]))  # fmt: skip
+
+    assert answer.status_code == 401
+    assert answer.get_json() == {"error": "invalid_client", "error_description": "unknown client"}
+    sessions = client.get(f"/sandbox/sessions?client_id={reg['client_id']}", headers=ADMIN)
+    assert sessions.get_json()["data"] == []

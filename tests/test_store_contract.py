@@ -742,6 +742,50 @@ def test_deleting_a_registration_revokes_every_session_of_its_client_and_no_othe
     assert isinstance(rotate(store, other_refresh, T0 + HOUR, OTHER_CLIENT)[0], Issued)
 
 
+def test_a_session_of_a_registered_client_opens_only_while_it_is_registered(store):
+    kept, deleted = registration(), registration()
+    for added in (kept, deleted):
+        store.add_registration(added)
+    store.delete_registration(deleted.client_id, T0)
+
+    def start(client_id: str) -> Issued | Refused:
+        grant = Grant(client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, GRANT.property_ids)
+        new = NewSession(fresh("session"), SessionKind.CLIENT_CREDENTIALS, T0 + HOUR,
+                         client_registered=True)  # fmt: skip
+        return store.start_session(new, grant, Issue(HOUR), T0)
+
+    assert start(deleted.client_id) == Refused(Refusal.CLIENT_GONE)
+    assert isinstance(start(kept.client_id), Issued)
+    assert [s.client_id for s in store.sessions()] == [kept.client_id]
+
+
+def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing(store):
+    deleted = registration(metadata=CODE_METADATA)
+    store.add_registration(deleted)
+    code = fresh("code")
+    grant = Grant(deleted.client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, ())
+    store.add_code(
+        AuthorizationCode(digest(code), grant, REDIRECT_URI, s256(VERIFIER), T0, T0 + CODE_TTL)
+    )
+    store.delete_registration(deleted.client_id, T0)
+
+    outcome = store.redeem_code(
+        digest(code),
+        CodeAttempt(deleted.client_id, REDIRECT_URI, s256(VERIFIER)),
+        NewSession(
+            fresh("session"),
+            SessionKind.AUTHORIZATION_CODE,
+            T0 + SESSION_TTL,
+            client_registered=True,
+        ),
+        Issue(ACCESS_TTL, digest(fresh("refresh")), REFRESH_TTL),
+        T0,
+    )
+
+    assert outcome == Refused(Refusal.CLIENT_GONE)
+    assert store.sessions() == []
+
+
 def test_deleting_a_registration_that_is_not_there_changes_nothing(store):
     session, _ = open_session_of(store, "mpc-never")
 

@@ -36,6 +36,8 @@ class Client:
     # The one method a registered client authenticates with (RFC 7591 §2); None for a
     # fixture client, which may use either of the secret methods.
     auth_method: str | None = None
+    # Registered through /oauth/register (RFC 7591), not one of the data set's fixtures.
+    registered: bool = False
 
     @property
     def is_confidential(self) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import randomness
-from .store import AuthStore, Grant, Issue, NewSession, Session, SessionKind, digest
+from .store import AuthStore, Grant, Issue, Issued, NewSession, Session, SessionKind, digest
 
 PREFIX = "mpat_"
 CLIENT_ID = "personal-access-token"
@@ -39,6 +39,7 @@ def create_personal_token(
     grant = Grant(CLIENT_ID, tenant_id, subject, scopes, property_ids)
     # Its only "access token" is the token itself, valid for the session's whole life.
     issued = store.start_session(new, grant, Issue(access_ttl=expires_at - now), now)
+    assert isinstance(issued, Issued), "a personal access token's client is no registered one"
     return issued.session, token
 
 

@@ -42,6 +42,7 @@ class Registration:
             property_ids=meta.property_ids,
             access_token_ttl=None,
             auth_method=meta.token_endpoint_auth_method,
+            registered=True,
         )
 
 

@@ -181,6 +181,9 @@ class NewSession:
     name: str | None = None
     # A personal access token's digest; the session is that token.
     personal_token_hash: str | None = None
+    # Its client is a registered one (RFC 7591), not a fixture: the session opens only
+    # while the registration exists, checked in the same step (a DELETE may race it).
+    client_registered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +217,7 @@ class Refusal(StrEnum):
     SCOPE_NOT_GRANTED = "scope_not_granted"
     ACCESS_TOKEN_REVOKED = "access_token_revoked"  # noqa: S105
     SESSION_ENDED = "session_ended"
+    CLIENT_GONE = "client_gone"  # a registered client deleted since it was authenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -263,11 +267,15 @@ class AuthStore(ABC):
     ) -> Issued | Refused:
         """Redeem a code: the first redemption consumes it even when its checks fail
         (OAuth 2.1 §4.1.3); a second one revokes the session the first one started.
-        Success opens session `new` with the code's grant and its first refresh token."""
+        Success opens session `new` with the code's grant and its first refresh token.
+        A registered client whose registration is gone is refused (CLIENT_GONE) first."""
 
     @abstractmethod
-    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
-        """Open a session without a code: client credentials, a personal access token."""
+    def start_session(
+        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+    ) -> Issued | Refused:
+        """Open a session without a code: client credentials, a personal access token.
+        Refused (CLIENT_GONE) only for a registered client whose registration is gone."""
 
     @abstractmethod
     def rotate_refresh_token(

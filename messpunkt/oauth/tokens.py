@@ -15,6 +15,7 @@ from . import pkce, randomness
 from .access_tokens import AccessTokens
 from .clients import Client, ClientLookup, authenticate_client
 from .errors import (
+    InvalidClient,
     InvalidGrant,
     InvalidRequest,
     InvalidScope,
@@ -62,6 +63,8 @@ _REFUSALS: dict[Refusal, tuple[type[OAuthError], str]] = {
     Refusal.SESSION_REVOKED: (InvalidGrant, "the session is revoked"),
     Refusal.REFRESH_EXPIRED: (InvalidGrant, "refresh token has expired"),
     Refusal.SCOPE_NOT_GRANTED: (InvalidScope, "scope was not granted: {detail}"),
+    # Deleted between its authentication and the store's step: as if it had been before.
+    Refusal.CLIENT_GONE: (InvalidClient, "unknown client"),
 }  # fmt: skip
 
 
@@ -105,6 +108,7 @@ class TokenEndpoint:
             randomness.token_urlsafe(16),
             SessionKind.AUTHORIZATION_CODE,
             expires_at=now + self.lifetimes.session,
+            client_registered=client.registered,
         )
         refresh_token = randomness.token_urlsafe(32)
         outcome = self.store.redeem_code(
@@ -135,10 +139,13 @@ class TokenEndpoint:
             requested or client.scopes, client.property_ids,
         )  # fmt: skip
         new = NewSession(
-            randomness.token_urlsafe(16), SessionKind.CLIENT_CREDENTIALS, expires_at=now + ttl
+            randomness.token_urlsafe(16),
+            SessionKind.CLIENT_CREDENTIALS,
+            expires_at=now + ttl,
+            client_registered=client.registered,
         )
-        issued = self.store.start_session(new, grant, Issue(ttl), now)
-        return self._response(issued, None, now, None)
+        outcome = self.store.start_session(new, grant, Issue(ttl), now)
+        return self._response(_issued(outcome), None, now, None)
 
     def _issue(self, client: Client, refresh_token: str) -> Issue:
         return Issue(

@@ -148,6 +148,8 @@ class InMemoryStore(SandboxStore):
             found = self._held.codes.get(code_hash)
             if found is None:
                 return Refused(Refusal.UNKNOWN_CODE)
+            if self._client_gone(new, attempt.client_id):
+                return Refused(Refusal.CLIENT_GONE)
             code, redeemed_at, session_id = found
             if redeemed_at is not None:
                 # OAuth 2.1 §4.1.3: a code used twice revokes what it issued.
@@ -172,12 +174,21 @@ class InMemoryStore(SandboxStore):
 
     # Sessions
 
-    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
+    def start_session(
+        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+    ) -> Issued | Refused:
         with self._lock:
             self._held.sweep_if_due(now)
+            if self._client_gone(new, grant.client_id):
+                return Refused(Refusal.CLIENT_GONE)
             if new.personal_token_hash is not None:
                 self._held.personal_tokens[new.personal_token_hash] = new.id
             return self._open(new, grant, issue, now)
+
+    def _client_gone(self, new: NewSession, client_id: str) -> bool:
+        """A registered client deleted since it was authenticated (under the lock: one step
+        with `delete_registration`)."""
+        return new.client_registered and client_id not in self._registrations
 
     def _open(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
         session = Session.open(new, grant, now)

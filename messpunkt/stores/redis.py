@@ -226,10 +226,10 @@ class RedisStore(SandboxStore):
 
     # Sessions
 
-    def start_session(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
-        outcome = self._outcome(self._run("start_session", ms(now), *_opening(new, grant, issue)))
-        assert isinstance(outcome, Issued)
-        return outcome
+    def start_session(
+        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+    ) -> Issued | Refused:
+        return self._outcome(self._run("start_session", ms(now), *_opening(new, grant, issue)))
 
     def rotate_refresh_token(
         self,
@@ -379,6 +379,7 @@ def _opening(new: NewSession, grant: Grant, issue: Issue) -> list[object]:
         " ".join(grant.scopes), " ".join(grant.property_ids), ms(new.expires_at), new.name or "",
         new.personal_token_hash or "", issue.access_ttl // MILLISECOND,
         issue.refresh_token_hash or "", issue.refresh_ttl // MILLISECOND,
+        "1" if new.client_registered else "",
     ]  # fmt: skip
 
 

@@ -61,8 +61,15 @@ local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
     redis.call('LRANGE', key .. ':ev', 0, -1)}
 end
 
+-- A registered client ('1' in ARGV[o + 13], see open) deleted since it was authenticated:
+-- checked in the same step as the session opens, so a DELETE cannot slip in between.
+local function client_gone(o, client_id)
+  return ARGV[o + 13] == '1' and redis.call('EXISTS', P .. 'client:' .. client_id) == 0
+end
+
 -- Open a session: ARGV[o..o+9] = sid, kind, client_id, tenant_id, subject, scopes,
--- property_ids, expires_at, name, personal token hash; then the issue.
+-- property_ids, expires_at, name, personal token hash; then the issue (o+10..o+12), and
+-- whether the client is registered (o+13).
 local function open(o, now, g)
   local sid, kind, cap = ARGV[o], ARGV[o + 1], ARGV[o + 7]
   local key = P .. 's:' .. sid

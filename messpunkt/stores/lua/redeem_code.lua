@@ -6,6 +6,7 @@ local c = redis.call('HMGET', key, 'g', 'client_id', 'has_redirect_uri', 'redire
   'challenge', 'expires_at', 'redeemed_at', 'sid', 'tenant_id', 'subject', 'scopes',
   'property_ids')
 if c[1] ~= g then return {'refused', 'unknown_code'} end
+if client_gone(8, ARGV[5]) then return {'refused', 'client_gone'} end
 if c[7] ~= '' then
   -- OAuth 2.1 §4.1.3: a code used twice revokes what it issued.
   if c[8] ~= '' then revoke(c[8], 'authorization code redeemed twice', now, g) end
