@@ -408,3 +408,65 @@ def test_a_client_deleted_after_its_authentication_gets_no_token(client, monkeyp
     assert answer.get_json() == {"error": "invalid_client", "error_description": "unknown client"}
     sessions = client.get(f"/sandbox/sessions?client_id={reg['client_id']}", headers=ADMIN)
     assert sessions.get_json()["data"] == []
+
+
+# An update that changes the client's credential
+
+
+def refresh(client, tokens: dict, **auth):
+    """Present the refresh token: as a public client (client_id alone) or with the given
+    client_secret_post credentials."""
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], **auth}
+    return client.post("/oauth/token", data=form)
+
+
+def test_a_confidential_client_turned_public_loses_every_session_it_had(client):
+    # Its refresh tokens were bound to its secret (RFC 6749 §6: a confidential client
+    # authenticates to refresh). Were they kept, anyone holding one could refresh with the
+    # client_id alone once the client is `none`. So the update revokes them, in its step.
+    post = {**CODE_CLIENT, "token_endpoint_auth_method": "client_secret_post"}
+    reg = registered(client, ADMIN_KEY, post)
+    tokens = code_flow(client, reg, auth="post")
+    public = {**CODE_CLIENT, "client_id": reg["client_id"], "token_endpoint_auth_method": "none"}
+
+    assert client.put(path(reg), json=public, headers=management(reg)).status_code == 200
+
+    assert refresh(client, tokens, client_id=reg["client_id"]).get_json() == {
+        "error": "invalid_grant", "error_description": "the session is revoked"}  # fmt: skip
+    assert whoami(client, tokens["access_token"]).status_code == 401
+    sessions = client.get(f"/sandbox/sessions?client_id={reg['client_id']}", headers=ADMIN)
+    [session] = sessions.get_json()["data"]
+    assert (session["state"], session["revoked_reason"]) == ("revoked", "client credential changed")
+    # What it gets from now on, as a public client, works.
+    fresh = code_flow(client, reg, auth="none")
+    assert whoami(client, fresh["access_token"]).status_code == 200
+
+
+def test_a_public_client_turned_confidential_starts_afresh_with_its_new_secret(client):
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": "none"})
+    tokens = code_flow(client, reg, auth="none")
+    update = {**CODE_CLIENT, "client_id": reg["client_id"],
+              "token_endpoint_auth_method": "client_secret_post"}  # fmt: skip
+
+    body = client.put(path(reg), json=update, headers=management(reg)).get_json()
+
+    own = {"client_id": reg["client_id"], "client_secret": body["client_secret"]}
+    assert refresh(client, tokens, **own).get_json()["error_description"] == (
+        "the session is revoked")  # fmt: skip
+    assert whoami(client, tokens["access_token"]).status_code == 401
+
+
+def test_switching_between_the_secret_methods_keeps_the_secret_and_the_sessions(client):
+    # client_secret_basic to client_secret_post: the same secret, sent another way, so the
+    # refresh tokens stay bound to the credential they were issued under.
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    tokens = code_flow(client, reg, auth="basic")
+    update = {**CODE_CLIENT, "client_id": reg["client_id"],
+              "token_endpoint_auth_method": "client_secret_post"}  # fmt: skip
+
+    body = client.put(path(reg), json=update, headers=management(reg)).get_json()
+
+    assert "client_secret" not in body
+    own = {"client_id": reg["client_id"], "client_secret": reg["client_secret"]}
+    assert refresh(client, tokens, **own).status_code == 200
+    assert whoami(client, tokens["access_token"]).status_code == 200

@@ -709,12 +709,12 @@ def test_replacing_a_registration_changes_its_metadata_and_secret_not_its_token(
     store.add_registration(first)
     replaced = Registration(first.client_id, CODE_METADATA, None, first.access_token_hash, T0)
 
-    assert store.replace_registration(replaced) is True
+    assert store.replace_registration(replaced, T0) is True
     assert store.registration(first.client_id) == replaced
 
 
 def test_replacing_a_registration_that_is_gone_keeps_nothing(store):
-    assert store.replace_registration(registration("mpc-gone")) is False
+    assert store.replace_registration(registration("mpc-gone"), T0) is False
     assert store.registration("mpc-gone") is None
     assert store.registrations() == []
 

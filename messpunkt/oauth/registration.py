@@ -61,10 +61,11 @@ class RegistrationEndpoint:
         return self.document(self._authorized(client_id, token), token, None)
 
     def update(
-        self, client_id: str, token: str, document: object, tenancy: Tenancy
+        self, client_id: str, token: str, document: object, tenancy: Tenancy, now: datetime
     ) -> dict[str, Any]:
         """Replace every metadata field (RFC 7592 §2.2): what the request leaves out goes
-        back to its default. A secret is issued only to a client that had none."""
+        back to its default. A secret is issued only to a client that had none. A changed
+        secret (issued, or dropped for `none`) ends every session of the client."""
         current = self._authorized(client_id, token)
         if not isinstance(document, dict):
             raise InvalidClientMetadata("the body must be a JSON object of client metadata")
@@ -81,7 +82,7 @@ class RegistrationEndpoint:
         replaced = Registration(
             client_id, metadata, secret_hash, current.access_token_hash, current.issued_at
         )
-        if not self.store.replace_registration(replaced):
+        if not self.store.replace_registration(replaced, now):
             raise InvalidToken("the registration access token is not valid for this client")
         return self.document(replaced, token, secret)
 

@@ -66,6 +66,10 @@ def metadata_from_json(text: str | bytes) -> ClientMetadata:
     )
 
 
+# Why a session ends when its client's registration changes its credential.
+CREDENTIAL_CHANGED = "client credential changed"
+
+
 class SandboxGone(LookupError):
     """The store's sandbox was deleted or expired while a request was using it."""
 
@@ -83,8 +87,10 @@ class RegistrationStore(ABC):
         """Read one registration."""
 
     @abstractmethod
-    def replace_registration(self, registration: Registration) -> bool:
-        """Replace a registration's metadata and secret (RFC 7592 §2.2); False if it is gone."""
+    def replace_registration(self, registration: Registration, now: datetime) -> bool:
+        """Replace a registration's metadata and secret (RFC 7592 §2.2); False if it is gone.
+        When the secret changes (issued, or dropped for `none`), every session of the client
+        is revoked in the same step: its refresh tokens were bound to the old credential."""
 
     @abstractmethod
     def delete_registration(self, client_id: str, now: datetime) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
-from ..oauth.registrations import Registration, SandboxGone
+from ..oauth.registrations import CREDENTIAL_CHANGED, Registration, SandboxGone
 from ..oauth.store import (
     EVENTS_KEPT,
     Access,
@@ -322,21 +322,27 @@ class InMemoryStore(SandboxStore):
     def registration(self, client_id: str) -> Registration | None:
         return self._registrations.get(client_id)
 
-    def replace_registration(self, registration: Registration) -> bool:
+    def replace_registration(self, registration: Registration, now: datetime) -> bool:
         with self._lock:
-            if registration.client_id not in self._registrations:
+            current = self._registrations.get(registration.client_id)
+            if current is None:
                 return False
             self._registrations[registration.client_id] = registration
+            if current.secret_hash != registration.secret_hash:
+                self._revoke_client(registration.client_id, CREDENTIAL_CHANGED, now)
             return True
 
     def delete_registration(self, client_id: str, now: datetime) -> bool:
         with self._lock:
             if self._registrations.pop(client_id, None) is None:
                 return False
-            for session in list(self._held.sessions.values()):
-                if session.client_id == client_id:
-                    self._revoke(session.id, "client deleted", now)
+            self._revoke_client(client_id, "client deleted", now)
             return True
+
+    def _revoke_client(self, client_id: str, reason: str, now: datetime) -> None:
+        for session in list(self._held.sessions.values()):
+            if session.client_id == client_id:
+                self._revoke(session.id, reason, now)
 
     def registrations(self) -> Sequence[Registration]:
         with self._lock:

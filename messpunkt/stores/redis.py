@@ -27,7 +27,13 @@ from redis.retry import Retry
 
 from ..clock import ClockState
 from ..faults import MOST_ARMED, Fault
-from ..oauth.registrations import Registration, SandboxGone, metadata_from_json, metadata_json
+from ..oauth.registrations import (
+    CREDENTIAL_CHANGED,
+    Registration,
+    SandboxGone,
+    metadata_from_json,
+    metadata_json,
+)
 from ..oauth.store import (
     Access,
     AuthorizationCode,
@@ -343,10 +349,11 @@ class RedisStore(SandboxStore):
         fields = self.client.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)
         return _registration(client_id, fields)
 
-    def replace_registration(self, registration: Registration) -> bool:
+    def replace_registration(self, registration: Registration, now: datetime) -> bool:
         r = registration
         return bool(self._run(
             "replace_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
+            ms(now), CREDENTIAL_CHANGED,
         ))  # fmt: skip
 
     def delete_registration(self, client_id: str, now: datetime) -> bool:

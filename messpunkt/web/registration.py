@@ -72,7 +72,7 @@ def configuration(client_id: str) -> Response:
             return json_response(endpoint.read(client_id, token), 200, NO_STORE)
         if request.method == "PUT":
             tenancy = CatalogueTenancy(served.data.catalogue)
-            body = endpoint.update(client_id, token, _document(), tenancy)
+            body = endpoint.update(client_id, token, _document(), tenancy, served.now)
             return json_response(body, 200, NO_STORE)
         endpoint.delete(client_id, token, served.now)
         return Response(status=204, headers=NO_STORE)

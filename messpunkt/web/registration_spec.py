@@ -152,7 +152,9 @@ CONFIGURATION = {
     "put": _operation(
         "Replace a registration (RFC 7592 §2.2)",
         "Every field is replaced; one left out takes its default. A client that turns "
-        "confidential gets a secret in this answer; open sessions keep what they granted.",
+        "confidential gets a secret in this answer; open sessions keep what they granted, "
+        "unless the secret changes (turning public or confidential): then every session "
+        "of the client is revoked.",
         "registrationAccessToken",
         requestBody={"required": True, "content": {JSON: {"schema": {
             "$ref": "#/components/schemas/ClientUpdate"}}}},

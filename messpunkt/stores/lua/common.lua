@@ -39,6 +39,17 @@ local function revoke(sid, reason, now, g)
   record(sid, now, 'revoked', reason)
 end
 
+-- Revoke every session of a client (of the current generation).
+local function revoke_client(client_id, reason, now)
+  local g = generation()
+  for _, sid in ipairs(redis.call('ZRANGE', P .. 'sessions', 0, -1)) do
+    local key = session_of(sid, g)
+    if key and redis.call('HGET', key, 'client_id') == client_id then
+      revoke(sid, reason, now, g)
+    end
+  end
+end
+
 -- What a grant issues: the access token's end and the refresh token, capped by the session.
 local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
   local key = P .. 's:' .. sid
