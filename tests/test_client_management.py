@@ -470,3 +470,24 @@ def test_switching_between_the_secret_methods_keeps_the_secret_and_the_sessions(
     own = {"client_id": reg["client_id"], "client_secret": reg["client_secret"]}
     assert refresh(client, tokens, **own).status_code == 200
     assert whoami(client, tokens["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("member", ["client_secret", "client_id", "redirect_uris"])
+def test_an_update_with_a_lone_surrogate_is_a_400_and_changes_nothing(client, member):
+    # client_secret "\ud800" was hashed to be compared, and UTF-8 cannot encode it: a 500.
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    value = '["https://erp.example.com/\\ud800"]' if member == "redirect_uris" else '"\\ud800"'
+    fields = {"client_id": f'"{reg["client_id"]}"', member: value}
+    body = "{" + ", ".join(f'"{name}": {text}' for name, text in fields.items()) + "}"
+
+    answer = client.put(path(reg), data=body, content_type="application/json",
+                        headers=management(reg))  # fmt: skip
+
+    assert answer.status_code == 400
+    description = f"{member} is not UTF-8 text (a lone surrogate)"
+    assert answer.get_json() == {
+        "error": "invalid_client_metadata",
+        "error_description": description,
+    }
+    read = client.get(path(reg), headers=management(reg)).get_json()
+    assert read == {key: value for key, value in reg.items() if key != "client_secret"}

@@ -293,3 +293,43 @@ def test_ids_that_keep_colliding_end_in_a_500_after_five_draws_not_a_loop(
     assert len(tries) == 5
     monkeypatch.undo()
     assert registered_ids(messpunkt_client) == []
+
+
+# Strings that are not UTF-8 text
+
+LONE_SURROGATES = {
+    # JSON's \u escape spells a lone surrogate, which no UTF-8 text holds: each is refused
+    # by name, never echoed (echoing one failed as a 500 while encoding the answer).
+    "a property id": (
+        b'{"grant_types": ["client_credentials"], "tenant_id": "' + TENANT.encode()
+        + b'", "property_ids": ["\\ud800"]}', "property_ids"),
+    "a client name": (b'{"redirect_uris": ["https://erp.example.com/cb"], '
+                      b'"client_name": "\\udfff"}', "client_name"),
+    "a field the sandbox ignores": (b'{"redirect_uris": ["https://erp.example.com/cb"], '
+                                    b'"logo_uri": {"de": ["\\ud800x"]}}', "logo_uri"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "member"), LONE_SURROGATES.values(), ids=LONE_SURROGATES.keys())
+def test_a_lone_surrogate_anywhere_is_a_400_naming_its_member(messpunkt_client, body, member):
+    response = messpunkt_client.post(
+        "/oauth/register", data=body, content_type="application/json", headers=bearer(ADMIN_KEY)
+    )
+
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": METADATA, "error_description": f"{member} is not UTF-8 text (a lone surrogate)"
+    }  # fmt: skip
+    assert registered_ids(messpunkt_client) == []
+
+
+def test_a_lone_surrogate_in_a_members_name_is_a_400(messpunkt_client):
+    body = b'{"redirect_uris": ["https://erp.example.com/cb"], "\\ud800": 1}'
+
+    response = messpunkt_client.post(
+        "/oauth/register", data=body, content_type="application/json", headers=bearer(ADMIN_KEY)
+    )
+
+    assert (response.status_code, response.get_json()) == (400, {
+        "error": METADATA,
+        "error_description": "a member's name is not UTF-8 text (a lone surrogate)"})  # fmt: skip

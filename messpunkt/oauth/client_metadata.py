@@ -74,6 +74,7 @@ def parse_metadata(
     """Check a registration request's metadata (RFC 7591 §2) against what the sandbox offers."""
     if not isinstance(document, dict):
         raise InvalidClientMetadata("the body must be a JSON object of client metadata")
+    require_utf8(document)
     method = _text(document, "token_endpoint_auth_method") or "client_secret_basic"  # §2
     if method not in AUTH_METHODS:
         raise InvalidClientMetadata(
@@ -92,6 +93,34 @@ def parse_metadata(
         tenant_id=tenant_id,
         property_ids=property_ids,
     )
+
+
+def require_utf8(document: dict[str, Any]) -> None:
+    """Refuse a document with any string, name or value, that UTF-8 cannot encode.
+
+    JSON's \\u escapes can spell a lone surrogate (`"\\ud800"`), which a Python string
+    holds but no UTF-8 text can: hashing it as a secret, or answering it in an error,
+    would fail with a 500. Such a member is named, its value never echoed.
+    """
+    for name, value in document.items():
+        if not _encodable(name):
+            raise InvalidClientMetadata("a member's name is not UTF-8 text (a lone surrogate)")
+        if not _encodable(value):
+            raise InvalidClientMetadata(f"{name} is not UTF-8 text (a lone surrogate)")
+
+
+def _encodable(value: object) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    if isinstance(value, list):
+        return all(_encodable(item) for item in value)
+    if isinstance(value, dict):
+        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+    return True
 
 
 def _text(document: dict[str, Any], name: str) -> str | None:

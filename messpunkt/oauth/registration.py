@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from . import randomness
-from .client_metadata import ClientMetadata, Tenancy, parse_metadata
+from .client_metadata import ClientMetadata, Tenancy, parse_metadata, require_utf8
 from .clients import Client, hash_secret
 from .errors import InvalidClientMetadata, InvalidToken, ServerError
 from .registrations import Registration, RegistrationStore
@@ -69,6 +69,7 @@ class RegistrationEndpoint:
         current = self._authorized(client_id, token)
         if not isinstance(document, dict):
             raise InvalidClientMetadata("the body must be a JSON object of client metadata")
+        require_utf8(document)  # before the secret is hashed to be compared
         if document.get("client_id") != client_id:
             raise InvalidClientMetadata("client_id must be given, and be this client's")
         presented = document.get("client_secret")
