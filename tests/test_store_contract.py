@@ -674,11 +674,18 @@ def registration(
     return Registration(client_id or fresh("mpc"), metadata, secret_hash, digest("rat"), at)
 
 
-def open_session_of(store: SandboxStore, client_id: str) -> tuple[Session, str]:
+def open_session_of(
+    store: SandboxStore, client_id: str, registered: bool = True
+) -> tuple[Session, str]:
+    """Open a session as the token endpoint does for a registered (or a fixture) client."""
     refresh_token = fresh("refresh")
     grant = Grant(client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, GRANT.property_ids)
+    new = NewSession(
+        fresh("session"), SessionKind.AUTHORIZATION_CODE, T0 + SESSION_TTL,
+        client_registered=registered,
+    )  # fmt: skip
     issued = store.start_session(
-        NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, T0 + SESSION_TTL),
+        new,
         grant,
         Issue(ACCESS_TTL, digest(refresh_token), REFRESH_TTL),
         T0,
@@ -724,7 +731,7 @@ def test_deleting_a_registration_revokes_every_session_of_its_client_and_no_othe
     store.add_registration(deleted)
     first, first_refresh = open_session_of(store, deleted.client_id)
     second, _ = open_session_of(store, deleted.client_id)
-    other, other_refresh = open_session_of(store, OTHER_CLIENT)
+    other, other_refresh = open_session_of(store, OTHER_CLIENT, registered=False)
 
     assert store.delete_registration(deleted.client_id, T0 + HOUR) is True
 
@@ -786,8 +793,49 @@ def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing
     assert store.sessions() == []
 
 
+def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_only_those(
+    request,
+):
+    store = redis_store(request)
+    deleted = registration()
+    store.add_registration(deleted)
+    own = {open_session_of(store, deleted.client_id)[0].id for _ in range(2)}
+    for _ in range(50):
+        open_session_of(store, OTHER_CLIENT, registered=False)
+    index = store.prefix + "client:" + deleted.client_id + ":sessions"
+    assert {sid.decode() for sid in store.client.smembers(index)} == own
+    # Garbage collection as for `sessions`: the index outlives its longest-lived session.
+    assert store.client.ttl(index) >= max(store.client.ttl(store.prefix + "s:" + s) for s in own)
+
+    store.client.config_resetstat()
+    assert store.delete_registration(deleted.client_id, T0 + HOUR) is True
+
+    # Counted by hand: generation() reads the state once, then for each of the 2 sessions
+    # session_of reads its generation, and revoke reads it again and revoked_at: 1 + 2 * 3.
+    # Scanning the sandbox's 52 sessions read each one's generation and client_id (109).
+    stats = store.client.info("commandstats")
+    assert stats["cmdstat_hget"]["calls"] == 7
+    assert store.client.exists(index) == 0
+    for sid in own:
+        assert store.session(sid).revoked_reason == "client deleted"
+
+
+def test_on_redis_a_reset_drops_every_registered_clients_session_index(request):
+    store = redis_store(request)
+    kept = registration()
+    store.add_registration(kept)
+    open_session_of(store, kept.client_id)
+    index = store.prefix + "client:" + kept.client_id + ":sessions"
+    assert store.client.exists(index) == 1
+
+    store.reset()
+
+    assert store.client.exists(index) == 0
+    assert store.registration(kept.client_id) == kept
+
+
 def test_deleting_a_registration_that_is_not_there_changes_nothing(store):
-    session, _ = open_session_of(store, "mpc-never")
+    session, _ = open_session_of(store, "mpc-never", registered=False)
 
     assert store.delete_registration("mpc-never", T0) is False
     assert active(store, session, T0)

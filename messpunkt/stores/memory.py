@@ -193,6 +193,8 @@ class InMemoryStore(SandboxStore):
     def _open(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
         session = Session.open(new, grant, now)
         self._held.sessions[session.id] = session
+        if new.client_registered:
+            self._held.client_sessions.setdefault(grant.client_id, set()).add(session.id)
         self._held.added()
         self._record(session.id, now, EventKind.ISSUED, f"session started ({new.kind})")
         return self._issue(session, issue, now)
@@ -337,12 +339,13 @@ class InMemoryStore(SandboxStore):
             if self._registrations.pop(client_id, None) is None:
                 return False
             self._revoke_client(client_id, "client deleted", now)
+            self._held.client_sessions.pop(client_id, None)
             return True
 
     def _revoke_client(self, client_id: str, reason: str, now: datetime) -> None:
-        for session in list(self._held.sessions.values()):
-            if session.client_id == client_id:
-                self._revoke(session.id, reason, now)
+        """Revoke every session of a registered client: its own, from the index."""
+        for session_id in self._held.client_sessions.get(client_id, ()):
+            self._revoke(session_id, reason, now)
 
     def registrations(self) -> Sequence[Registration]:
         with self._lock:

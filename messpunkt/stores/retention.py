@@ -83,6 +83,8 @@ class Held:
         self.personal_tokens: dict[str, str] = {}  # digest -> session id
         self.revoked_access_tokens: dict[str, datetime] = {}  # jti -> the token's expiry
         self.events: dict[str, list[SessionEvent]] = {}
+        # A registered client's sessions, so changing or deleting it visits only those.
+        self.client_sessions: dict[str, set[str]] = {}
         self._added = 0
         self._sweep_after = SWEEP_AFTER
 
@@ -107,6 +109,8 @@ class Held:
         self.sessions = {sid: s for sid, s in self.sessions.items() if sid in kept}
         self.events = {sid: e for sid, e in self.events.items() if sid in kept}
         self.personal_tokens = {h: sid for h, sid in self.personal_tokens.items() if sid in kept}
+        found = ((c, ids & kept) for c, ids in self.client_sessions.items())
+        self.client_sessions = {c: ids for c, ids in found if ids}
         self.refresh_tokens = {
             h: t
             for h, t in self.refresh_tokens.items()

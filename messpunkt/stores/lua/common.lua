@@ -39,15 +39,27 @@ local function revoke(sid, reason, now, g)
   record(sid, now, 'revoked', reason)
 end
 
--- Revoke every session of a client (of the current generation).
+-- The sessions of a registered client, `client:<id>:sessions` (a set, filled by open):
+-- changing or deleting the client visits these, never every session of the sandbox.
+local function client_sessions(client_id) return P .. 'client:' .. client_id .. ':sessions' end
+
+-- Revoke every session of a registered client (of the current generation); ids whose
+-- session was collected leave the index.
 local function revoke_client(client_id, reason, now)
-  local g = generation()
-  for _, sid in ipairs(redis.call('ZRANGE', P .. 'sessions', 0, -1)) do
-    local key = session_of(sid, g)
-    if key and redis.call('HGET', key, 'client_id') == client_id then
+  local g, index = generation(), client_sessions(client_id)
+  for _, sid in ipairs(redis.call('SMEMBERS', index)) do
+    if session_of(sid, g) then
       revoke(sid, reason, now, g)
+    else
+      redis.call('SREM', index, sid)
     end
   end
+end
+
+-- Let `index` live at least as long as `key` (sessions: garbage only, as with any TTL).
+local function outlive(index, key)
+  local ttl = redis.call('TTL', key)
+  if redis.call('TTL', index) < ttl then redis.call('EXPIRE', index, ttl) end
 end
 
 -- What a grant issues: the access token's end and the refresh token, capped by the session.
@@ -93,8 +105,12 @@ local function open(o, now, g)
   -- The index lives as long as its longest-lived session; listing drops collected ones.
   local index = P .. 'sessions'
   redis.call('ZADD', index, now, sid)
-  if redis.call('TTL', index) < redis.call('TTL', key) then
-    redis.call('EXPIRE', index, redis.call('TTL', key))
+  outlive(index, key)
+  if ARGV[o + 13] == '1' then
+    -- So is a registered client's; revoke_client drops collected ones.
+    local own = client_sessions(ARGV[o + 2])
+    redis.call('SADD', own, sid)
+    outlive(own, key)
   end
   if ARGV[o + 9] ~= '' then
     redis.call('SET', P .. 'pat:' .. ARGV[o + 9], sid)

@@ -3,4 +3,5 @@
 if redis.call('DEL', P .. 'client:' .. ARGV[4]) == 0 then return 0 end
 redis.call('ZREM', P .. 'clients', ARGV[4])
 revoke_client(ARGV[4], 'client deleted', ARGV[3])
+redis.call('DEL', client_sessions(ARGV[4]))
 return 1

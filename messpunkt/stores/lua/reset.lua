@@ -7,6 +7,10 @@ if redis.call('EXISTS', sbx) == 0 then return {} end  -- deleted or expired mean
 redis.call('HINCRBY', sbx, 'gen', 1)
 redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
 local old = redis.call('HGET', sbx, 'data_set')
+-- Every session goes below, so every registered client's index of them goes too.
+for _, id in ipairs(redis.call('ZRANGE', P .. 'clients', 0, -1)) do
+  redis.call('UNLINK', client_sessions(id))
+end
 if ARGV[5] ~= '' then
   -- Another data set: registered clients named its tenants, so they go too.
   for _, id in ipairs(redis.call('ZRANGE', P .. 'clients', 0, -1)) do
