@@ -491,3 +491,74 @@ def test_an_update_with_a_lone_surrogate_is_a_400_and_changes_nothing(client, me
     }
     read = client.get(path(reg), headers=management(reg)).get_json()
     assert read == {key: value for key, value in reg.items() if key != "client_secret"}
+
+
+# Loopback redirect URIs (RFC 8252 §7.3)
+
+LOOPBACK = ["http://127.0.0.1/callback", "http://[::1]:3000/cb", "http://localhost:3000/cb"]
+
+
+def loopback_code(client, reg: dict, redirect_uri: str):
+    verifier, challenge = pkce()
+    return authorize(client, reg["client_id"], challenge, redirect_uri=redirect_uri), verifier
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    ["http://127.0.0.1:53211/callback", "http://127.0.0.1:80/callback", "http://[::1]:61000/cb",
+     "http://[::1]/cb"],
+)  # fmt: skip
+def test_a_loopback_ip_redirect_uri_takes_any_port_the_app_picks(client, redirect_uri):
+    # RFC 8252 §7.3: a native app listens on a port the OS gives it at request time, so
+    # the server must allow any port for http on 127.0.0.1 and [::1], and only the port.
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "redirect_uris": LOOPBACK})
+
+    answer, verifier = loopback_code(client, reg, redirect_uri)
+
+    assert answer.status_code == 302
+    location = urlsplit(answer.headers["Location"])
+    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
+    code = parse_qs(location.query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+            "code_verifier": verifier}  # fmt: skip
+    token = client.post("/oauth/token", data=form,
+                        headers=basic(reg["client_id"], reg["client_secret"]))  # fmt: skip
+    assert token.status_code == 200
+
+
+def test_the_token_request_names_the_port_the_authorization_request_used(client):
+    # RFC 6749 §4.1.3: identical to the authorization request's, port and all.
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "redirect_uris": LOOPBACK})
+    answer, verifier = loopback_code(client, reg, "http://127.0.0.1:53211/callback")
+    code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+            "redirect_uri": "http://127.0.0.1:53212/callback"}  # fmt: skip
+
+    token = client.post("/oauth/token", data=form,
+                        headers=basic(reg["client_id"], reg["client_secret"]))  # fmt: skip
+
+    description = "redirect_uri does not match the authorization request"
+    assert token.get_json() == {"error": "invalid_grant", "error_description": description}
+
+
+@pytest.mark.parametrize(
+    "redirect_uri",
+    [
+        "http://localhost:4000/cb",  # a name, not an IP literal: matched exactly
+        "http://127.0.0.1:53211/other",  # another path
+        "http://127.0.0.1:53211/callback?x=1",  # another query
+        "http://[::1]:61000/callback",  # [::1] is registered for /cb only
+        "http://127.0.0.2:53211/callback",  # not the registered address
+        "https://127.0.0.1:53211/callback",  # another scheme
+        "http://u@127.0.0.1:53211/callback",  # user information
+        "http://127.0.0.1:99999/callback",  # no port
+        "http://127.0.0.1:53211/callback#top",  # a fragment
+    ],
+)
+def test_only_the_port_of_a_loopback_ip_redirect_uri_may_differ(client, redirect_uri):
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "redirect_uris": LOOPBACK})
+
+    answer, _ = loopback_code(client, reg, redirect_uri)
+
+    assert answer.status_code == 400
+    assert "redirect_uri is not registered for this client" in answer.get_data(as_text=True)

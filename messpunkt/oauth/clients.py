@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -50,8 +51,43 @@ class Client:
         return hmac.compare_digest(hash_secret(secret), self.secret_hash)
 
     def allows_redirect_uri(self, redirect_uri: str) -> bool:
-        # OAuth 2.1 §2.3.1 / RFC 9700 §4.1.3: exact string comparison, nothing looser.
-        return redirect_uri in self.redirect_uris
+        # OAuth 2.1 §2.3.1 / RFC 9700 §4.1.3: exact string comparison, nothing looser...
+        if redirect_uri in self.redirect_uris:
+            return True
+        # ...but for a registered client's http loopback IP URIs, whose port a native app
+        # picks at request time: RFC 8252 §7.3 (and OAuth 2.1 §8.4.2) has any port allowed.
+        # Not for `localhost`, which a name lookup could send elsewhere (RFC 8252 §8.3).
+        if not self.registered:
+            return False
+        requested = loopback_without_port(redirect_uri)
+        return requested is not None and any(
+            loopback_without_port(uri) == requested for uri in self.redirect_uris
+        )
+
+
+LOOPBACK_IPS = ("127.0.0.1", "[::1]")
+_PORT = re.compile(r"[0-9]{1,5}")
+
+
+def loopback_without_port(uri: str) -> str | None:
+    """Return an http URI on a loopback IP literal with its port left out; None for any
+    other URI. Everything else is kept as written, so only the port may differ."""
+    scheme = "http://"
+    if not uri.startswith(scheme) or not uri.isprintable() or any(c in uri for c in " \\"):
+        return None
+    rest = uri[len(scheme) :]
+    for host in LOOPBACK_IPS:
+        if not rest.startswith(host):
+            continue
+        after = rest[len(host) :]
+        if after.startswith(":"):
+            port = _PORT.match(after[1:])
+            if port is None or int(port.group()) > 65535:
+                return None
+            after = after[1 + port.end() :]
+        if after[:1] in ("", "/", "?"):
+            return scheme + host + after
+    return None
 
 
 def hash_secret(secret: str) -> str:
