@@ -56,6 +56,15 @@ REFUSED = {
     "a custom scheme": (code_client(redirect_uris=["com.example.erp:/callback"]), REDIRECT),
     "javascript": (code_client(redirect_uris=["javascript:alert(1)"]), REDIRECT),
     "user information": (code_client(redirect_uris=["https://a:b@erp.example.com/"]), REDIRECT),
+    "empty user information": (code_client(redirect_uris=["https://@erp.example.com/"]), REDIRECT),
+    "a password alone": (code_client(redirect_uris=["https://:pw@erp.example.com/"]), REDIRECT),
+    # a browser reads "\" as "/": the host it goes to is erp.example.com, not the one checked
+    "a backslash in the path": (
+        code_client(redirect_uris=["https://erp.example.com\\cb"]), REDIRECT),
+    "a backslash before the host": (
+        code_client(redirect_uris=["https://erp.example.com\\@evil.example/"]), REDIRECT),
+    "a backslash on loopback": (
+        code_client(redirect_uris=["http://127.0.0.1:8080\\cb"]), REDIRECT),
     "a bad port": (code_client(redirect_uris=["https://erp.example.com:99999/"]), REDIRECT),
     "a space": (code_client(redirect_uris=["https://erp.example.com/a b"]), REDIRECT),
     "a bad IPv6 literal": (code_client(redirect_uris=["http://[::1/cb"]), REDIRECT),

@@ -262,3 +262,31 @@ def test_a_sandbox_deleted_while_a_registration_runs_is_a_404_and_keeps_nothing(
     assert after.status_code == 404
     assert (answer.status_code, answer.get_data()) == (404, after.get_data())
     assert len(tries) == 1
+
+
+# At most 100 registered clients per sandbox
+
+
+def test_a_sandbox_keeps_at_most_100_registered_clients_and_says_so(client):
+    partner = create_sandbox(client)
+    prefix = "/s/" + partner["id"]
+    regs = [registered(client, ADMIN_KEY, SERVICE_CLIENT) for _ in range(100)]
+
+    full = register(client, ADMIN_KEY, SERVICE_CLIENT)
+
+    assert full.status_code == 409
+    assert full.headers["Cache-Control"] == "no-store"
+    assert full.get_json() == {
+        "error": "invalid_request",
+        "error_description": "this sandbox has 100 registered clients, the most it keeps: "
+        "delete one (DELETE its registration_client_uri) first",
+    }
+    assert len(listed(client, origin="registered", limit=200)) == 100
+    # Another sandbox counts its own.
+    assert register(client, partner["admin_key"], SERVICE_CLIENT, prefix).status_code == 201
+    # A deleted one makes room for one more.
+    gone = regs[0]
+    client.delete(f"/oauth/register/{gone['client_id']}",
+                  headers=bearer(gone["registration_access_token"]))  # fmt: skip
+    assert register(client, ADMIN_KEY, SERVICE_CLIENT).status_code == 201
+    assert register(client, ADMIN_KEY, SERVICE_CLIENT).status_code == 409

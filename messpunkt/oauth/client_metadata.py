@@ -203,6 +203,10 @@ def _check_redirect_uri(uri: str) -> None:
     """An absolute https URI, or http on a loopback host (RFC 8252 §7.3), no fragment."""
     if len(uri) > MAX_URI_LENGTH or not uri.isprintable() or any(c.isspace() for c in uri):
         raise InvalidRedirectUri(f"not a usable URI: {uri[:100]!r}")
+    if "\\" in uri:
+        # Browsers read a backslash as a slash (WHATWG URL), Python's parser does not: the
+        # host checked here would not be the one a redirect goes to.
+        raise InvalidRedirectUri(f"a redirect URI has no backslash: {uri[:100]!r}")
     try:
         parts = urlsplit(uri)
         host, _ = parts.hostname, parts.port  # the port is checked when read

@@ -66,6 +66,10 @@ def metadata_from_json(text: str | bytes) -> ClientMetadata:
     )
 
 
+# The most clients one sandbox keeps registered: enough for any integration's
+# environments, and a bound on what a leaked admin key can make the store hold.
+MOST_REGISTERED = 100
+
 # Why a session ends when its client's registration changes its credential.
 CREDENTIAL_CHANGED = "client credential changed"
 
@@ -74,13 +78,22 @@ class SandboxGone(LookupError):
     """The store's sandbox was deleted or expired while a request was using it."""
 
 
+class TooManyRegistrations(Exception):
+    """The sandbox keeps as many registered clients as allowed."""
+
+    def __init__(self, most: int) -> None:
+        super().__init__(f"this sandbox has {most} registered clients, the most it keeps")
+        self.most = most
+
+
 class RegistrationStore(ABC):
     """A sandbox's registered clients; each change is one atomic step."""
 
     @abstractmethod
-    def add_registration(self, registration: Registration) -> bool:
+    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
         """Keep a new registration; False (and nothing kept) when its client_id is taken.
-        Raise SandboxGone when the sandbox itself is gone: no other id would do better."""
+        Raise SandboxGone when the sandbox itself is gone: no other id would do better;
+        TooManyRegistrations when it already keeps `most` (counted in the same step)."""
 
     @abstractmethod
     def registration(self, client_id: str) -> Registration | None:

@@ -18,7 +18,13 @@ from typing import Any
 
 from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
-from ..oauth.registrations import CREDENTIAL_CHANGED, Registration, SandboxGone
+from ..oauth.registrations import (
+    CREDENTIAL_CHANGED,
+    MOST_REGISTERED,
+    Registration,
+    SandboxGone,
+    TooManyRegistrations,
+)
 from ..oauth.store import (
     EVENTS_KEPT,
     Access,
@@ -312,12 +318,14 @@ class InMemoryStore(SandboxStore):
 
     # Registered clients
 
-    def add_registration(self, registration: Registration) -> bool:
+    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
         with self._lock:
             if self._ended:
                 raise SandboxGone("the sandbox was deleted or has expired")
             if registration.client_id in self._registrations:
                 return False
+            if len(self._registrations) >= most:
+                raise TooManyRegistrations(most)
             self._registrations[registration.client_id] = registration
             return True
 

@@ -29,8 +29,10 @@ from ..clock import ClockState
 from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import (
     CREDENTIAL_CHANGED,
+    MOST_REGISTERED,
     Registration,
     SandboxGone,
+    TooManyRegistrations,
     metadata_from_json,
     metadata_json,
 )
@@ -335,14 +337,16 @@ class RedisStore(SandboxStore):
 
     # Registered clients: `client:<id>` hashes, indexed by `clients` (by issue instant)
 
-    def add_registration(self, registration: Registration) -> bool:
+    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
         r = registration
         kept = self._run(
             "add_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
-            r.access_token_hash, ms(r.issued_at),
+            r.access_token_hash, ms(r.issued_at), most,
         )  # fmt: skip
-        if kept < 0:
+        if kept == -1:
             raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+        if kept == -2:
+            raise TooManyRegistrations(most)
         return bool(kept)
 
     def registration(self, client_id: str) -> Registration | None:

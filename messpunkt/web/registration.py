@@ -18,13 +18,14 @@ from ..metering.catalogue import Catalogue
 from ..oauth.bearer import bearer_token
 from ..oauth.errors import (
     InvalidClientMetadata,
+    InvalidRequest,
     InvalidToken,
     MissingToken,
     OAuthError,
     RequestTooLarge,
 )
 from ..oauth.registration import RegistrationEndpoint
-from ..oauth.registrations import SandboxGone
+from ..oauth.registrations import SandboxGone, TooManyRegistrations
 from .bodies import read_body
 from .context import sandbox
 from .json import json_response, loads
@@ -33,6 +34,10 @@ from .oauth import NO_STORE, oauth_error
 bp = Blueprint("registration", __name__, url_prefix="/oauth")
 
 REALM = 'Bearer realm="messpunkt"'
+
+
+class TooManyClients(InvalidRequest):
+    status = 409
 
 
 class CatalogueTenancy:
@@ -87,6 +92,10 @@ def _answer(answer: Callable[[RegistrationEndpoint], Response]) -> Response:
         return answer(endpoint)
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
+    except TooManyRegistrations as full:
+        # A state of the sandbox, not a fault of the metadata: 409, RFC 6749 §5.2 JSON.
+        description = f"{full}: delete one (DELETE its registration_client_uri) first"
+        return oauth_error(TooManyClients(description))
     except SandboxGone:
         # Deleted or expired while this request ran: answered as any request to it now is.
         raise NotFound() from None

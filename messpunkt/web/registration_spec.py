@@ -124,6 +124,7 @@ BAD_METADATA = _json(
     "invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2); nothing is stored.", _ERR
 )
 TOO_LARGE = _json("The body is over the limit (64 KiB by default).", _ERR)
+FULL = _json("The sandbox keeps 100 registered clients, the most: invalid_request.", _ERR)
 
 
 def _operation(summary: str, description: str, security: str, **rest: Any) -> dict[str, Any]:
@@ -139,7 +140,8 @@ REGISTER = _operation(
     requestBody={"required": True, "content": {JSON: {"schema": {
         "$ref": "#/components/schemas/ClientMetadata"}, "example": EXAMPLE}}},
     responses={"201": _json("The client is registered.", _INFO, headers=NO_STORE),
-               "400": BAD_METADATA, "401": UNAUTHORIZED, "413": TOO_LARGE, "503": UNAVAILABLE},
+               "400": BAD_METADATA, "401": UNAUTHORIZED, "409": FULL, "413": TOO_LARGE,
+               "503": UNAVAILABLE},
 )  # fmt: skip
 CLIENT_ID = [{"in": "path", "name": "client_id", "required": True, "schema": STRING}]
 CONFIGURATION = {
