@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -119,6 +119,7 @@ class _Loader:
         if readings:
             orphan = next(iter(readings))
             raise DataSetError("readings.json", "$", f"readings of unknown device {orphan!r}")
+        points = self._in_service(points, devices, units, properties)
         clients = {}
         for r in self._records("clients.json"):
             client = self._client(r)
@@ -186,7 +187,43 @@ class _Loader:
         metric = r.choice("metric", Metric)
         if r.text("unit") != metric.unit:
             raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
-        return MeasuringPoint(r.text("id"), r.text("usage_unit_id"), metric, r.text("location"))
+        commissioned = r.day("commissioned_on", optional=True)
+        decommissioned = r.day("decommissioned_on", optional=True)
+        if commissioned and decommissioned and decommissioned < commissioned:
+            raise r.fail("decommissioned_on", "must not be before commissioned_on")
+        return MeasuringPoint(
+            r.text("id"), r.text("usage_unit_id"), metric, r.text("location"),
+            commissioned, decommissioned,
+        )  # fmt: skip
+
+    def _in_service(
+        self,
+        points: dict[str, MeasuringPoint],
+        devices: list[Device],
+        units: dict[str, UsageUnit],
+        properties: dict[str, Property],
+    ) -> dict[str, MeasuringPoint]:
+        """Give each point its service as instants; refuse a device outside it."""
+        by_point: dict[str, list[Device]] = {}
+        position = {}
+        for index, device in enumerate(devices):
+            by_point.setdefault(device.measuring_point_id, []).append(device)
+            position[device.id] = index
+        for point_id, point in points.items():
+            zone = ZoneInfo(properties[units[point.usage_unit_id].property_id].timezone)
+            start, end = service_instants(point, by_point.get(point_id, ()), zone)
+            for device in by_point.get(point_id, ()):
+                removed = device.removed_at
+                if (start is not None and device.installed_at.astimezone(UTC) < start) or (
+                    end is not None and (removed is None or removed.astimezone(UTC) > end)
+                ):
+                    raise DataSetError(
+                        "devices.json", f"$[{position[device.id]}]", "installed outside the "
+                        f"service of measuring point {point_id} (commissioned_on, "
+                        "decommissioned_on)",
+                    )  # fmt: skip
+            points[point_id] = replace(point, service_start=start, service_end=end)
+        return points
 
     def _device(
         self, r: Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
@@ -265,6 +302,30 @@ class _Loader:
             property_ids=tuple(r.strings("property_ids")),
             access_token_ttl=ttl,
         )
+
+
+def service_instants(
+    point: MeasuringPoint, devices: Sequence[Device], zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """Return the instants a point's service starts and ends (in UTC; None: unbounded).
+
+    It starts at 00:00 of `commissioned_on`, or at its first device's installation
+    when that is on the same day (the meter fitter commissions the point); it ends
+    at 00:00 of `decommissioned_on`, or at the last removal on that day.
+    """
+    start = end = None
+    if point.commissioned_on is not None:
+        start = datetime.combine(point.commissioned_on, time(), zone).astimezone(UTC)
+        first = min((d.installed_at.astimezone(UTC) for d in devices), default=None)
+        if first is not None and first.astimezone(zone).date() == point.commissioned_on:
+            start = first
+    if point.decommissioned_on is not None:
+        end = datetime.combine(point.decommissioned_on, time(), zone).astimezone(UTC)
+        removals = [d.removed_at.astimezone(UTC) for d in devices if d.removed_at is not None]
+        last = max(removals, default=None)
+        if last is not None and last.astimezone(zone).date() == point.decommissioned_on:
+            end = last
+    return start, end
 
 
 def _at_precision(

@@ -20,6 +20,7 @@ SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
 TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
 OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
 INSTANT: dict[str, Any] = {**TEXT, "format": "date-time"}
+DAY: dict[str, Any] = {**TEXT, "format": "date"}
 NUMBER: dict[str, Any] = {"type": "number", "minimum": 0}
 TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
 
@@ -74,7 +75,20 @@ ITEMS: dict[str, dict[str, Any]] = {
             "metric": {"enum": [m.value for m in Metric]},
             "unit": {"enum": sorted({m.unit for m in Metric}), "description": "The metric's."},
             "location": TEXT,
-        }
+        },
+        {
+            "commissioned_on": {
+                **DAY,
+                "type": ["string", "null"],
+                "description": "First day in service (property's time zone); before it the "
+                "point does not exist. Its first device may be installed later that day.",
+            },
+            "decommissioned_on": {
+                **DAY,
+                "type": ["string", "null"],
+                "description": "The day its service ends; every device is removed by then.",
+            },
+        },
     ),
     "devices": _item(
         {

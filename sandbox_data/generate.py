@@ -194,6 +194,12 @@ class Point:
     curve: list[float]  # cumulative consumption at each MONTHS instant (0 at 2024-01-01)
     prior_year: float  # consumption in 2023 (for the heat cost allocator reset)
     devices: list[Device] = field(default_factory=list)
+    decommissioned_on: datetime | None = None  # the day its service ends, if it does
+
+    @property
+    def commissioned_on(self) -> datetime:
+        """The point is commissioned with its first device, on that day."""
+        return min(d.installed_at for d in self.devices)
 
 
 def yearly_amount(
@@ -639,6 +645,12 @@ def data_files(b: Builder) -> dict[str, Iterable[dict]]:
                 "metric": p.metric,
                 "unit": UNIT_OF[p.metric],
                 "location": p.location,
+                "commissioned_on": p.commissioned_on.date().isoformat(),
+                **(
+                    {"decommissioned_on": p.decommissioned_on.date().isoformat()}
+                    if p.decommissioned_on
+                    else {}
+                ),
             }
             for p in points
         ],

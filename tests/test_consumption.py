@@ -393,6 +393,91 @@ def test_a_device_removed_without_a_successor_leaves_a_no_device_installed_gap_a
     assert result.complete is False
 
 
+def commissioned_point(
+    start: str | None, end: str | None = None, metric: Metric = Metric.WATER_COLD
+) -> MeasuringPoint:
+    """A point in service from `start` to `end` (instants, as the loader derives them)."""
+    return MeasuringPoint(
+        "mp-1", "unit-1", metric, "Gäste-WC",
+        service_start=at(start) if start else None, service_end=at(end) if end else None,
+    )  # fmt: skip
+
+
+def test_before_its_commissioning_a_point_does_not_exist_so_it_is_no_gap():
+    # The issue's case: WE 07's "Gäste-WC" point, new on 2025-04-10 09:15 with its meter.
+    installed = "2025-04-10T09:15:00+02:00"
+    meter = device(
+        "guest-wc",
+        [
+            reading(installed, "0.000", Reason.INSTALLATION),
+            reading("2025-05-01T00:00:00+02:00", "0.512"),
+            reading("2025-06-01T00:00:00+02:00", "1.034"),
+            reading("2025-07-01T00:00:00+02:00", "1.498"),
+        ],
+        metric=Metric.WATER_COLD,
+        installed_at=installed,
+    )
+    guest_wc = commissioned_point(installed)
+    quarter = window(date(2025, 4, 1), date(2025, 6, 30))
+
+    result = measuring_point_consumption(guest_wc, [meter], quarter)
+
+    # 1 April to 10 April 09:15 is before the point existed: no gap, the quarter is complete,
+    # and its use is the meter's 1.498 - 0.000 = 1.498 m³.
+    (segment,) = result.segments
+    assert (segment.start, segment.end) == (at(installed), quarter.end)
+    assert result.gaps == ()
+    assert result.complete is True
+    assert result.consumption == Decimal("1.498")
+    # In 2024 the point did not exist at all: a unit's answer leaves it out.
+    year_2024 = window(date(2024, 1, 1), date(2024, 12, 31))
+    assert measuring_point_consumption(guest_wc, [meter], year_2024).segments == ()
+    assert unit_consumption([(guest_wc, [meter])], year_2024, [Metric.WATER_COLD]).points == ()
+
+
+def test_inside_its_service_a_stretch_without_a_device_is_a_real_gap():
+    # In service since 2025-04-01 00:00, but the meter came only on 2025-04-10 09:15:
+    # those nine days are a gap (no_device_installed), and the quarter is incomplete.
+    installed = "2025-04-10T09:15:00+02:00"
+    meter = device(
+        "late",
+        [reading(installed, "0.000", Reason.INSTALLATION),
+         reading("2025-07-01T00:00:00+02:00", "1.498")],
+        metric=Metric.WATER_COLD,
+        installed_at=installed,
+    )  # fmt: skip
+    quarter = window(date(2025, 4, 1), date(2025, 6, 30))
+
+    result = measuring_point_consumption(
+        commissioned_point("2025-04-01T00:00:00+02:00"), [meter], quarter
+    )
+
+    assert result.gaps == (Gap(quarter.start, at(installed), GapCause.NO_DEVICE_INSTALLED),)
+    assert result.complete is False
+
+
+def test_after_its_decommissioning_a_point_does_not_exist_so_it_is_no_gap():
+    # Removed with its meter on 2026-05-20 08:00: May 20 to June 30 is not a gap.
+    removed = "2026-05-20T08:00:00+02:00"
+    meter = device(
+        "removed",
+        [
+            reading("2026-04-01T00:00:00+02:00", "40.100"),
+            reading("2026-05-01T00:00:00+02:00", "42.300"),
+            reading(removed, "43.712", Reason.REMOVAL),
+        ],
+        removed_at=removed,
+    )
+    quarter = window(date(2026, 4, 1), date(2026, 6, 30))
+
+    result = measuring_point_consumption(commissioned_point(None, removed), [meter], quarter)
+
+    # 43.712 - 40.100 = 3.612 m³, and nothing is missing.
+    assert result.consumption == Decimal("3.612")
+    assert result.gaps == ()
+    assert result.complete is True
+
+
 # Heat cost allocators --------------------------------------------------------------------------
 
 ALLOCATOR = device(

@@ -259,6 +259,29 @@ BREAKAGES = [
         id="confidential-client-without-secret",
     ),
     pytest.param(
+        edit("measuring_points.json", set_field(0, "commissioned_on", "2020-03-02T08:00")),
+        ("measuring_points.json", "$[0].commissioned_on", "must be an ISO 8601 calendar date"),
+        id="commissioned-on-not-a-date",
+    ),
+    pytest.param(
+        # WE 01's warm water point; its first meter was installed 2020-03-02 08:00, the day
+        # before: a device cannot be in place before its point is in service.
+        edit("measuring_points.json", set_field(0, "commissioned_on", "2020-03-03")),
+        ("devices.json", "$[0]", "installed outside the service of measuring point"),
+        id="device-before-commissioning",
+    ),
+    pytest.param(
+        # Decommissioned on 2026-06-30, but its first meter is removed only on 2026-09-15.
+        edit("measuring_points.json", set_field(0, "decommissioned_on", "2026-06-30")),
+        ("devices.json", "$[0]", "installed outside the service of measuring point"),
+        id="device-after-decommissioning",
+    ),
+    pytest.param(
+        edit("measuring_points.json", set_field(0, "decommissioned_on", "2019-12-31")),
+        ("measuring_points.json", "$[0].decommissioned_on", "must not be before commissioned_on"),
+        id="decommissioned-before-commissioned",
+    ),
+    pytest.param(
         edit("properties.json", set_field(1, "timezone", "Europe/Atlantis")),
         ("properties.json", "$[1].timezone", "unknown time zone 'Europe/Atlantis'"),
         id="unknown-time-zone",

@@ -62,6 +62,16 @@ class MeasuringPointSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
     unit = fields.String(required=True, metadata={"example": "m3"})
     location = fields.String(required=True, metadata={"example": "Bad"})
+    commissioned_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "First day in service; before it the point does not exist."},
+    )
+    decommissioned_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The day its service ends; null while in service."},
+    )
     device_ids = fields.List(
         fields.String(), required=True, metadata={"description": "Devices by installation time."}
     )

@@ -93,10 +93,30 @@ class MeasuringPointConsumption:
 def measuring_point_consumption(
     point: MeasuringPoint, devices: Iterable[Device], window: Window
 ) -> MeasuringPointConsumption:
-    """Compute the segments of every device of one measuring point in a window."""
+    """Compute the segments of every device of one measuring point in a window.
+
+    Only the part of the window in which the point is in service counts: before
+    its commissioning and after its decommissioning it does not exist, so no
+    device there is no gap. A window outside its service gives nothing at all.
+    """
     ordered = sorted(devices, key=lambda d: d.installed_at)
-    segments = tuple(s for device in ordered for s in device_segments(device, window))
-    return MeasuringPointConsumption(point, segments, _gaps(window, segments, ordered))
+    service = in_service(point, window)
+    if service is None:
+        return MeasuringPointConsumption(point, (), ())
+    segments = tuple(s for device in ordered for s in device_segments(device, service))
+    return MeasuringPointConsumption(point, segments, _gaps(service, segments, ordered))
+
+
+def in_service(point: MeasuringPoint, window: Window) -> Window | None:
+    """Clip a window to the point's service; None when the point did not exist in it."""
+    if not point.in_service_during(window.start, window.end):
+        return None
+    start, end = window.start, window.end
+    if point.service_start is not None and _utc(point.service_start) > window.utc_start:
+        start = point.service_start
+    if point.service_end is not None and _utc(point.service_end) < window.utc_end:
+        end = point.service_end
+    return window if (start, end) == (window.start, window.end) else Window(start, end)
 
 
 def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
@@ -208,6 +228,6 @@ def unit_consumption(
         tuple(
             measuring_point_consumption(point, devices, window)
             for point, devices in points
-            if point.metric in metrics
+            if point.metric in metrics and point.in_service_during(window.start, window.end)
         ),
     )

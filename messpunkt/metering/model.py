@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, timezone, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -102,14 +102,35 @@ class UsageUnit:
 
 @dataclass(frozen=True, slots=True)
 class MeasuringPoint:
+    """A place where a metric is measured, in service from commissioning to decommissioning.
+
+    Outside its service the point does not exist, so no device there is no gap.
+    `service_start`/`service_end` are those days as instants (None: unbounded),
+    tightened to the first installation and last removal when they fall on them.
+    """
+
     id: str
     usage_unit_id: str
     metric: Metric
     location: str
+    commissioned_on: date | None = None
+    decommissioned_on: date | None = None
+    service_start: datetime | None = field(default=None, compare=False)
+    service_end: datetime | None = field(default=None, compare=False)
 
     @property
     def unit(self) -> str:
         return self.metric.unit
+
+    def in_service_during(self, start: datetime, end: datetime) -> bool:
+        """Tell whether the point existed at any instant of [start, end)."""
+        return (self.service_start is None or _after(end, self.service_start)) and (
+            self.service_end is None or _after(self.service_end, start)
+        )
+
+
+def _after(later: datetime, earlier: datetime) -> bool:
+    return later.astimezone(UTC) > earlier.astimezone(UTC)
 
 
 class Reading(NamedTuple):
