@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
@@ -103,7 +103,9 @@ def test_the_quickstart_call_gives_two_segments_that_sum_to_the_total(api):
                 "complete": True,
             }
         ],
-        "totals": {"water_warm": {"value": sum(used), "unit": "m3"}},
+        "totals": {
+            "water_warm": {"value": sum(used), "unit": "m3", "complete": True, "uncovered": []}
+        },
         "warnings": [],
     }
     assert used == [Decimal("18.132"), Decimal("7.862")]  # the README's numbers
@@ -117,7 +119,12 @@ def test_without_a_metric_every_measuring_point_counts_and_totals_sum_per_metric
     assert list(body["totals"]) == ["water_warm", "water_cold", "heat_allocation"]
     for metric, total in body["totals"].items():
         mine = [p for p in body["measuring_points"] if p["metric"] == metric]
-        assert total == {"value": sum(p["consumption"] for p in mine), "unit": mine[0]["unit"]}
+        assert total == {
+            "value": sum(p["consumption"] for p in mine),
+            "unit": mine[0]["unit"],
+            "complete": True,
+            "uncovered": [],
+        }
         alone = api.consumption("WE 01", "2026-01-01", "2026-12-31", metric)
         assert alone["measuring_points"] == mine
     for mp in body["measuring_points"]:
@@ -154,7 +161,7 @@ def interpolate(device_id: str, instant: datetime, precision: Decimal) -> Decima
     (t0, v0), (t1, v1) = next((a, b) for a, b in pairwise(history) if a[0] < instant < b[0])
     tick = timedelta(microseconds=1)
     share = Decimal((instant - t0) // tick) / Decimal((t1 - t0) // tick)
-    return (v0 + (v1 - v0) * share).quantize(precision, rounding=ROUND_HALF_EVEN)
+    return (v0 + (v1 - v0) * share).quantize(precision, rounding=ROUND_HALF_UP)
 
 
 def test_a_boundary_between_readings_is_interpolated_and_says_so(api):
@@ -204,6 +211,21 @@ def test_readings_that_stop_end_the_segment_and_warn_about_the_rest(api):
     ]
     others = [p for p in body["measuring_points"] if p["id"] != kitchen["id"]]
     assert others and all(p["complete"] for p in others)
+    # The total is the sum of what was read (kitchen until 2026-10-01, Bad all year) and
+    # says what it leaves out, so an ERP reading only totals sees the gap too.
+    assert body["totals"]["water_cold"] == {
+        "value": sum(p["consumption"] for p in body["measuring_points"]),
+        "unit": "m3",
+        "complete": False,
+        "uncovered": [
+            {
+                "measuring_point_id": kitchen["id"],
+                "from": "2026-10-01T00:00:00+02:00",
+                "to": "2027-01-01T00:00:00+01:00",
+                "code": "no_readings",
+            }
+        ],
+    }
 
 
 def test_a_point_before_its_commissioning_is_neither_listed_nor_a_gap(api):
@@ -386,7 +408,7 @@ def test_the_property_average_compares_only_units_with_complete_data(
                 complete.append((other["area_m2"], c["totals"][metric]["value"]))
         assert len(complete) == len(A1_UNITS) - (number in incomplete_months)
         share = sum(v for _, v in complete) / sum(a for a, _ in complete)
-        expected = (share * body["area_m2"]).quantize(PRECISION[body["unit"]], ROUND_HALF_EVEN)
+        expected = (share * body["area_m2"]).quantize(PRECISION[body["unit"]], ROUND_HALF_UP)
         average = {"value": expected, "status": "complete", "units_compared": len(complete)}
         assert m["property_average"] == average
 
@@ -424,3 +446,21 @@ def test_a_month_with_a_broken_meter_is_incomplete_but_keeps_its_value(api):
     per_segment = api.consumption("WE 05", "2026-10-01", "2026-10-31", "water_cold")
     value = per_segment["totals"]["water_cold"]["value"]
     assert october["consumption"] == {"month": "2026-10", "value": value, "status": "incomplete"}
+
+
+def test_months_bridged_by_interpolation_alone_are_estimated(api):
+    # WE 03's "Wohnzimmer" allocator has no readings on 2025-06-01, 07-01 and 08-01 (radio
+    # outage), and its 2025-09-01 reading is itself estimated. June and July lie wholly
+    # between interpolated bounds, August between an interpolated one and the estimate:
+    # no measured reading at all, so those months are "estimated". May ends interpolated
+    # but starts on a measured reading, September ends on one: both stay "complete".
+    months = api.monthly("WE 03", 2025, "heat_allocation")["months"]
+    statuses = {m["month"]: m["consumption"]["status"] for m in months}
+    assert statuses == {
+        f"2025-{n:02}": "estimated" if n in (6, 7, 8) else "complete" for n in range(1, 13)
+    }
+    # An estimated month still has a value and counts in its neighbours' property average.
+    june = months[5]
+    assert june["consumption"]["value"] is not None
+    neighbour = api.monthly("WE 01", 2025, "heat_allocation")["months"][5]
+    assert neighbour["property_average"]["units_compared"] == 8

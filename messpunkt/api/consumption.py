@@ -146,8 +146,21 @@ def consumption_document(
         "to": last.isoformat(),
         "measuring_points": points,
         "totals": {
-            metric.value: {"value": value, "unit": metric.unit}
-            for metric, value in report.totals().items()
+            metric.value: {
+                "value": total.value,
+                "unit": metric.unit,
+                "complete": total.complete,
+                "uncovered": [
+                    {
+                        "measuring_point_id": point.id,
+                        "from": local(gap.start, zone),
+                        "to": local(gap.end, zone),
+                        "code": gap.cause.value,
+                    }
+                    for point, gap in total.uncovered
+                ],
+            }
+            for metric, total in report.totals().items()
         },
         "warnings": warnings,
     }

@@ -66,9 +66,27 @@ class MeasuringPointConsumptionSchema(Schema):
     )
 
 
+class UncoveredSchema(Schema):
+    measuring_point_id = fields.String(required=True)
+    from_ = fields.DateTime(data_key="from", required=True)
+    to = fields.DateTime(required=True)
+    code = fields.String(
+        required=True, validate=validate.OneOf(["no_readings", "no_device_installed"])
+    )
+
+
 class TotalSchema(Schema):
     value = number_field(required=True)
     unit = fields.String(required=True)
+    complete = fields.Boolean(
+        required=True,
+        metadata={"description": "False when a period of a point of this metric has no data."},
+    )
+    uncovered = fields.List(
+        fields.Nested(UncoveredSchema),
+        required=True,
+        metadata={"description": "The periods the value leaves out; its use is unknown."},
+    )
 
 
 class WarningSchema(Schema):
@@ -105,7 +123,9 @@ class MonthAmountSchema(Schema):
         required=True, allow_none=True, metadata={"description": "null when no data"}
     )
     status = fields.String(
-        required=True, validate=validate.OneOf(["complete", "incomplete", "no_data"])
+        required=True,
+        validate=validate.OneOf(["complete", "estimated", "incomplete", "no_data"]),
+        metadata={"description": "estimated: a point's use rests on no measured reading."},
     )
 
 

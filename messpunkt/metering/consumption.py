@@ -89,6 +89,14 @@ class MeasuringPointConsumption:
     def complete(self) -> bool:
         return not self.gaps
 
+    @property
+    def estimated(self) -> bool:
+        """Tell whether a segment rests on no measured reading at all (pure interpolation)."""
+        return any(
+            all(r.quality is not Quality.MEASURED for r in segment.readings)
+            for segment in self.segments
+        )
+
 
 def measuring_point_consumption(
     point: MeasuringPoint, devices: Iterable[Device], window: Window
@@ -168,14 +176,15 @@ def value_at(run: RegisterRun, instant: datetime, metric: Metric) -> Reading:
 
 
 def _interpolate(low: Decimal, high: Decimal, elapsed: int, span: int, step: Decimal) -> Decimal:
-    """Return low + (high - low) * elapsed / span, rounded half to even to a multiple of step.
+    """Return low + (high - low) * elapsed / span, rounded half up to a multiple of step.
 
-    In whole steps and integers, so the only rounding is the final one: a Decimal
-    quotient rounded to 28 digits first could turn an exact tie into a near one.
+    Ties round half up, as German billing does (kaufmännisch; a register only counts up,
+    so "up" is away from zero). In whole steps and integers, so the only rounding is the
+    final one: a Decimal quotient rounded to 28 digits first could turn a tie into a near one.
     """
     base, rise = int(low / step), int((high - low) / step)
     quotient, remainder = divmod(rise * elapsed, span)
-    if 2 * remainder > span or (2 * remainder == span and (base + quotient) % 2):
+    if 2 * remainder >= span:
         quotient += 1
     return ((base + quotient) * step).quantize(step)
 
@@ -203,18 +212,33 @@ def _cause(start: datetime, end: datetime, devices: list[Device]) -> GapCause:
 
 
 @dataclass(frozen=True, slots=True)
+class Total:
+    """A metric's sum over a unit's points, and what it leaves out."""
+
+    value: Decimal
+    uncovered: tuple[tuple[MeasuringPoint, Gap], ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncovered
+
+
+@dataclass(frozen=True, slots=True)
 class UnitConsumption:
     window: Window
     points: tuple[MeasuringPointConsumption, ...]
 
-    def totals(self) -> dict[Metric, Decimal]:
-        """Sum the segments per metric, in the order metrics first appear."""
-        totals: dict[Metric, Decimal] = {}
+    def totals(self) -> dict[Metric, Total]:
+        """Sum the segments per metric, in the order metrics first appear, with their gaps."""
+        values: dict[Metric, Decimal] = {}
+        uncovered: dict[Metric, list[tuple[MeasuringPoint, Gap]]] = {}
         for point in self.points:
             metric = point.measuring_point.metric
             zero = Decimal(0).quantize(metric.precision)
-            totals[metric] = totals.get(metric, zero) + point.consumption
-        return totals
+            values[metric] = values.get(metric, zero) + point.consumption
+            gaps = uncovered.setdefault(metric, [])
+            gaps.extend((point.measuring_point, gap) for gap in point.gaps)
+        return {metric: Total(value, tuple(uncovered[metric])) for metric, value in values.items()}
 
 
 def unit_consumption(

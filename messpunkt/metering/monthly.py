@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from .consumption import Window, measuring_point_consumption
@@ -21,8 +21,14 @@ PointDevices = Sequence[tuple[MeasuringPoint, Sequence[Device]]]
 
 class Status(StrEnum):
     COMPLETE = "complete"
+    # Complete, but some point's use rests on no measured reading (a radio outage bridged).
+    ESTIMATED = "estimated"
     INCOMPLETE = "incomplete"
     NO_DATA = "no_data"
+
+    @property
+    def covered(self) -> bool:
+        return self in (Status.COMPLETE, Status.ESTIMATED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +71,10 @@ def month_amount(points: PointDevices, metric: Metric, month: date, zone: tzinfo
     if not any(result.segments for result in results):
         return MonthAmount(month, None, Status.NO_DATA)
     total = sum((r.consumption for r in results), Decimal(0).quantize(metric.precision))
-    complete = all(r.complete for r in results)
-    return MonthAmount(month, total, Status.COMPLETE if complete else Status.INCOMPLETE)
+    if not all(r.complete for r in results):
+        return MonthAmount(month, total, Status.INCOMPLETE)
+    estimated = any(r.estimated for r in results)
+    return MonthAmount(month, total, Status.ESTIMATED if estimated else Status.COMPLETE)
 
 
 def monthly_report(
@@ -104,18 +112,18 @@ def _property_average(
     month: date,
     zone: tzinfo,
 ) -> PropertyAverage:
-    # Only units with complete data for the month count, so a broken meter
-    # does not pull the average down.
+    # Only units with data for the whole month count (complete or estimated), so a
+    # broken meter does not pull the average down.
     total, area, counted = Decimal(0), Decimal(0), 0
     for other, points in neighbours:
         amount = month_amount(points, metric, month, zone)
-        if amount.status is Status.COMPLETE and amount.value is not None and other.area_m2 > 0:
+        if amount.status.covered and amount.value is not None and other.area_m2 > 0:
             total += amount.value
             area += other.area_m2
             counted += 1
     if counted == 0:
         return PropertyAverage(None, Status.NO_DATA, 0)
-    scaled = (total / area * unit.area_m2).quantize(metric.precision, rounding=ROUND_HALF_EVEN)
+    scaled = (total / area * unit.area_m2).quantize(metric.precision, rounding=ROUND_HALF_UP)
     return PropertyAverage(scaled, Status.COMPLETE, counted)
 
 
