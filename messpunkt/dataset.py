@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .metering.catalogue import InMemoryCatalogue
 from .metering.model import (
+    Category,
     DemoUser,
     Device,
     MeasuringPoint,
@@ -108,13 +109,12 @@ class _Loader:
             units[r.text("id")] = self._unit(r)
         points = {}
         for r in self._records("measuring_points.json"):
-            r.reference("usage_unit_id", units)
-            points[r.text("id")] = self._point(r)
+            points[r.text("id")] = self._point(r, units, properties)
         readings = self._readings()
         devices = []
         for r in self._records("devices.json"):
             point = points[r.reference("measuring_point_id", points)]
-            zone = ZoneInfo(properties[units[point.usage_unit_id].property_id].timezone)
+            zone = ZoneInfo(properties[_property_of(point, units)].timezone)
             devices.append(self._device(r, point.metric, zone, readings.pop(r.text("id"), ())))
         if readings:
             orphan = next(iter(readings))
@@ -178,12 +178,24 @@ class _Loader:
         )  # fmt: skip
 
     def _unit(self, r: Record) -> UsageUnit:
+        category = r.choice("category", Category) if "category" in r.raw else Category.RESIDENTIAL
         return UsageUnit(
             r.text("id"), r.text("property_id"), r.text("name"), r.text("kind"), r.text("floor"),
-            r.decimal("area_m2"),
+            r.decimal("area_m2"), category,
         )  # fmt: skip
 
-    def _point(self, r: Record) -> MeasuringPoint:
+    def _point(
+        self, r: Record, units: dict[str, UsageUnit], properties: dict[str, Property]
+    ) -> MeasuringPoint:
+        # A point belongs to a unit, or (the central heat meter) to a whole property.
+        if r.raw.get("usage_unit_id") is None and r.raw.get("property_id") is not None:
+            unit_id, property_id = None, r.reference("property_id", properties)
+            if r.raw.get("metric") != Metric.HEAT.value:
+                raise r.fail("metric", "a property's own point is its central heat meter: heat")
+        else:
+            unit_id, property_id = r.reference("usage_unit_id", units), None
+            if r.raw.get("property_id") is not None:
+                raise r.fail("property_id", "a unit's point has none (it has usage_unit_id)")
         metric = r.choice("metric", Metric)
         if r.text("unit") != metric.unit:
             raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
@@ -192,8 +204,8 @@ class _Loader:
         if commissioned and decommissioned and decommissioned < commissioned:
             raise r.fail("decommissioned_on", "must not be before commissioned_on")
         return MeasuringPoint(
-            r.text("id"), r.text("usage_unit_id"), metric, r.text("location"),
-            commissioned, decommissioned,
+            r.text("id"), unit_id, metric, r.text("location"), commissioned, decommissioned,
+            property_id=property_id,
         )  # fmt: skip
 
     def _in_service(
@@ -210,7 +222,7 @@ class _Loader:
             by_point.setdefault(device.measuring_point_id, []).append(device)
             position[device.id] = index
         for point_id, point in points.items():
-            zone = ZoneInfo(properties[units[point.usage_unit_id].property_id].timezone)
+            zone = ZoneInfo(properties[_property_of(point, units)].timezone)
             start, end = service_instants(point, by_point.get(point_id, ()), zone)
             for device in by_point.get(point_id, ()):
                 removed = device.removed_at
@@ -302,6 +314,13 @@ class _Loader:
             property_ids=tuple(r.strings("property_ids")),
             access_token_ttl=ttl,
         )
+
+
+def _property_of(point: MeasuringPoint, units: dict[str, UsageUnit]) -> str:
+    if point.usage_unit_id is None:
+        assert point.property_id is not None
+        return point.property_id
+    return units[point.usage_unit_id].property_id
 
 
 def service_instants(

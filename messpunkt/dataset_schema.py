@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .metering.model import Metric, Quality, Reason
+from .metering.model import Category, Metric, Quality, Reason
 from .oauth.clients import ClientType
 
 SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
@@ -66,17 +66,32 @@ ITEMS: dict[str, dict[str, Any]] = {
             "kind": TEXT,
             "floor": TEXT,
             "area_m2": NUMBER,
-        }
+        },
+        {
+            "category": {
+                "enum": [c.value for c in Category],
+                "description": "HeizkostenV §6a user category; absent: residential.",
+            }
+        },
     ),
     "measuring_points": _item(
         {
             "id": TEXT,
-            "usage_unit_id": TEXT,
             "metric": {"enum": [m.value for m in Metric]},
             "unit": {"enum": sorted({m.unit for m in Metric}), "description": "The metric's."},
             "location": TEXT,
         },
         {
+            "usage_unit_id": {
+                **TEXT,
+                "type": ["string", "null"],
+                "description": "The unit it measures; null for a property's central heat meter.",
+            },
+            "property_id": {
+                **TEXT,
+                "type": ["string", "null"],
+                "description": "Only for a property's central heat meter (metric heat).",
+            },
             "commissioned_on": {
                 **DAY,
                 "type": ["string", "null"],

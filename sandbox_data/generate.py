@@ -55,6 +55,10 @@ MONTH_WEIGHTS = {  # relative consumption January..December
 }
 MONTH_NOISE = {"water_warm": 0.10, "water_cold": 0.10, "heat": 0.15, "heat_allocation": 0.15}
 WATER_SHARE = {"Bad": 0.6, "Küche": 0.4, "WC": 1.0}  # split of a unit's water between taps
+# Heat cost allocators count rated units (bewertete Einheiten): the radiator's rating factors
+# are programmed in, so units of different radiators add up, and one unit stands for about
+# 2 kWh of heat (a unit's allocators sum to intensity × area / RATED_KWH_PER_UNIT a year).
+RATED_KWH_PER_UNIT = 2.0
 RADIATOR_WEIGHT = {
     "Wohnzimmer": 1.0,
     "Kinderzimmer": 0.7,
@@ -188,7 +192,8 @@ class Device:
 class Point:
     key: str
     id: str
-    unit: Unit
+    unit: Unit | None  # None for a property's central heat meter (see `owner`)
+    owner: Property
     metric: str
     location: str
     curve: list[float]  # cumulative consumption at each MONTHS instant (0 at 2024-01-01)
@@ -212,7 +217,10 @@ def yearly_amount(
         return 0.70 * unit.area * unit.factor * share
     if metric == "heat":
         return unit.intensity * unit.area
-    return 1000 * RADIATOR_WEIGHT[location] * unit.intensity / 90 * rng.uniform(0.85, 1.15)
+    # `share` is this radiator's part of the unit's radiators (RADIATOR_WEIGHT): the rated
+    # units scale with the flat's heat demand, so they are plausible per m².
+    heat = unit.intensity * unit.area * share
+    return heat / RATED_KWH_PER_UNIT * rng.uniform(0.85, 1.15)
 
 
 def consumption_curve(metric: str, yearly: float, rng: random.Random) -> tuple[list[float], float]:
@@ -299,9 +307,36 @@ class Builder:
         yearly = yearly_amount(metric, location, unit, share, rng)
         curve, prior_year = consumption_curve(metric, yearly, rng)
         point = Point(
-            key, make_id(f"measuring-point:{key}"), unit, metric, location, curve, prior_year
+            key,
+            make_id(f"measuring-point:{key}"),
+            unit,
+            unit.property,
+            metric,
+            location,
+            curve,
+            prior_year,
         )
         self.points[key] = point
+        return point
+
+    def add_central_heat_meter(self, prop: Property) -> Point:
+        """Add the property's central heat meter: the heat its radiators gave, in kWh.
+
+        Heat cost allocators only share it out: a unit's rated units over all the
+        property's units is its share of this meter's kWh (HeizkostenV §6a, §7).
+        """
+        key = f"{prop.key}/central/heat/Heizraum"
+        rng = random.Random(f"consumption:{key}")
+        units = [unit for unit in self.units if unit.property is prop]
+        # What the flats' radiators gave, plus some 8 % lost in the building's pipes.
+        yearly = sum(unit.intensity * unit.area for unit in units) * rng.uniform(1.06, 1.10)
+        curve, prior_year = consumption_curve("heat", yearly, rng)
+        point = Point(
+            key, make_id(f"measuring-point:{key}"), None, prop, "heat", "Heizraum", curve,
+            prior_year,
+        )  # fmt: skip
+        self.points[key] = point
+        self.install_original(point)
         return point
 
     def add_layout(self, unit: Unit, layout: list[tuple[str, str]]) -> None:
@@ -311,12 +346,14 @@ class Builder:
             share = 1.0
             if metric.startswith("water") and len(same_metric) > 1:
                 share = WATER_SHARE[location] / sum(WATER_SHARE[loc] for loc in same_metric)
+            if metric == "heat_allocation":
+                share = RADIATOR_WEIGHT[location] / sum(RADIATOR_WEIGHT[r] for r in same_metric)
             self.install_original(self.add_point(unit, metric, location, share))
 
     def add_device(self, point: Point, installed_at: datetime, start_value: float) -> Device:
         key = f"{point.key}/{len(point.devices) + 1}"
         options = VENDORS[point.metric]
-        manufacturer, model, pattern = options[point.unit.property.vendor % len(options)]
+        manufacturer, model, pattern = options[point.owner.vendor % len(options)]
         serial = pattern.format(self.serial_rng.randrange(10_000_000, 100_000_000))
         while serial in self.serials:
             serial = pattern.format(self.serial_rng.randrange(10_000_000, 100_000_000))
@@ -329,7 +366,7 @@ class Builder:
 
     def install_original(self, point: Point) -> Device:
         """Device from the property's installation campaign (before 2023), 5 minutes apart."""
-        prop = point.unit.property
+        prop = point.owner
         slot = self.campaign_slots.get(prop.key, 0)
         self.campaign_slots[prop.key] = slot + 1
         installed_at = prop.campaign + timedelta(minutes=5 * slot)
@@ -350,9 +387,14 @@ class Builder:
     def sorted_points(self) -> list[Point]:
         """Measuring points by unit (file order), metric, location."""
         unit_pos = {unit.id: i for i, unit in enumerate(self.units)}
+        prop_pos = {prop.id: len(unit_pos) + i for i, prop in enumerate(self.properties)}
+
+        def position(p: Point) -> int:  # a property's own points after every unit's
+            return unit_pos[p.unit.id] if p.unit else prop_pos[p.owner.id]
+
         return sorted(
             self.points.values(),
-            key=lambda p: (unit_pos[p.unit.id], METRIC_ORDER.index(p.metric), p.location),
+            key=lambda p: (position(p), METRIC_ORDER.index(p.metric), p.location),
         )
 
 
@@ -436,6 +478,8 @@ def build_default(b: Builder) -> None:
     b.points["A1/WE 05/water_cold/Küche"].devices[0].stop_after = month_index(berlin(2026, 10, 1))
     # Heat meter swap in Hamburg.
     b.swap(b.points["A2/WE 02/heat/Flur"], berlin(2025, 5, 20, 8), start_value=0.0)
+    # A1 shares its heat through allocators: its central heat meter gives their kWh.
+    b.add_central_heat_meter(a1)
 
 
 def add_fillers(b: Builder, total_units: int) -> None:
@@ -457,6 +501,8 @@ def add_fillers(b: Builder, total_units: int) -> None:
                 prop, f"WE {n:02d}", FILLER_FLOORS[(n - 1) // 4], round(rng.uniform(38, 125), 2)
             )
             b.add_layout(unit, FILLER_LAYOUTS[heating])
+        if heating == "heat_cost_allocators":
+            b.add_central_heat_meter(prop)
         index += 1
 
 
@@ -635,13 +681,14 @@ def data_files(b: Builder) -> dict[str, Iterable[dict]]:
                 "kind": u.kind,
                 "floor": u.floor,
                 "area_m2": u.area,
+                "category": "commercial" if u.kind == "commercial" else "residential",
             }
             for u in b.units
         ],
         "measuring_points.json": [
             {
                 "id": p.id,
-                "usage_unit_id": p.unit.id,
+                **({"usage_unit_id": p.unit.id} if p.unit else {"property_id": p.owner.id}),
                 "metric": p.metric,
                 "unit": UNIT_OF[p.metric],
                 "location": p.location,

@@ -250,7 +250,7 @@ BREAKAGES = [
     ),
     pytest.param(
         edit("measuring_points.json", duplicate(2)),
-        ("measuring_points.json", "$[85]", "duplicate id '512ff79e-3a55-55ee-ab24-a51a81458431'"),
+        ("measuring_points.json", "$[86]", "duplicate id '512ff79e-3a55-55ee-ab24-a51a81458431'"),
         id="duplicate-id",
     ),
     pytest.param(
@@ -352,3 +352,18 @@ def test_the_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
         generated = (out / name).read_bytes()
         committed = (SANDBOX_DATA / name).read_bytes()
         assert generated == committed, f"{name} differs from the committed file"
+
+
+def test_units_carry_their_section_6a_category_and_a1_has_a_central_heat_meter(dataset):
+    catalogue = dataset.catalogue
+    a2 = next(p for p in catalogue.properties() if p.name == "Hafenstraße 3")
+    categories = {u.name: u.category.value for u in catalogue.usage_units(a2.id)}
+    # The shop on the ground floor is commercial; the four flats above it residential.
+    assert categories == {"GE 01": "commercial", "WE 01": "residential", "WE 02": "residential",
+                          "WE 03": "residential", "WE 04": "residential"}  # fmt: skip
+    # A1 shares its heat by allocators: one heat meter of the whole property, of no unit.
+    (central,) = catalogue.property_points("6fb74d25-5517-4dcc-ae8b-0914579ab036")
+    assert (central.metric.value, central.usage_unit_id, central.location) == (
+        "heat", None, "Heizraum")  # fmt: skip
+    # Properties with heat meters in every unit need none.
+    assert catalogue.property_points(a2.id) == ()

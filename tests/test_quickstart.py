@@ -84,7 +84,7 @@ def we01_warm_water_2026_from_fixtures() -> Decimal:
     point = next(
         p
         for p in load("measuring_points.json")
-        if p["usage_unit_id"] == unit["id"] and p["metric"] == "water_warm"
+        if p.get("usage_unit_id") == unit["id"] and p["metric"] == "water_warm"
     )
     devices = [d for d in load("devices.json") if d["measuring_point_id"] == point["id"]]
     old, new = sorted(devices, key=lambda d: d["installed_at"])

@@ -122,6 +122,15 @@ class MonthAmountSchema(Schema):
     value = number_field(
         required=True, allow_none=True, metadata={"description": "null when no data"}
     )
+    kwh = number_field(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The value in kWh (HeizkostenV §6a(2) Nr. 1): heat as measured, warm "
+            "water 2.5 kWh/(m³·K) × V × (60 − 10) K (§9(2)), allocator units as their share of "
+            "the central heat meter; null for cold water or when that share is unknown."
+        },
+    )
     status = fields.String(
         required=True,
         validate=validate.OneOf(["complete", "estimated", "incomplete", "no_data"]),
@@ -133,12 +142,18 @@ class PropertyAverageSchema(Schema):
     value = number_field(
         required=True,
         allow_none=True,
-        metadata={"description": "The property's average per m², times this unit's area."},
+        metadata={
+            "description": "The average per m² of the property's other units of the same "
+            "category, times this unit's area."
+        },
     )
+    kwh = number_field(required=True, allow_none=True, metadata={"description": "In kWh."})
     status = fields.String(required=True, validate=validate.OneOf(["complete", "no_data"]))
     units_compared = fields.Integer(
-        required=True, metadata={"description": "Units with complete data that month."}
+        required=True,
+        metadata={"description": "Other units of the category with data for the whole month."},
     )
+    category = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
 
 
 class MonthSchema(Schema):
@@ -155,6 +170,7 @@ class MonthlyConsumptionSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
     unit = fields.String(required=True)
     area_m2 = number_field(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
     months = fields.List(
         fields.Nested(MonthSchema), required=True, validate=validate.Length(equal=12)
     )

@@ -65,6 +65,7 @@ def list_readings(
     device = visible_device(catalogue, device_id)
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
+    assert point.usage_unit_id is not None  # the scope shows only units' points
     zone = catalogue.zone(point.usage_unit_id)
     # Bisection on the sorted timestamps: a device's history is never scanned.
     low, high = 0, len(device.timestamps)
@@ -97,6 +98,7 @@ def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:
 def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any]:
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
+    assert point.usage_unit_id is not None  # the scope shows only units' points
     zone = catalogue.zone(point.usage_unit_id)
     return {
         "id": device.id,

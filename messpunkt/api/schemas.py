@@ -31,6 +31,11 @@ class UsageUnitSchema(Schema):
     property_id = fields.String(required=True)
     name = fields.String(required=True, metadata={"example": "WE 01"})
     kind = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
+    category = fields.String(
+        required=True,
+        validate=validate.OneOf(["residential", "commercial"]),
+        metadata={"description": "HeizkostenV §6a user category: compared within it."},
+    )
     floor = fields.String(required=True, metadata={"example": "1. OG"})
     area_m2 = number_field(required=True, metadata={"example": 72.4})
 

@@ -76,6 +76,7 @@ def unit_document(unit: UsageUnit) -> dict[str, Any]:
         "property_id": unit.property_id,
         "name": unit.name,
         "kind": unit.kind,
+        "category": unit.category.value,
         "floor": unit.floor,
         "area_m2": unit.area_m2,
     }

@@ -90,6 +90,13 @@ class Property:
     heating: str
 
 
+class Category(StrEnum):
+    """The user category of HeizkostenV §6a(2) Nr. 3: a unit is compared within its own."""
+
+    RESIDENTIAL = "residential"
+    COMMERCIAL = "commercial"
+
+
 @dataclass(frozen=True, slots=True)
 class UsageUnit:
     id: str
@@ -98,6 +105,7 @@ class UsageUnit:
     kind: str
     floor: str
     area_m2: Decimal
+    category: Category = Category.RESIDENTIAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +118,15 @@ class MeasuringPoint:
     """
 
     id: str
-    usage_unit_id: str
+    # None for a point of the whole property (its central heat meter): then `property_id`.
+    usage_unit_id: str | None
     metric: Metric
     location: str
     commissioned_on: date | None = None
     decommissioned_on: date | None = None
     service_start: datetime | None = field(default=None, compare=False)
     service_end: datetime | None = field(default=None, compare=False)
+    property_id: str | None = None
 
     @property
     def unit(self) -> str:

@@ -51,7 +51,11 @@ class ScopedCatalogue:
 
     def measuring_point(self, point_id: str) -> MeasuringPoint | None:
         point = self.catalogue.measuring_point(point_id)
-        if point is None or self.usage_unit(point.usage_unit_id) is None:
+        # A property's own points (its central heat meter) are read only through the
+        # §6a months of its units (`central_heat`), never listed as a unit's.
+        if point is None or point.usage_unit_id is None:
+            return None
+        if self.usage_unit(point.usage_unit_id) is None:
             return None
         return point
 
@@ -76,6 +80,16 @@ class ScopedCatalogue:
             (point, self.catalogue.devices(point.id))
             for point in self.catalogue.measuring_points(unit.id)
             if metrics is None or point.metric in metrics
+        ]
+
+    def central_heat(self, property_id: str) -> list[tuple[MeasuringPoint, Sequence[Device]]]:
+        """Return a visible property's central heat meter points with their devices."""
+        if self.property(property_id) is None:
+            return []
+        return [
+            (point, self.catalogue.devices(point.id))
+            for point in self.catalogue.property_points(property_id)
+            if point.metric is Metric.HEAT
         ]
 
     def devices(self, point_id: str) -> Sequence[Device]:
