@@ -276,12 +276,25 @@ class _Loader:
                 value = raw["value"]
                 if type(value) is int:
                     value = Decimal(value)
+                recorded = raw.get("recorded_at")
+                if recorded is not None:
+                    recorded = datetime.fromisoformat(recorded)
+                    if recorded.tzinfo is None:
+                        raise ValueError
+                    recorded = recorded.astimezone(UTC)
+                    if recorded < timestamp:
+                        raise DataSetError(
+                            "readings.json", f"$[{index}].recorded_at", "must not be before "
+                            "the reading's timestamp (a reading is recorded once taken)",
+                        )  # fmt: skip
                 reading = Reading(
-                    timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]]
+                    timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]], recorded
                 )
                 if type(value) is not Decimal or value < 0:
                     raise ValueError
                 by_device.setdefault(raw["device_id"], []).append(reading)
+            except DataSetError:
+                raise
             except (KeyError, TypeError, ValueError):
                 record = Record("readings.json", f"$[{index}]", raw)
                 record.text("device_id")
@@ -289,6 +302,7 @@ class _Loader:
                 record.decimal("value")
                 record.choice("quality", qualities)
                 record.choice("reason", reasons)
+                record.instant("recorded_at", optional=True)
                 raise DataSetError("readings.json", f"$[{index}]", "invalid reading") from None
         return {device: tuple(items) for device, items in by_device.items()}
 
@@ -363,6 +377,6 @@ def _at_precision(
                     f"device {device_id}: {reading.value} at {reading.timestamp.isoformat()} is "
                     f"finer than the {metric} precision {metric.precision}"
                 )
-            reading = Reading(reading.timestamp, value, reading.quality, reading.reason)
+            reading = reading._replace(value=value)
         result.append(reading)
     return tuple(result)

@@ -123,7 +123,15 @@ ITEMS: dict[str, dict[str, Any]] = {
             "value": NUMBER,
             "quality": {"enum": [Quality.MEASURED.value, Quality.ESTIMATED.value]},
             "reason": {"enum": [r.value for r in Reason if r is not Reason.WINDOW_BOUNDARY]},
-        }
+        },
+        {
+            "recorded_at": {
+                **INSTANT,
+                "type": ["string", "null"],
+                "description": "When the reading reached the system, not before `timestamp` "
+                "(absent: at it). Before it the reading does not exist in the API.",
+            }
+        },
     ),
     "clients": _item(
         {

@@ -556,13 +556,30 @@ def readings(points: list[Point]) -> Iterator[dict]:
             for t, reason, quality in device_events(point, device):
                 value = register_value(point, device, t, reason)
                 k = month_index(t)
-                yield {
+                record = {
                     "device_id": device.id,
                     "timestamp": MONTHS_ISO[k] if t == MONTHS[k] else t.isoformat(),
                     "value": to_number(value, DECIMALS[point.metric]),
                     "quality": quality,
                     "reason": reason,
                 }
+                recorded = recorded_at(t, reason, quality)
+                if recorded != t:
+                    record["recorded_at"] = recorded.isoformat()
+                yield record
+
+
+def recorded_at(t: datetime, reason: str, quality: str) -> datetime:
+    """When a reading reached messpunkt: radio readings at once, others later.
+
+    A fitter's installation or removal reading is synced from the handheld two hours
+    later; an estimate (a radio outage bridged) is made two days later at 10:00.
+    """
+    if quality == "estimated":
+        return (t + timedelta(days=2)).replace(hour=10, minute=0)
+    if reason in ("installation", "removal"):
+        return t + timedelta(hours=2)
+    return t
 
 
 def tenant_records() -> list[dict]:

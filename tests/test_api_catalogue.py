@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Api, load
 
-from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
+from messpunkt.testing import FIXTURES_COMPLETE_AT, QUICKSTART_PROPERTY, obtain_tokens
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -51,6 +51,12 @@ WARM_WE01 = point("WE 01", "water_warm", "Bad")
 OLD_WARM, NEW_WARM = devices_at(WARM_WE01)
 ALLOCATORS = [d["id"] for d in A1_DEVICES if POINT[d["measuring_point_id"]]["unit"] == "units"]
 GAP_ALLOCATOR = devices_at(point("WE 03", "heat_allocation", "Wohnzimmer"))[0]
+
+
+@pytest.fixture
+def messpunkt_config() -> dict[str, str]:
+    # Every fixture reading is recorded by then (the data follows the sandbox clock).
+    return {"MESSPUNKT_FROZEN_AT": FIXTURES_COMPLETE_AT}
 
 
 @pytest.fixture
@@ -171,6 +177,8 @@ def fixture_readings(device_id: str, first: str, last: str) -> list[dict]:
     return [
         {k: r[k] for k in ("value", "quality", "reason")}
         | {"timestamp": berlin(r["timestamp"]), "unit": unit_name}
+        # Recorded at its timestamp unless the fixture says when (a fitter's or an estimate).
+        | {"recorded_at": berlin(r.get("recorded_at", r["timestamp"]))}
         for r in READINGS
         if r["device_id"] == device_id and first <= berlin(r["timestamp"])[:10] <= last
     ]

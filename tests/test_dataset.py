@@ -90,7 +90,11 @@ def test_we_01_has_one_warm_water_point_whose_meter_is_swapped_in_2026(dataset):
     assert new.removed_at is None
     assert old.installed_at < swap
     assert (old.readings[-1].timestamp, old.readings[-1].reason) == (swap, Reason.REMOVAL)
-    assert new.readings[0] == Reading(swap, Decimal("0.012"), Quality.MEASURED, Reason.INSTALLATION)
+    # The fitter's handheld synced the installation reading two hours later.
+    synced = datetime(2026, 9, 15, 12, 30, tzinfo=BERLIN)
+    assert new.readings[0] == Reading(
+        swap, Decimal("0.012"), Quality.MEASURED, Reason.INSTALLATION, synced
+    )
 
 
 def test_the_demo_client_is_public_with_the_quickstart_redirect_and_scopes(dataset):

@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -76,8 +76,12 @@ def _python_path() -> dict[str, str]:
     return {"PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin"}
 
 
-def we01_warm_water_2026_from_fixtures() -> Decimal:
-    """Compute WE 01's 2026 warm water use straight from the JSON fixtures."""
+def we01_warm_water_2026_from_fixtures(now: datetime) -> tuple[Decimal, str | None]:
+    """Compute WE 01's 2026 warm water use straight from the JSON fixtures, as known at `now`.
+
+    Return the use and where the readings end when that is before 2027-01-01 (None once
+    the 1 January 2027 reading is in: the README's 25.994 m³).
+    """
     data = ROOT / "sandbox_data"
     load = lambda name: json.loads((data / name).read_text(), parse_float=Decimal)  # noqa: E731
     unit = load("usage_units.json")[0]
@@ -88,12 +92,24 @@ def we01_warm_water_2026_from_fixtures() -> Decimal:
     )
     devices = [d for d in load("devices.json") if d["measuring_point_id"] == point["id"]]
     old, new = sorted(devices, key=lambda d: d["installed_at"])
-    values = {(r["device_id"], r["timestamp"]): r["value"] for r in load("readings.json")}
-    return (
-        values[(old["id"], old["removed_at"])] - values[(old["id"], "2026-01-01T00:00:00+01:00")]
-    ) + (
-        values[(new["id"], "2027-01-01T00:00:00+01:00")] - values[(new["id"], new["installed_at"])]
+    # A reading exists once recorded (the fitter's at the swap two hours after it).
+    readings = [
+        r for r in load("readings.json")
+        if datetime.fromisoformat(r.get("recorded_at", r["timestamp"])) <= now
+    ]  # fmt: skip
+    values = {(r["device_id"], r["timestamp"]): r["value"] for r in readings}
+    assert (new["id"], new["installed_at"]) in values, "the quickstart's swap is in the past"
+    last = max(
+        (r["timestamp"] for r in readings if r["device_id"] == new["id"]),
+        key=datetime.fromisoformat,
     )
+    used = (
+        values[(old["id"], old["removed_at"])] - values[(old["id"], "2026-01-01T00:00:00+01:00")]
+    ) + (values[(new["id"], min(last, NEW_YEAR_2027))] - values[(new["id"], new["installed_at"])])
+    return used, (None if last == NEW_YEAR_2027 else last)
+
+
+NEW_YEAR_2027 = "2027-01-01T00:00:00+01:00"
 
 
 def run_in_one_shell(blocks: list[str], server: LiveServer, cwd: Path) -> list[str]:
@@ -138,6 +154,8 @@ def test_every_readme_block_runs_in_page_order_in_one_shell(
 def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     """Run every README block in page order against `server` (`.url`, `.admin_key`)."""
     blocks = readme_blocks()
+    # The quickstart runs on the wall clock (the walk-through freezes it only later).
+    started = datetime.now(UTC)
     steps = run_in_one_shell(blocks, server, tmp_path)
     [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk,
      *registration, upload, log, faults] = steps  # fmt: skip
@@ -149,7 +167,7 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     assert token == f"Access token (first 30 chars): {first['access_token'][:30]}...\n"
 
     assert json.loads(whoami) == WHOAMI
-    assert_we01_warm_water_2026(json.loads(consumption, parse_float=Decimal))
+    assert_we01_warm_water_2026(json.loads(consumption, parse_float=Decimal), started)
 
     # The refresh step keeps the new pair (in token.json and both variables).
     assert refresh_variable == ""
@@ -217,7 +235,13 @@ def assert_registration_runs(steps: list[str], server: Any, tmp_path: Path) -> N
     assert listed["client_id"] == json.loads((tmp_path / "service.json").read_text())["client_id"]
 
 
-def assert_we01_warm_water_2026(report: dict) -> None:
+def assert_we01_warm_water_2026(report: dict, now: datetime) -> None:
+    """Check the quickstart's consumption call for the clock it ran at (the wall clock).
+
+    The data follows the sandbox clock: from 2027-01-01 it is the README's 25.994 m³,
+    complete; before, the new meter's readings end at its latest monthly one (in December
+    2026: 18.132 + 5.512 = 23.644 m³ through 2026-12-01), and the rest is a gap.
+    """
     [point] = report["measuring_points"]
     assert point["metric"] == "water_warm"
     old, new = point["segments"]
@@ -228,11 +252,20 @@ def assert_we01_warm_water_2026(report: dict) -> None:
     assert old["to"] == new["from"] == "2026-09-15T10:30:00+02:00"
     differences = [s["readings"][1]["value"] - s["readings"][0]["value"] for s in (old, new)]
     assert differences == [old["consumption"], new["consumption"]]
-    expected = we01_warm_water_2026_from_fixtures()
+    expected, readings_end = we01_warm_water_2026_from_fixtures(now)
     assert sum(differences) == point["consumption"] == expected
-    assert report["totals"] == {"water_warm": {"value": expected, "unit": "m3"}}
-    assert point["complete"] is True
-    assert report["warnings"] == []
+    uncovered = (
+        []
+        if readings_end is None
+        else [{"measuring_point_id": point["id"], "from": readings_end, "to": NEW_YEAR_2027,
+               "code": "no_readings"}]
+    )  # fmt: skip
+    assert report["totals"] == {
+        "water_warm": {"value": expected, "unit": "m3", "complete": readings_end is None,
+                       "uncovered": uncovered}}  # fmt: skip
+    assert point["complete"] is (readings_end is None)
+    assert [(w["code"], w["from"], w["to"]) for w in report["warnings"]] == [
+        (u["code"], u["from"], u["to"]) for u in uncovered]  # fmt: skip
 
 
 def test_the_refresh_token_from_before_a_rotation_revokes_the_session(

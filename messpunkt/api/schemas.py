@@ -108,6 +108,10 @@ class DeviceQueryArgsSchema(ListQueryArgsSchema):
 
 class DeviceReadingSchema(Schema):
     timestamp = fields.DateTime(required=True)
+    recorded_at = fields.DateTime(
+        required=True,
+        metadata={"description": "When the reading reached messpunkt; not before timestamp."},
+    )
     value = number_field(required=True)
     unit = fields.String(required=True)
     quality = fields.String(required=True, validate=validate.OneOf(["measured", "estimated"]))
@@ -149,6 +153,14 @@ LAST_DAY = "Last day, inclusive."
 class ReadingQueryArgsSchema(ListQueryArgsSchema, DayRangeSchema):
     from_ = day_field(FIRST_DAY, required=False, data_key="from")
     to = day_field(LAST_DAY, required=False)
+    since = fields.AwareDateTime(
+        format="iso",
+        load_default=None,
+        metadata={
+            "description": "Only readings recorded after this instant (ISO 8601 with a UTC "
+            "offset; write + as %2B): pass the latest `recorded_at` you have seen."
+        },
+    )
 
 
 PropertyListSchema = list_schema(PropertySchema, "PropertyList")

@@ -151,6 +151,13 @@ class Reading(NamedTuple):
     value: Decimal
     quality: Quality
     reason: Reason
+    # When the reading reached the system (a radio reading some hours after its instant,
+    # an estimate days later); None: at its timestamp. Before it the reading does not exist.
+    recorded_at: datetime | None = None
+
+    @property
+    def recorded(self) -> datetime:
+        return self.timestamp if self.recorded_at is None else self.recorded_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +195,9 @@ class Device:
     # two datetimes sharing a ZoneInfo compare by wall clock (wrong in the autumn hour).
     timestamps: tuple[datetime, ...] = field(repr=False)
     runs: tuple[RegisterRun, ...] = field(repr=False)
+    billing_zone: tzinfo = field(default=BERLIN, repr=False, compare=False)
+    # The latest instant a reading of it was recorded (None: no readings), in UTC.
+    latest_record: datetime | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -230,6 +240,8 @@ class Device:
             readings=readings,
             timestamps=timestamps,
             runs=_register_runs(readings, timestamps, metric, billing_zone),
+            billing_zone=billing_zone,
+            latest_record=_latest_record(readings, timestamps),
         )
 
     def is_installed_on(self, start: datetime, end: datetime) -> bool:
@@ -237,6 +249,19 @@ class Device:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         installed, removed = self.installed_at.astimezone(UTC), self.removed_at
         return installed < end and (removed is None or removed.astimezone(UTC) > start)
+
+
+def _latest_record(
+    readings: tuple[Reading, ...], timestamps: tuple[datetime, ...]
+) -> datetime | None:
+    """Return when the last of the readings was recorded, in UTC."""
+    if not readings:
+        return None
+    latest = timestamps[-1].astimezone(UTC)
+    for reading in readings:
+        if reading.recorded_at is not None:
+            latest = max(latest, reading.recorded_at.astimezone(UTC))
+    return latest
 
 
 def _register_runs(

@@ -7,17 +7,32 @@ anything outside the tenant or the property scope is simply absent.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .catalogue import Catalogue
 from .model import Device, MeasuringPoint, Metric, Property, UsageUnit
+from .timeline import device_as_of, point_as_of
 
 
 class ScopedCatalogue:
-    def __init__(self, catalogue: Catalogue, tenant_id: str, property_ids: Collection[str]) -> None:
+    """The catalogue as one token sees it, at one instant (`now`, the sandbox clock's).
+
+    A device not yet installed, a removal not yet done, a reading not yet recorded and a
+    point not yet commissioned at `now` are absent, as in production.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        tenant_id: str,
+        property_ids: Collection[str],
+        now: datetime,
+    ) -> None:
         self.catalogue = catalogue
         self.tenant_id = tenant_id
         self.property_ids = frozenset(property_ids)
+        self.now = now
 
     def property(self, property_id: str) -> Property | None:
         found = self.catalogue.property(property_id)
@@ -57,18 +72,18 @@ class ScopedCatalogue:
             return None
         if self.usage_unit(point.usage_unit_id) is None:
             return None
-        return point
+        return point_as_of(point, self.now)
 
     def measuring_points(self, unit_id: str) -> Sequence[MeasuringPoint]:
         if self.usage_unit(unit_id) is None:
             return ()
-        return self.catalogue.measuring_points(unit_id)
+        return self._as_of(self.catalogue.measuring_points(unit_id))
 
     def device(self, device_id: str) -> Device | None:
         device = self.catalogue.device(device_id)
         if device is None or self.measuring_point(device.measuring_point_id) is None:
             return None
-        return device
+        return device_as_of(device, self.now)
 
     def points_with_devices(
         self, unit: UsageUnit, metrics: Collection[Metric] | None = None
@@ -77,8 +92,8 @@ class ScopedCatalogue:
         if self.usage_unit(unit.id) is None:
             return []
         return [
-            (point, self.catalogue.devices(point.id))
-            for point in self.catalogue.measuring_points(unit.id)
+            (point, self._devices(point.id))
+            for point in self._as_of(self.catalogue.measuring_points(unit.id))
             if metrics is None or point.metric in metrics
         ]
 
@@ -87,12 +102,20 @@ class ScopedCatalogue:
         if self.property(property_id) is None:
             return []
         return [
-            (point, self.catalogue.devices(point.id))
-            for point in self.catalogue.property_points(property_id)
+            (point, self._devices(point.id))
+            for point in self._as_of(self.catalogue.property_points(property_id))
             if point.metric is Metric.HEAT
         ]
 
     def devices(self, point_id: str) -> Sequence[Device]:
         if self.measuring_point(point_id) is None:
             return ()
-        return self.catalogue.devices(point_id)
+        return self._devices(point_id)
+
+    def _devices(self, point_id: str) -> list[Device]:
+        known = (device_as_of(d, self.now) for d in self.catalogue.devices(point_id))
+        return [device for device in known if device is not None]
+
+    def _as_of(self, points: Sequence[MeasuringPoint]) -> list[MeasuringPoint]:
+        known = (point_as_of(p, self.now) for p in points)
+        return [point for point in known if point is not None]
