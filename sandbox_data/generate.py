@@ -81,6 +81,9 @@ VENDORS = {  # per metric: (manufacturer, model, serial number pattern); picked 
 }
 VENDORS["water_cold"] = VENDORS["water_warm"]
 
+# MessEV Anlage 7: calibration validity in years, each to the end of the year.
+CALIBRATION_YEARS = {"water_warm": 5, "heat": 5, "water_cold": 6}
+
 HEAT_METER_LAYOUT = [("water_warm", "Bad"), ("water_cold", "Bad"), ("heat", "Flur")]
 FILLER_LAYOUTS = {
     "heat_cost_allocators": [
@@ -200,11 +203,12 @@ class Point:
     prior_year: float  # consumption in 2023 (for the heat cost allocator reset)
     devices: list[Device] = field(default_factory=list)
     decommissioned_on: datetime | None = None  # the day its service ends, if it does
+    commissioned_at: datetime | None = None  # with the property's first campaign
 
     @property
     def commissioned_on(self) -> datetime:
         """The point is commissioned with its first device, on that day."""
-        return min(d.installed_at for d in self.devices)
+        return self.commissioned_at or min(d.installed_at for d in self.devices)
 
 
 def yearly_amount(
@@ -377,7 +381,49 @@ class Builder:
         start = years * yearly * rng.uniform(0.85, 1.15)
         if point.metric == "heat_allocation":
             start = 0.0  # allocators count from the last 1 January instead
+        point.commissioned_at = installed_at
         return self.add_device(point, installed_at, start)
+
+    def replace_at(self, point: Point, at: datetime, start_value: float) -> Device:
+        """Replace the device installed at `at` by a new one, which takes over its future."""
+        current = next(
+            d for d in point.devices
+            if d.installed_at < at and (d.removed_at is None or d.removed_at > at)
+        )  # fmt: skip
+        new = self.add_device(point, at, start_value)
+        new.removed_at, current.removed_at = current.removed_at, at
+        return new
+
+    def calibration_campaign(self, dates: dict[tuple[str, int], datetime]) -> None:
+        """Replace every meter whose calibration runs out by the end of 2026, in its last year.
+
+        MessEV/MessEG: warm water and heat meters are valid 5 years, cold water meters 6,
+        each to the end of the year (a meter of 2020 warm water until 2025-12-31). Heat
+        cost allocators are not calibrated. `dates` gives each property's campaign day of a
+        year (08:00 local), the meters 5 minutes apart.
+        """
+        slots: dict[tuple[str, int], int] = {}
+        for point in list(self.points.values()):
+            period = CALIBRATION_YEARS.get(point.metric)
+            due = True
+            while period and due:
+                due = False
+                for device in list(point.devices):
+                    year = device.installed_at.year + period
+                    valid_until = berlin(year + 1, 1, 1)
+                    if year > LAST.year - 1 or (
+                        device.removed_at is not None and device.removed_at < valid_until
+                    ):
+                        continue
+                    key = (point.owner.key, year)
+                    slot = slots.get(key, 0)
+                    slots[key] = slot + 1
+                    at = dates[key] + timedelta(minutes=5 * slot)
+                    rng = random.Random(f"calibration:{device.key}")
+                    start = 0.0 if point.metric == "heat" else rng.uniform(0.0, 0.05)
+                    self.replace_at(point, at, start)
+                    due = True
+                    break
 
     def swap(self, point: Point, at: datetime, start_value: float) -> Device:
         """Remove the point's current device at `at` and install a new one at the same instant."""
@@ -474,12 +520,28 @@ def build_default(b: Builder) -> None:
     gap = b.points["A1/WE 03/heat_allocation/Wohnzimmer"].devices[0]
     gap.skipped = {month_index(berlin(2025, m, 1)) for m in (6, 7, 8)}
     gap.estimated = {month_index(berlin(2025, 9, 1))}
-    # Scenario "readings stop": radio module failure after 2026-10-01, device still installed.
-    b.points["A1/WE 05/water_cold/Küche"].devices[0].stop_after = month_index(berlin(2026, 10, 1))
     # Heat meter swap in Hamburg.
     b.swap(b.points["A2/WE 02/heat/Flur"], berlin(2025, 5, 20, 8), start_value=0.0)
     # A1 shares its heat through allocators: its central heat meter gives their kWh.
     b.add_central_heat_meter(a1)
+    # WE 01's first warm water meter failed in 2021 and was replaced then (before the data):
+    # its meter of 2021 is valid until 2026-12-31, and the quickstart's swap of 2026-09-15
+    # is its calibration replacement. Its registers are those of the data as published.
+    b.points["A1/WE 01/water_warm/Bad"].devices[0].installed_at = berlin(2021, 2, 8, 9, 40)
+    # Scenario "calibration campaign" (MessEV): every meter due by 2026 is replaced in its
+    # last valid year, property by property.
+    b.calibration_campaign(
+        {
+            ("A1", 2025): berlin(2025, 10, 14, 8),  # warm water and the central heat meter
+            ("A1", 2026): berlin(2026, 3, 10, 8),  # cold water
+            ("A2", 2024): berlin(2024, 3, 12, 8),  # warm water and heat
+            ("A2", 2025): berlin(2025, 3, 18, 8),  # cold water
+            ("B1", 2024): berlin(2024, 4, 16, 8),
+            ("B1", 2025): berlin(2025, 4, 8, 8),
+        }
+    )
+    # Scenario "readings stop": radio module failure after 2026-10-01, device still installed.
+    b.points["A1/WE 05/water_cold/Küche"].devices[-1].stop_after = month_index(berlin(2026, 10, 1))
 
 
 def add_fillers(b: Builder, total_units: int) -> None:
@@ -503,7 +565,18 @@ def add_fillers(b: Builder, total_units: int) -> None:
             b.add_layout(unit, FILLER_LAYOUTS[heating])
         if heating == "heat_cost_allocators":
             b.add_central_heat_meter(prop)
+        # Its calibration campaigns: a weekday between March and November of each year.
+        b.calibration_campaign(
+            {(prop.key, year): filler_campaign_day(prop.key, year) for year in (2024, 2025, 2026)}
+        )
         index += 1
+
+
+def filler_campaign_day(key: str, year: int) -> datetime:
+    """A filler property's calibration campaign of a year: a Tuesday, March to November."""
+    rng = random.Random(f"calibration-day:{key}:{year}")
+    day = berlin(year, 3, 3, 8) + timedelta(weeks=rng.randrange(0, 36))
+    return day + timedelta(days=(1 - day.weekday()) % 7)
 
 
 def cumulative(point: Point, t: datetime) -> float:

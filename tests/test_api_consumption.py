@@ -189,22 +189,25 @@ def test_a_boundary_between_readings_is_interpolated_and_says_so(api):
 
 
 def test_a_boundary_on_a_recorded_reading_is_not_interpolated(api):
-    body = api.consumption("WE 01", "2026-03-01", "2026-03-15", "water_cold")
+    # After the cold water meters' calibration replacement of 2026-03-10.
+    body = api.consumption("WE 01", "2026-04-01", "2026-04-15", "water_cold")
     for mp in body["measuring_points"]:
         first, last = mp["segments"][0]["readings"]
-        assert first == recorded(mp["segments"][0]["device"]["id"], "2026-03-01T00:00:00+01:00")
-        assert (last["timestamp"], last["quality"]) == ("2026-03-16T00:00:00+01:00", "interpolated")
+        assert first == recorded(mp["segments"][0]["device"]["id"], "2026-04-01T00:00:00+02:00")
+        assert (last["timestamp"], last["quality"]) == ("2026-04-16T00:00:00+02:00", "interpolated")
 
 
 def test_readings_that_stop_end_the_segment_and_warn_about_the_rest(api):
     kitchen = point("WE 05", "water_cold", "Küche")
-    (device,) = devices_at(kitchen["id"])
+    # Its meter of 2020 was replaced on 2026-03-10 (calibration); the new one's radio failed.
+    _, device = devices_at(kitchen["id"])
     last = max(readings_of(device["id"]), key=lambda r: datetime.fromisoformat(r["timestamp"]))
     assert last["timestamp"] == "2026-10-01T00:00:00+02:00"
     body = api.consumption("WE 05", "2026-01-01", "2026-12-31", "water_cold")
     mp = next(p for p in body["measuring_points"] if p["id"] == kitchen["id"])
     assert mp["complete"] is False
-    ((segment),) = mp["segments"]
+    replaced, segment = mp["segments"]  # the old meter's until 2026-03-10, then the new one's
+    assert replaced["to"] == segment["from"] == "2026-03-10T08:45:00+01:00"  # 10th slot
     assert segment["to"] == last["timestamp"]
     assert segment["readings"][1] == recorded(device["id"], last["timestamp"])
     assert body["warnings"] == [

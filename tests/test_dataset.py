@@ -268,9 +268,9 @@ BREAKAGES = [
         id="commissioned-on-not-a-date",
     ),
     pytest.param(
-        # WE 01's warm water point; its first meter was installed 2020-03-02 08:00, the day
+        # WE 01's warm water point; its first meter was installed 2021-02-08 09:40, the day
         # before: a device cannot be in place before its point is in service.
-        edit("measuring_points.json", set_field(0, "commissioned_on", "2020-03-03")),
+        edit("measuring_points.json", set_field(0, "commissioned_on", "2021-02-09")),
         ("devices.json", "$[0]", "installed outside the service of measuring point"),
         id="device-before-commissioning",
     ),
@@ -371,3 +371,54 @@ def test_units_carry_their_section_6a_category_and_a1_has_a_central_heat_meter(d
         "heat", None, "Heizraum")  # fmt: skip
     # Properties with heat meters in every unit need none.
     assert catalogue.property_points(a2.id) == ()
+
+
+# MessEV/MessEG calibration validity: warm water and heat meters 5 years, cold water 6,
+# each until the end of that year (a warm water meter of 2020 until 2025-12-31).
+VALID_YEARS = {Metric.WATER_WARM: 5, Metric.HEAT: 5, Metric.WATER_COLD: 6}
+
+
+def test_no_meter_is_read_past_its_calibration_validity(dataset):
+    catalogue = dataset.catalogue
+    checked = 0
+    for prop in catalogue.properties():
+        points = [
+            p for u in catalogue.usage_units(prop.id) for p in catalogue.measuring_points(u.id)
+        ]
+        for point in [*points, *catalogue.property_points(prop.id)]:
+            if point.metric not in VALID_YEARS:
+                continue  # heat cost allocators are not calibrated
+            for device in catalogue.devices(point.id):
+                end = datetime(device.installed_at.year + VALID_YEARS[point.metric] + 1, 1, 1,
+                               tzinfo=BERLIN)  # fmt: skip
+                if end <= datetime(2027, 1, 1, tzinfo=BERLIN):
+                    assert device.removed_at is not None and device.removed_at < end, device.id
+                    checked += 1
+    # Due by 2026: A1's 2020 warm water and central heat meter (11) and cold water (16),
+    # WE 01's warm water meter of 2021 (1); A2's and B1's 2019 warm water and heat (16) and
+    # cold water (8): 52 meters.
+    assert checked == 52
+
+
+@pytest.mark.parametrize(
+    ("point_key", "installed"),
+    [
+        # A2 WE 02's heat meter of 2019-06-17 is valid until 2024-12-31: replaced in A2's
+        # campaign of 2024-03-12 (its 6th meter, 08:25), that one in turn on 2025-05-20.
+        (("Hafenstraße 3", "WE 02", Metric.HEAT),
+         ["2019-06-17T08:40:00+02:00", "2024-03-12T08:25:00+01:00", "2025-05-20T08:00:00+02:00"]),
+        # WE 01's warm water meter of 2021 is valid until 2026-12-31: the quickstart's swap.
+        (("Wohnanlage Lindenhof", "WE 01", Metric.WATER_WARM),
+         ["2021-02-08T09:40:00+01:00", "2026-09-15T10:30:00+02:00"]),
+    ],
+)  # fmt: skip
+def test_the_replacement_campaign_follows_the_calibration_periods(dataset, point_key, installed):
+    catalogue = dataset.catalogue
+    name, unit_name, metric = point_key
+    prop = next(p for p in catalogue.properties() if p.name == name)
+    unit = next(u for u in catalogue.usage_units(prop.id) if u.name == unit_name)
+    (point,) = [p for p in catalogue.measuring_points(unit.id) if p.metric is metric]
+    devices = catalogue.devices(point.id)
+    assert [d.installed_at.isoformat() for d in devices] == installed
+    for old, new in zip(devices, devices[1:], strict=False):
+        assert old.removed_at == new.installed_at
