@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -420,5 +421,5 @@ def test_the_replacement_campaign_follows_the_calibration_periods(dataset, point
     (point,) = [p for p in catalogue.measuring_points(unit.id) if p.metric is metric]
     devices = catalogue.devices(point.id)
     assert [d.installed_at.isoformat() for d in devices] == installed
-    for old, new in zip(devices, devices[1:], strict=False):
+    for old, new in pairwise(devices):
         assert old.removed_at == new.installed_at
