@@ -5,12 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from .model import Device, MeasuringPoint, Property, Tenant, UsageUnit
 
 
 class Catalogue(ABC):
     """What the API reads; another store can replace the in-memory one behind this."""
+
+    # The data set's last reading: past it, readings continue from a model (continuation.py).
+    horizon: datetime | None = None
 
     @abstractmethod
     def tenant(self, tenant_id: str) -> Tenant | None: ...
@@ -74,6 +78,10 @@ class InMemoryCatalogue(Catalogue):
         self._points_by_property = _group(
             (p for p in self._points.values() if p.usage_unit_id is None),
             lambda p: p.property_id,
+        )
+        self.horizon = max(
+            (d.timestamps[-1].astimezone(UTC) for d in self._devices.values() if d.timestamps),
+            default=None,
         )
         self._devices_by_point = {
             key: tuple(sorted(group, key=lambda d: d.installed_at))

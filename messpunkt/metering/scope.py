@@ -6,11 +6,12 @@ anything outside the tenant or the property scope is simply absent.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .catalogue import Catalogue
+from .continuation import continued_to_month
 from .model import Device, MeasuringPoint, Metric, Property, UsageUnit
 from .timeline import device_as_of, point_as_of
 
@@ -81,9 +82,13 @@ class ScopedCatalogue:
 
     def device(self, device_id: str) -> Device | None:
         device = self.catalogue.device(device_id)
-        if device is None or self.measuring_point(device.measuring_point_id) is None:
+        if device is None:
+            return self._successor(device_id)
+        if self.measuring_point(device.measuring_point_id) is None:
             return None
-        return device_as_of(device, self.now)
+        return next(
+            (d for d in self._devices(device.measuring_point_id) if d.id == device_id), None
+        )
 
     def points_with_devices(
         self, unit: UsageUnit, metrics: Collection[Metric] | None = None
@@ -113,8 +118,27 @@ class ScopedCatalogue:
         return self._devices(point_id)
 
     def _devices(self, point_id: str) -> list[Device]:
-        known = (device_as_of(d, self.now) for d in self.catalogue.devices(point_id))
+        devices: Iterable[Device] = self.catalogue.devices(point_id)
+        horizon = self.catalogue.horizon
+        if horizon is not None and self.now > horizon:
+            # Past the data set's end, readings and calibration swaps continue from a model.
+            devices = [
+                d for device in devices for d in continued_to_month(device, horizon, self.now)
+            ]
+        known = (device_as_of(d, self.now) for d in devices)
         return [device for device in known if device is not None]
+
+    def _successor(self, device_id: str) -> Device | None:
+        """Find a meter that replaced a fixture device after the data set's end."""
+        horizon = self.catalogue.horizon
+        if horizon is None or self.now <= horizon:
+            return None
+        for unit in self.usage_units():
+            for point in self.measuring_points(unit.id):
+                for device in self._devices(point.id):
+                    if device.id == device_id:
+                        return device
+        return None
 
     def _as_of(self, points: Sequence[MeasuringPoint]) -> list[MeasuringPoint]:
         known = (point_as_of(p, self.now) for p in points)
