@@ -486,3 +486,27 @@ def test_months_bridged_by_interpolation_alone_are_estimated(api):
     assert june["consumption"]["value"] is not None
     neighbour = api.monthly("WE 01", 2025, "heat_allocation")["months"][5]
     assert neighbour["property_average"]["units_compared"] == 7  # the 8 flats but WE 01
+
+
+def test_the_monthly_notice_gives_heat_related_values_in_kwh(api):
+    # WE 01, January 2026. Warm water: 147.908 - 145.642 = 2.266 m³; HeizkostenV §9(2):
+    # 2.5 kWh/(m³·K) × 2.266 m³ × (60 - 10) K = 283.25 -> 283 kWh.
+    warm = api.monthly("WE 01", 2026, "water_warm")["months"][0]["consumption"]
+    assert (warm["value"], warm["kwh"]) == (Decimal("2.266"), Decimal(283))
+    # Allocators (all restart at 0 on 1 January, so the 1 February values are January's):
+    #   WE 01 111 + 67 + 119 + 164 = 461     WE 05 155 + 142 + 147 + 246 = 690
+    #   WE 02 108 + 125 + 211 = 444          WE 06 95 + 93 + 113 + 182 = 483
+    #   WE 03 125 + 178 + 108 + 171 + 266 = 848   WE 07 151 + 150 + 109 + 150 + 315 = 875
+    #   WE 04 114 + 108 + 211 = 433          WE 08 144 + 179 + 116 + 167 + 203 = 809
+    # 5,043 rated units in all. The central heat meter: 29,017 - 19,629 = 9,388 kWh.
+    # WE 01: 9,388 × 461 / 5,043 = 858.19 -> 858 kWh.
+    # Its comparison user, the seven other flats: (5,043 - 461) / (628.55 - 72.4) m² × 72.4 m²
+    # = 4,582 / 556.15 × 72.4 = 596.488 -> 596 units,
+    # 9,388 × 596.488 / 5,043 = 1,110.4 -> 1,110 kWh (from the unrounded average).
+    heat = api.monthly("WE 01", 2026, "heat_allocation")["months"][0]
+    assert (heat["consumption"]["value"], heat["consumption"]["kwh"]) == (461, 858)
+    average = heat["property_average"]
+    assert (average["value"], average["kwh"], average["units_compared"]) == (596, 1110, 7)
+    # Cold water has no energy.
+    cold = api.monthly("WE 01", 2026, "water_cold")["months"][0]
+    assert (cold["consumption"]["kwh"], cold["property_average"]["kwh"]) == (None, None)
