@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import gc
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .metering.catalogue import InMemoryCatalogue
 from .metering.model import (
+    Category,
     DemoUser,
     Device,
     MeasuringPoint,
@@ -108,17 +109,17 @@ class _Loader:
             units[r.text("id")] = self._unit(r)
         points = {}
         for r in self._records("measuring_points.json"):
-            r.reference("usage_unit_id", units)
-            points[r.text("id")] = self._point(r)
+            points[r.text("id")] = self._point(r, units, properties)
         readings = self._readings()
         devices = []
         for r in self._records("devices.json"):
             point = points[r.reference("measuring_point_id", points)]
-            zone = ZoneInfo(properties[units[point.usage_unit_id].property_id].timezone)
+            zone = ZoneInfo(properties[_property_of(point, units)].timezone)
             devices.append(self._device(r, point.metric, zone, readings.pop(r.text("id"), ())))
         if readings:
             orphan = next(iter(readings))
             raise DataSetError("readings.json", "$", f"readings of unknown device {orphan!r}")
+        points = self._in_service(points, devices, units, properties)
         clients = {}
         for r in self._records("clients.json"):
             client = self._client(r)
@@ -177,16 +178,64 @@ class _Loader:
         )  # fmt: skip
 
     def _unit(self, r: Record) -> UsageUnit:
+        category = r.choice("category", Category) if "category" in r.raw else Category.RESIDENTIAL
         return UsageUnit(
             r.text("id"), r.text("property_id"), r.text("name"), r.text("kind"), r.text("floor"),
-            r.decimal("area_m2"),
+            r.decimal("area_m2"), category,
         )  # fmt: skip
 
-    def _point(self, r: Record) -> MeasuringPoint:
+    def _point(
+        self, r: Record, units: dict[str, UsageUnit], properties: dict[str, Property]
+    ) -> MeasuringPoint:
+        # A point belongs to a unit, or (the central heat meter) to a whole property.
+        if r.raw.get("usage_unit_id") is None and r.raw.get("property_id") is not None:
+            unit_id, property_id = None, r.reference("property_id", properties)
+            if r.raw.get("metric") != Metric.HEAT.value:
+                raise r.fail("metric", "a property's own point is its central heat meter: heat")
+        else:
+            unit_id, property_id = r.reference("usage_unit_id", units), None
+            if r.raw.get("property_id") is not None:
+                raise r.fail("property_id", "a unit's point has none (it has usage_unit_id)")
         metric = r.choice("metric", Metric)
         if r.text("unit") != metric.unit:
             raise DataSetError(r.file, f"{r.path}.unit", f"{metric} is measured in {metric.unit}")
-        return MeasuringPoint(r.text("id"), r.text("usage_unit_id"), metric, r.text("location"))
+        commissioned = r.day("commissioned_on", optional=True)
+        decommissioned = r.day("decommissioned_on", optional=True)
+        if commissioned and decommissioned and decommissioned < commissioned:
+            raise r.fail("decommissioned_on", "must not be before commissioned_on")
+        return MeasuringPoint(
+            r.text("id"), unit_id, metric, r.text("location"), commissioned, decommissioned,
+            property_id=property_id,
+        )  # fmt: skip
+
+    def _in_service(
+        self,
+        points: dict[str, MeasuringPoint],
+        devices: list[Device],
+        units: dict[str, UsageUnit],
+        properties: dict[str, Property],
+    ) -> dict[str, MeasuringPoint]:
+        """Give each point its service as instants; refuse a device outside it."""
+        by_point: dict[str, list[Device]] = {}
+        position = {}
+        for index, device in enumerate(devices):
+            by_point.setdefault(device.measuring_point_id, []).append(device)
+            position[device.id] = index
+        for point_id, point in points.items():
+            zone = ZoneInfo(properties[_property_of(point, units)].timezone)
+            start, end = service_instants(point, by_point.get(point_id, ()), zone)
+            for device in by_point.get(point_id, ()):
+                removed = device.removed_at
+                if (start is not None and device.installed_at.astimezone(UTC) < start) or (
+                    end is not None and (removed is None or removed.astimezone(UTC) > end)
+                ):
+                    raise DataSetError(
+                        "devices.json", f"$[{position[device.id]}]", "installed outside the "
+                        f"service of measuring point {point_id} (commissioned_on, "
+                        "decommissioned_on)",
+                    )  # fmt: skip
+            points[point_id] = replace(point, service_start=start, service_end=end)
+        return points
 
     def _device(
         self, r: Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
@@ -227,12 +276,25 @@ class _Loader:
                 value = raw["value"]
                 if type(value) is int:
                     value = Decimal(value)
+                recorded = raw.get("recorded_at")
+                if recorded is not None:
+                    recorded = datetime.fromisoformat(recorded)
+                    if recorded.tzinfo is None:
+                        raise ValueError
+                    recorded = recorded.astimezone(UTC)
+                    if recorded < timestamp:
+                        raise DataSetError(
+                            "readings.json", f"$[{index}].recorded_at", "must not be before "
+                            "the reading's timestamp (a reading is recorded once taken)",
+                        )  # fmt: skip
                 reading = Reading(
-                    timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]]
+                    timestamp, value, qualities[raw["quality"]], reasons[raw["reason"]], recorded
                 )
                 if type(value) is not Decimal or value < 0:
                     raise ValueError
                 by_device.setdefault(raw["device_id"], []).append(reading)
+            except DataSetError:
+                raise
             except (KeyError, TypeError, ValueError):
                 record = Record("readings.json", f"$[{index}]", raw)
                 record.text("device_id")
@@ -240,6 +302,7 @@ class _Loader:
                 record.decimal("value")
                 record.choice("quality", qualities)
                 record.choice("reason", reasons)
+                record.instant("recorded_at", optional=True)
                 raise DataSetError("readings.json", f"$[{index}]", "invalid reading") from None
         return {device: tuple(items) for device, items in by_device.items()}
 
@@ -267,6 +330,37 @@ class _Loader:
         )
 
 
+def _property_of(point: MeasuringPoint, units: dict[str, UsageUnit]) -> str:
+    if point.usage_unit_id is None:
+        assert point.property_id is not None
+        return point.property_id
+    return units[point.usage_unit_id].property_id
+
+
+def service_instants(
+    point: MeasuringPoint, devices: Sequence[Device], zone: ZoneInfo
+) -> tuple[datetime | None, datetime | None]:
+    """Return the instants a point's service starts and ends (in UTC; None: unbounded).
+
+    It starts at 00:00 of `commissioned_on`, or at its first device's installation
+    when that is on the same day (the meter fitter commissions the point); it ends
+    at 00:00 of `decommissioned_on`, or at the last removal on that day.
+    """
+    start = end = None
+    if point.commissioned_on is not None:
+        start = datetime.combine(point.commissioned_on, time(), zone).astimezone(UTC)
+        first = min((d.installed_at.astimezone(UTC) for d in devices), default=None)
+        if first is not None and first.astimezone(zone).date() == point.commissioned_on:
+            start = first
+    if point.decommissioned_on is not None:
+        end = datetime.combine(point.decommissioned_on, time(), zone).astimezone(UTC)
+        removals = [d.removed_at.astimezone(UTC) for d in devices if d.removed_at is not None]
+        last = max(removals, default=None)
+        if last is not None and last.astimezone(zone).date() == point.decommissioned_on:
+            end = last
+    return start, end
+
+
 def _at_precision(
     device_id: str, metric: Metric, readings: tuple[Reading, ...]
 ) -> tuple[Reading, ...]:
@@ -283,6 +377,6 @@ def _at_precision(
                     f"device {device_id}: {reading.value} at {reading.timestamp.isoformat()} is "
                     f"finer than the {metric} precision {metric.precision}"
                 )
-            reading = Reading(reading.timestamp, value, reading.quality, reading.reason)
+            reading = reading._replace(value=value)
         result.append(reading)
     return tuple(result)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .metering.model import Metric, Quality, Reason
+from .metering.model import Category, Metric, Quality, Reason
 from .oauth.clients import ClientType
 
 SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
@@ -20,6 +20,7 @@ SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
 TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
 OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
 INSTANT: dict[str, Any] = {**TEXT, "format": "date-time"}
+DAY: dict[str, Any] = {**TEXT, "format": "date"}
 NUMBER: dict[str, Any] = {"type": "number", "minimum": 0}
 TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
 
@@ -65,16 +66,44 @@ ITEMS: dict[str, dict[str, Any]] = {
             "kind": TEXT,
             "floor": TEXT,
             "area_m2": NUMBER,
-        }
+        },
+        {
+            "category": {
+                "enum": [c.value for c in Category],
+                "description": "HeizkostenV §6a user category; absent: residential.",
+            }
+        },
     ),
     "measuring_points": _item(
         {
             "id": TEXT,
-            "usage_unit_id": TEXT,
             "metric": {"enum": [m.value for m in Metric]},
             "unit": {"enum": sorted({m.unit for m in Metric}), "description": "The metric's."},
             "location": TEXT,
-        }
+        },
+        {
+            "usage_unit_id": {
+                **TEXT,
+                "type": ["string", "null"],
+                "description": "The unit it measures; null for a property's central heat meter.",
+            },
+            "property_id": {
+                **TEXT,
+                "type": ["string", "null"],
+                "description": "Only for a property's central heat meter (metric heat).",
+            },
+            "commissioned_on": {
+                **DAY,
+                "type": ["string", "null"],
+                "description": "First day in service (property's time zone); before it the "
+                "point does not exist. Its first device may be installed later that day.",
+            },
+            "decommissioned_on": {
+                **DAY,
+                "type": ["string", "null"],
+                "description": "The day its service ends; every device is removed by then.",
+            },
+        },
     ),
     "devices": _item(
         {
@@ -94,7 +123,15 @@ ITEMS: dict[str, dict[str, Any]] = {
             "value": NUMBER,
             "quality": {"enum": [Quality.MEASURED.value, Quality.ESTIMATED.value]},
             "reason": {"enum": [r.value for r in Reason if r is not Reason.WINDOW_BOUNDARY]},
-        }
+        },
+        {
+            "recorded_at": {
+                **INSTANT,
+                "type": ["string", "null"],
+                "description": "When the reading reached the system, not before `timestamp` "
+                "(absent: at it). Before it the reading does not exist in the API.",
+            }
+        },
     ),
     "clients": _item(
         {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -73,6 +73,17 @@ class Record:
         if instant is None or instant.tzinfo is None:
             raise self.fail(key, "must be an ISO 8601 timestamp with a UTC offset")
         return instant
+
+    def day(self, key: str, *, optional: bool = False) -> Any:
+        value = self.text(key, optional=optional)
+        if value is None:
+            return None
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value)
+        except ValueError:
+            pass
+        raise self.fail(key, "must be an ISO 8601 calendar date (YYYY-MM-DD)")
 
     def choice(self, key: str, allowed: Callable[[str], Any] | dict[str, Any]) -> Any:
         value = self.text(key)

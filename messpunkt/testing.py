@@ -34,6 +34,9 @@ from waitress.server import create_server
 from . import create_app
 
 FROZEN_AT = "2026-11-23T09:00:00+00:00"
+# The data follows the sandbox clock: frozen here, every reading of the fixtures
+# (2024-01-01 .. 2027-01-01) is recorded and none of their continuation yet (2027-02-01).
+FIXTURES_COMPLETE_AT = "2027-01-15T09:00:00+00:00"
 DEMO_CLIENT = "sandbox-demo-client"
 DEMO_REDIRECT_URI = "http://localhost:3000/callback"
 DEMO_SCOPES = ("read:units", "read:devices", "read:readings")

@@ -55,6 +55,10 @@ MONTH_WEIGHTS = {  # relative consumption January..December
 }
 MONTH_NOISE = {"water_warm": 0.10, "water_cold": 0.10, "heat": 0.15, "heat_allocation": 0.15}
 WATER_SHARE = {"Bad": 0.6, "Küche": 0.4, "WC": 1.0}  # split of a unit's water between taps
+# Heat cost allocators count rated units (bewertete Einheiten): the radiator's rating factors
+# are programmed in, so units of different radiators add up, and one unit stands for about
+# 2 kWh of heat (a unit's allocators sum to intensity × area / RATED_KWH_PER_UNIT a year).
+RATED_KWH_PER_UNIT = 2.0
 RADIATOR_WEIGHT = {
     "Wohnzimmer": 1.0,
     "Kinderzimmer": 0.7,
@@ -76,6 +80,9 @@ VENDORS = {  # per metric: (manufacturer, model, serial number pattern); picked 
     "heat_allocation": [("Qundis", "Q caloric 5.5", "{:08d}"), ("Brunata", "HCA Futura", "{:08d}")],
 }
 VENDORS["water_cold"] = VENDORS["water_warm"]
+
+# MessEV Anlage 7: calibration validity in years, each to the end of the year.
+CALIBRATION_YEARS = {"water_warm": 5, "heat": 5, "water_cold": 6}
 
 HEAT_METER_LAYOUT = [("water_warm", "Bad"), ("water_cold", "Bad"), ("heat", "Flur")]
 FILLER_LAYOUTS = {
@@ -188,12 +195,20 @@ class Device:
 class Point:
     key: str
     id: str
-    unit: Unit
+    unit: Unit | None  # None for a property's central heat meter (see `owner`)
+    owner: Property
     metric: str
     location: str
     curve: list[float]  # cumulative consumption at each MONTHS instant (0 at 2024-01-01)
     prior_year: float  # consumption in 2023 (for the heat cost allocator reset)
     devices: list[Device] = field(default_factory=list)
+    decommissioned_on: datetime | None = None  # the day its service ends, if it does
+    commissioned_at: datetime | None = None  # with the property's first campaign
+
+    @property
+    def commissioned_on(self) -> datetime:
+        """The point is commissioned with its first device, on that day."""
+        return self.commissioned_at or min(d.installed_at for d in self.devices)
 
 
 def yearly_amount(
@@ -206,7 +221,10 @@ def yearly_amount(
         return 0.70 * unit.area * unit.factor * share
     if metric == "heat":
         return unit.intensity * unit.area
-    return 1000 * RADIATOR_WEIGHT[location] * unit.intensity / 90 * rng.uniform(0.85, 1.15)
+    # `share` is this radiator's part of the unit's radiators (RADIATOR_WEIGHT): the rated
+    # units scale with the flat's heat demand, so they are plausible per m².
+    heat = unit.intensity * unit.area * share
+    return heat / RATED_KWH_PER_UNIT * rng.uniform(0.85, 1.15)
 
 
 def consumption_curve(metric: str, yearly: float, rng: random.Random) -> tuple[list[float], float]:
@@ -293,9 +311,36 @@ class Builder:
         yearly = yearly_amount(metric, location, unit, share, rng)
         curve, prior_year = consumption_curve(metric, yearly, rng)
         point = Point(
-            key, make_id(f"measuring-point:{key}"), unit, metric, location, curve, prior_year
+            key,
+            make_id(f"measuring-point:{key}"),
+            unit,
+            unit.property,
+            metric,
+            location,
+            curve,
+            prior_year,
         )
         self.points[key] = point
+        return point
+
+    def add_central_heat_meter(self, prop: Property) -> Point:
+        """Add the property's central heat meter: the heat its radiators gave, in kWh.
+
+        Heat cost allocators only share it out: a unit's rated units over all the
+        property's units is its share of this meter's kWh (HeizkostenV §6a, §7).
+        """
+        key = f"{prop.key}/central/heat/Heizraum"
+        rng = random.Random(f"consumption:{key}")
+        units = [unit for unit in self.units if unit.property is prop]
+        # What the flats' radiators gave, plus some 8 % lost in the building's pipes.
+        yearly = sum(unit.intensity * unit.area for unit in units) * rng.uniform(1.06, 1.10)
+        curve, prior_year = consumption_curve("heat", yearly, rng)
+        point = Point(
+            key, make_id(f"measuring-point:{key}"), None, prop, "heat", "Heizraum", curve,
+            prior_year,
+        )  # fmt: skip
+        self.points[key] = point
+        self.install_original(point)
         return point
 
     def add_layout(self, unit: Unit, layout: list[tuple[str, str]]) -> None:
@@ -305,12 +350,14 @@ class Builder:
             share = 1.0
             if metric.startswith("water") and len(same_metric) > 1:
                 share = WATER_SHARE[location] / sum(WATER_SHARE[loc] for loc in same_metric)
+            if metric == "heat_allocation":
+                share = RADIATOR_WEIGHT[location] / sum(RADIATOR_WEIGHT[r] for r in same_metric)
             self.install_original(self.add_point(unit, metric, location, share))
 
     def add_device(self, point: Point, installed_at: datetime, start_value: float) -> Device:
         key = f"{point.key}/{len(point.devices) + 1}"
         options = VENDORS[point.metric]
-        manufacturer, model, pattern = options[point.unit.property.vendor % len(options)]
+        manufacturer, model, pattern = options[point.owner.vendor % len(options)]
         serial = pattern.format(self.serial_rng.randrange(10_000_000, 100_000_000))
         while serial in self.serials:
             serial = pattern.format(self.serial_rng.randrange(10_000_000, 100_000_000))
@@ -323,7 +370,7 @@ class Builder:
 
     def install_original(self, point: Point) -> Device:
         """Device from the property's installation campaign (before 2023), 5 minutes apart."""
-        prop = point.unit.property
+        prop = point.owner
         slot = self.campaign_slots.get(prop.key, 0)
         self.campaign_slots[prop.key] = slot + 1
         installed_at = prop.campaign + timedelta(minutes=5 * slot)
@@ -334,7 +381,49 @@ class Builder:
         start = years * yearly * rng.uniform(0.85, 1.15)
         if point.metric == "heat_allocation":
             start = 0.0  # allocators count from the last 1 January instead
+        point.commissioned_at = installed_at
         return self.add_device(point, installed_at, start)
+
+    def replace_at(self, point: Point, at: datetime, start_value: float) -> Device:
+        """Replace the device installed at `at` by a new one, which takes over its future."""
+        current = next(
+            d for d in point.devices
+            if d.installed_at < at and (d.removed_at is None or d.removed_at > at)
+        )  # fmt: skip
+        new = self.add_device(point, at, start_value)
+        new.removed_at, current.removed_at = current.removed_at, at
+        return new
+
+    def calibration_campaign(self, dates: dict[tuple[str, int], datetime]) -> None:
+        """Replace every meter whose calibration runs out by the end of 2026, in its last year.
+
+        MessEV/MessEG: warm water and heat meters are valid 5 years, cold water meters 6,
+        each to the end of the year (a meter of 2020 warm water until 2025-12-31). Heat
+        cost allocators are not calibrated. `dates` gives each property's campaign day of a
+        year (08:00 local), the meters 5 minutes apart.
+        """
+        slots: dict[tuple[str, int], int] = {}
+        for point in list(self.points.values()):
+            period = CALIBRATION_YEARS.get(point.metric)
+            due = True
+            while period and due:
+                due = False
+                for device in list(point.devices):
+                    year = device.installed_at.year + period
+                    valid_until = berlin(year + 1, 1, 1)
+                    if year > LAST.year - 1 or (
+                        device.removed_at is not None and device.removed_at < valid_until
+                    ):
+                        continue
+                    key = (point.owner.key, year)
+                    slot = slots.get(key, 0)
+                    slots[key] = slot + 1
+                    at = dates[key] + timedelta(minutes=5 * slot)
+                    rng = random.Random(f"calibration:{device.key}")
+                    start = 0.0 if point.metric == "heat" else rng.uniform(0.0, 0.05)
+                    self.replace_at(point, at, start)
+                    due = True
+                    break
 
     def swap(self, point: Point, at: datetime, start_value: float) -> Device:
         """Remove the point's current device at `at` and install a new one at the same instant."""
@@ -344,9 +433,14 @@ class Builder:
     def sorted_points(self) -> list[Point]:
         """Measuring points by unit (file order), metric, location."""
         unit_pos = {unit.id: i for i, unit in enumerate(self.units)}
+        prop_pos = {prop.id: len(unit_pos) + i for i, prop in enumerate(self.properties)}
+
+        def position(p: Point) -> int:  # a property's own points after every unit's
+            return unit_pos[p.unit.id] if p.unit else prop_pos[p.owner.id]
+
         return sorted(
             self.points.values(),
-            key=lambda p: (unit_pos[p.unit.id], METRIC_ORDER.index(p.metric), p.location),
+            key=lambda p: (position(p), METRIC_ORDER.index(p.metric), p.location),
         )
 
 
@@ -426,10 +520,28 @@ def build_default(b: Builder) -> None:
     gap = b.points["A1/WE 03/heat_allocation/Wohnzimmer"].devices[0]
     gap.skipped = {month_index(berlin(2025, m, 1)) for m in (6, 7, 8)}
     gap.estimated = {month_index(berlin(2025, 9, 1))}
-    # Scenario "readings stop": radio module failure after 2026-10-01, device still installed.
-    b.points["A1/WE 05/water_cold/Küche"].devices[0].stop_after = month_index(berlin(2026, 10, 1))
     # Heat meter swap in Hamburg.
     b.swap(b.points["A2/WE 02/heat/Flur"], berlin(2025, 5, 20, 8), start_value=0.0)
+    # A1 shares its heat through allocators: its central heat meter gives their kWh.
+    b.add_central_heat_meter(a1)
+    # WE 01's first warm water meter failed in 2021 and was replaced then (before the data):
+    # its meter of 2021 is valid until 2026-12-31, and the quickstart's swap of 2026-09-15
+    # is its calibration replacement. Its registers are those of the data as published.
+    b.points["A1/WE 01/water_warm/Bad"].devices[0].installed_at = berlin(2021, 2, 8, 9, 40)
+    # Scenario "calibration campaign" (MessEV): every meter due by 2026 is replaced in its
+    # last valid year, property by property.
+    b.calibration_campaign(
+        {
+            ("A1", 2025): berlin(2025, 10, 14, 8),  # warm water and the central heat meter
+            ("A1", 2026): berlin(2026, 3, 10, 8),  # cold water
+            ("A2", 2024): berlin(2024, 3, 12, 8),  # warm water and heat
+            ("A2", 2025): berlin(2025, 3, 18, 8),  # cold water
+            ("B1", 2024): berlin(2024, 4, 16, 8),
+            ("B1", 2025): berlin(2025, 4, 8, 8),
+        }
+    )
+    # Scenario "readings stop": radio module failure after 2026-10-01, device still installed.
+    b.points["A1/WE 05/water_cold/Küche"].devices[-1].stop_after = month_index(berlin(2026, 10, 1))
 
 
 def add_fillers(b: Builder, total_units: int) -> None:
@@ -451,7 +563,20 @@ def add_fillers(b: Builder, total_units: int) -> None:
                 prop, f"WE {n:02d}", FILLER_FLOORS[(n - 1) // 4], round(rng.uniform(38, 125), 2)
             )
             b.add_layout(unit, FILLER_LAYOUTS[heating])
+        if heating == "heat_cost_allocators":
+            b.add_central_heat_meter(prop)
+        # Its calibration campaigns: a weekday between March and November of each year.
+        b.calibration_campaign(
+            {(prop.key, year): filler_campaign_day(prop.key, year) for year in (2024, 2025, 2026)}
+        )
         index += 1
+
+
+def filler_campaign_day(key: str, year: int) -> datetime:
+    """A filler property's calibration campaign of a year: a Tuesday, March to November."""
+    rng = random.Random(f"calibration-day:{key}:{year}")
+    day = berlin(year, 3, 3, 8) + timedelta(weeks=rng.randrange(0, 36))
+    return day + timedelta(days=(1 - day.weekday()) % 7)
 
 
 def cumulative(point: Point, t: datetime) -> float:
@@ -504,13 +629,30 @@ def readings(points: list[Point]) -> Iterator[dict]:
             for t, reason, quality in device_events(point, device):
                 value = register_value(point, device, t, reason)
                 k = month_index(t)
-                yield {
+                record = {
                     "device_id": device.id,
                     "timestamp": MONTHS_ISO[k] if t == MONTHS[k] else t.isoformat(),
                     "value": to_number(value, DECIMALS[point.metric]),
                     "quality": quality,
                     "reason": reason,
                 }
+                recorded = recorded_at(t, reason, quality)
+                if recorded != t:
+                    record["recorded_at"] = recorded.isoformat()
+                yield record
+
+
+def recorded_at(t: datetime, reason: str, quality: str) -> datetime:
+    """When a reading reached messpunkt: radio readings at once, others later.
+
+    A fitter's installation or removal reading is synced from the handheld two hours
+    later; an estimate (a radio outage bridged) is made two days later at 10:00.
+    """
+    if quality == "estimated":
+        return (t + timedelta(days=2)).replace(hour=10, minute=0)
+    if reason in ("installation", "removal"):
+        return t + timedelta(hours=2)
+    return t
 
 
 def tenant_records() -> list[dict]:
@@ -629,16 +771,23 @@ def data_files(b: Builder) -> dict[str, Iterable[dict]]:
                 "kind": u.kind,
                 "floor": u.floor,
                 "area_m2": u.area,
+                "category": "commercial" if u.kind == "commercial" else "residential",
             }
             for u in b.units
         ],
         "measuring_points.json": [
             {
                 "id": p.id,
-                "usage_unit_id": p.unit.id,
+                **({"usage_unit_id": p.unit.id} if p.unit else {"property_id": p.owner.id}),
                 "metric": p.metric,
                 "unit": UNIT_OF[p.metric],
                 "location": p.location,
+                "commissioned_on": p.commissioned_on.date().isoformat(),
+                **(
+                    {"decommissioned_on": p.decommissioned_on.date().isoformat()}
+                    if p.decommissioned_on
+                    else {}
+                ),
             }
             for p in points
         ],

@@ -8,6 +8,7 @@ The sandbox's own fixtures (`messpunkt_app`, `messpunkt_client`, `messpunkt_toke
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,42 @@ TENANT_NAME = "Musterhausverwaltung GmbH"
 def load(name: str) -> list[dict[str, Any]]:
     """Read one fixture file as it lies in sandbox_data/, numbers as exact decimals."""
     return json.loads((DATA / f"{name}.json").read_text(encoding="utf-8"), parse_float=Decimal)
+
+
+NEW_YEAR_2027 = "2027-01-01T00:00:00+01:00"
+
+
+def we01_warm_water_2026_from_fixtures(now: datetime) -> tuple[Decimal, str | None]:
+    """Compute WE 01's 2026 warm water use straight from the JSON fixtures, as known at `now`.
+
+    Return the use and where the readings end when that is before 2027-01-01 (None once
+    the 1 January 2027 reading is in: the README's 25.994 m³).
+    """
+    data = DATA
+    load = lambda name: json.loads((data / name).read_text(), parse_float=Decimal)  # noqa: E731
+    unit = load("usage_units.json")[0]
+    point = next(
+        p
+        for p in load("measuring_points.json")
+        if p.get("usage_unit_id") == unit["id"] and p["metric"] == "water_warm"
+    )
+    devices = [d for d in load("devices.json") if d["measuring_point_id"] == point["id"]]
+    old, new = sorted(devices, key=lambda d: d["installed_at"])
+    # A reading exists once recorded (the fitter's at the swap two hours after it).
+    readings = [
+        r for r in load("readings.json")
+        if datetime.fromisoformat(r.get("recorded_at", r["timestamp"])) <= now
+    ]  # fmt: skip
+    values = {(r["device_id"], r["timestamp"]): r["value"] for r in readings}
+    assert (new["id"], new["installed_at"]) in values, "the quickstart's swap is in the past"
+    last = max(
+        (r["timestamp"] for r in readings if r["device_id"] == new["id"]),
+        key=datetime.fromisoformat,
+    )
+    used = (
+        values[(old["id"], old["removed_at"])] - values[(old["id"], "2026-01-01T00:00:00+01:00")]
+    ) + (values[(new["id"], min(last, NEW_YEAR_2027))] - values[(new["id"], new["installed_at"])])
+    return used, (None if last == NEW_YEAR_2027 else last)
 
 
 @pytest.fixture

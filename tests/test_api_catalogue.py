@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Api, load
 
-from messpunkt.testing import QUICKSTART_PROPERTY, obtain_tokens
+from messpunkt.testing import FIXTURES_COMPLETE_AT, QUICKSTART_PROPERTY, obtain_tokens
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -24,7 +24,7 @@ POINT = {p["id"]: p for p in POINTS}
 A1_DEVICES = [
     d
     for d in DEVICES
-    if POINT[d["measuring_point_id"]]["usage_unit_id"] in {u["id"] for u in A1_UNITS}
+    if POINT[d["measuring_point_id"]].get("usage_unit_id") in {u["id"] for u in A1_UNITS}
 ]
 
 
@@ -35,7 +35,7 @@ def unit(name: str) -> str:
 def point(unit_name: str, metric: str, location: str) -> str:
     wanted = (unit(unit_name), metric, location)
     return next(
-        p["id"] for p in POINTS if (p["usage_unit_id"], p["metric"], p["location"]) == wanted
+        p["id"] for p in POINTS if (p.get("usage_unit_id"), p["metric"], p["location"]) == wanted
     )
 
 
@@ -51,6 +51,12 @@ WARM_WE01 = point("WE 01", "water_warm", "Bad")
 OLD_WARM, NEW_WARM = devices_at(WARM_WE01)
 ALLOCATORS = [d["id"] for d in A1_DEVICES if POINT[d["measuring_point_id"]]["unit"] == "units"]
 GAP_ALLOCATOR = devices_at(point("WE 03", "heat_allocation", "Wohnzimmer"))[0]
+
+
+@pytest.fixture
+def messpunkt_config() -> dict[str, str]:
+    # Every fixture reading is recorded by then (the data follows the sandbox clock).
+    return {"MESSPUNKT_FROZEN_AT": FIXTURES_COMPLETE_AT}
 
 
 @pytest.fixture
@@ -70,7 +76,7 @@ def device_document(device: dict) -> dict:
     return {
         **{k: device[k] for k in ("id", "serial_number", "manufacturer", "model")},
         "measuring_point_id": mp["id"],
-        "usage_unit_id": mp["usage_unit_id"],
+        "usage_unit_id": mp.get("usage_unit_id"),
         "metric": mp["metric"],
         "unit": mp["unit"],
         "installed_at": berlin(device["installed_at"]),
@@ -104,8 +110,9 @@ def test_usage_units_are_listed_in_fixture_order_and_filtered_by_property(
 
 
 def test_measuring_points_of_a_unit_list_their_devices_in_installation_order(api):
-    mine = [p for p in POINTS if p["usage_unit_id"] == unit("WE 01")]
-    expected = [{**p, "device_ids": devices_at(p["id"])} for p in mine]
+    mine = [p for p in POINTS if p.get("usage_unit_id") == unit("WE 01")]
+    # A point still in service has no decommissioned_on in the fixtures: null in the API.
+    expected = [{"decommissioned_on": None, **p, "device_ids": devices_at(p["id"])} for p in mine]
     status, body = api.get(f"/v1/usage-units/{unit('WE 01')}/measuring-points")
     assert (status, body) == (200, page(expected))
     assert body["data"][0]["device_ids"] == [OLD_WARM, NEW_WARM]
@@ -148,7 +155,7 @@ def test_device_filters_match_the_fixtures(api, query):
     def passes(device: dict) -> bool:
         mp = POINT[device["measuring_point_id"]]
         return (
-            query.get("usage_unit_id", mp["usage_unit_id"]) == mp["usage_unit_id"]
+            query.get("usage_unit_id", mp.get("usage_unit_id")) == mp.get("usage_unit_id")
             and query.get("measuring_point_id", mp["id"]) == mp["id"]
             and query.get("metric", mp["metric"]) == mp["metric"]
             and ("active_on" not in query or installed_on(device, query["active_on"]))
@@ -170,6 +177,8 @@ def fixture_readings(device_id: str, first: str, last: str) -> list[dict]:
     return [
         {k: r[k] for k in ("value", "quality", "reason")}
         | {"timestamp": berlin(r["timestamp"]), "unit": unit_name}
+        # Recorded at its timestamp unless the fixture says when (a fitter's or an estimate).
+        | {"recorded_at": berlin(r.get("recorded_at", r["timestamp"]))}
         for r in READINGS
         if r["device_id"] == device_id and first <= berlin(r["timestamp"])[:10] <= last
     ]

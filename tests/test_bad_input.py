@@ -49,7 +49,7 @@ HUGE = 10**30
 
 
 UNIT = next(u["id"] for u in load("usage_units") if u["property_id"] == QUICKSTART_PROPERTY)
-POINT = next(p["id"] for p in load("measuring_points") if p["usage_unit_id"] == UNIT)
+POINT = next(p["id"] for p in load("measuring_points") if p.get("usage_unit_id") == UNIT)
 DEVICE = next(d["id"] for d in load("devices") if d["measuring_point_id"] == POINT)
 
 

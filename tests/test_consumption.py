@@ -63,6 +63,19 @@ def point(metric: Metric = Metric.WATER_WARM, point_id: str = "mp-1") -> Measuri
     return MeasuringPoint(point_id, "unit-1", metric, "Bad")
 
 
+def yearly(point_id: str, metric: Metric, start: str, end: str) -> Device:
+    """A device of `point_id` read on 2026-01-01 and 2027-01-01 only."""
+    return device(
+        f"d-{point_id}",
+        [
+            reading("2026-01-01T00:00:00+01:00", start),
+            reading("2027-01-01T00:00:00+01:00", end),
+        ],
+        metric=metric,
+        point_id=point_id,
+    )
+
+
 def window(first: date, last: date) -> Window:
     return Window.from_dates(first, last, BERLIN)
 
@@ -208,15 +221,15 @@ def test_a_device_entirely_outside_the_window_is_left_out(installed_at, removed_
     [
         # Half-way between 2026-06-01 and 2026-06-03: v = before + (after - before) * 24/48 h.
         ("10.000", "13.100", "11.550"),  # exact
-        ("1.000", "1.001", "1.000"),  # 1.0005 -> half to even -> 1.000 (half up would be 1.001)
-        ("1.001", "1.002", "1.002"),  # 1.0015 -> half to even -> 1.002 (half down: 1.001)
+        # Ties round half up (kaufmännisch), as German billing does:
+        ("1.000", "1.001", "1.001"),  # 1.0005 -> half up -> 1.001 (half to even: 1.000)
+        ("1.001", "1.002", "1.002"),  # 1.0015 -> half up -> 1.002 (half down: 1.001)
         ("2.000", "2.003", "2.002"),  # 2.0015 -> 2.002
-        ("3.002", "3.003", "3.002"),  # 3.0025 -> half to even -> 3.002 (half up: 3.003)
+        ("3.002", "3.003", "3.003"),  # 3.0025 -> half up -> 3.003 (half to even: 3.002)
+        ("3.002", "3.004", "3.003"),  # 3.003 exact: no rounding at all
     ],
 )
-def test_a_boundary_between_readings_is_interpolated_and_rounded_half_to_even(
-    before, after, expected
-):
+def test_a_boundary_between_readings_is_interpolated_and_rounded_half_up(before, after, expected):
     meter = device(
         "m",
         [
@@ -391,6 +404,91 @@ def test_a_device_removed_without_a_successor_leaves_a_no_device_installed_gap_a
     assert segment.consumption == Decimal("3.612")
     assert result.gaps == (Gap(at(removed), quarter.end, GapCause.NO_DEVICE_INSTALLED),)
     assert result.complete is False
+
+
+def commissioned_point(
+    start: str | None, end: str | None = None, metric: Metric = Metric.WATER_COLD
+) -> MeasuringPoint:
+    """A point in service from `start` to `end` (instants, as the loader derives them)."""
+    return MeasuringPoint(
+        "mp-1", "unit-1", metric, "Gäste-WC",
+        service_start=at(start) if start else None, service_end=at(end) if end else None,
+    )  # fmt: skip
+
+
+def test_before_its_commissioning_a_point_does_not_exist_so_it_is_no_gap():
+    # The issue's case: WE 07's "Gäste-WC" point, new on 2025-04-10 09:15 with its meter.
+    installed = "2025-04-10T09:15:00+02:00"
+    meter = device(
+        "guest-wc",
+        [
+            reading(installed, "0.000", Reason.INSTALLATION),
+            reading("2025-05-01T00:00:00+02:00", "0.512"),
+            reading("2025-06-01T00:00:00+02:00", "1.034"),
+            reading("2025-07-01T00:00:00+02:00", "1.498"),
+        ],
+        metric=Metric.WATER_COLD,
+        installed_at=installed,
+    )
+    guest_wc = commissioned_point(installed)
+    quarter = window(date(2025, 4, 1), date(2025, 6, 30))
+
+    result = measuring_point_consumption(guest_wc, [meter], quarter)
+
+    # 1 April to 10 April 09:15 is before the point existed: no gap, the quarter is complete,
+    # and its use is the meter's 1.498 - 0.000 = 1.498 m³.
+    (segment,) = result.segments
+    assert (segment.start, segment.end) == (at(installed), quarter.end)
+    assert result.gaps == ()
+    assert result.complete is True
+    assert result.consumption == Decimal("1.498")
+    # In 2024 the point did not exist at all: a unit's answer leaves it out.
+    year_2024 = window(date(2024, 1, 1), date(2024, 12, 31))
+    assert measuring_point_consumption(guest_wc, [meter], year_2024).segments == ()
+    assert unit_consumption([(guest_wc, [meter])], year_2024, [Metric.WATER_COLD]).points == ()
+
+
+def test_inside_its_service_a_stretch_without_a_device_is_a_real_gap():
+    # In service since 2025-04-01 00:00, but the meter came only on 2025-04-10 09:15:
+    # those nine days are a gap (no_device_installed), and the quarter is incomplete.
+    installed = "2025-04-10T09:15:00+02:00"
+    meter = device(
+        "late",
+        [reading(installed, "0.000", Reason.INSTALLATION),
+         reading("2025-07-01T00:00:00+02:00", "1.498")],
+        metric=Metric.WATER_COLD,
+        installed_at=installed,
+    )  # fmt: skip
+    quarter = window(date(2025, 4, 1), date(2025, 6, 30))
+
+    result = measuring_point_consumption(
+        commissioned_point("2025-04-01T00:00:00+02:00"), [meter], quarter
+    )
+
+    assert result.gaps == (Gap(quarter.start, at(installed), GapCause.NO_DEVICE_INSTALLED),)
+    assert result.complete is False
+
+
+def test_after_its_decommissioning_a_point_does_not_exist_so_it_is_no_gap():
+    # Removed with its meter on 2026-05-20 08:00: May 20 to June 30 is not a gap.
+    removed = "2026-05-20T08:00:00+02:00"
+    meter = device(
+        "removed",
+        [
+            reading("2026-04-01T00:00:00+02:00", "40.100"),
+            reading("2026-05-01T00:00:00+02:00", "42.300"),
+            reading(removed, "43.712", Reason.REMOVAL),
+        ],
+        removed_at=removed,
+    )
+    quarter = window(date(2026, 4, 1), date(2026, 6, 30))
+
+    result = measuring_point_consumption(commissioned_point(None, removed), [meter], quarter)
+
+    # 43.712 - 40.100 = 3.612 m³, and nothing is missing.
+    assert result.consumption == Decimal("3.612")
+    assert result.gaps == ()
+    assert result.complete is True
 
 
 # Heat cost allocators --------------------------------------------------------------------------
@@ -581,17 +679,6 @@ def test_window_from_dates_refuses_a_first_day_after_the_last():
 def test_unit_consumption_totals_sum_each_asked_metric_and_leave_out_the_others():
     year = window(date(2026, 1, 1), date(2026, 12, 31))
 
-    def yearly(point_id: str, metric: Metric, start: str, end: str) -> Device:
-        return device(
-            f"d-{point_id}",
-            [
-                reading("2026-01-01T00:00:00+01:00", start),
-                reading("2027-01-01T00:00:00+01:00", end),
-            ],
-            metric=metric,
-            point_id=point_id,
-        )
-
     warm = point(Metric.WATER_WARM, "warm")
     cold_bath = point(Metric.WATER_COLD, "cold-bath")
     cold_kitchen = point(Metric.WATER_COLD, "cold-kitchen")
@@ -609,12 +696,54 @@ def test_unit_consumption_totals_sum_each_asked_metric_and_leave_out_the_others(
     totals = report.totals()
     assert list(totals) == [Metric.WATER_WARM, Metric.WATER_COLD]
     # 30.975 + 20.805 = 51.780: the trailing zero of the precision is kept.
-    assert {metric: str(value) for metric, value in totals.items()} == {
+    assert {metric: str(total.value) for metric, total in totals.items()} == {
         Metric.WATER_WARM: "25.614",
         Metric.WATER_COLD: "51.780",
     }
-    assert all(type(value) is Decimal for value in totals.values())
+    assert all(type(total.value) is Decimal for total in totals.values())
+    assert all(total.complete and total.uncovered == () for total in totals.values())
     assert report.window == year
+
+
+def test_a_total_with_a_gap_is_incomplete_and_names_the_uncovered_period():
+    # Two cold water points in 2026: the bath meter reads all year (172.119 -> 203.094,
+    # 30.975 m³); the kitchen meter's readings stop after 2026-10-01 (118.971 -> 136.502,
+    # 17.531 m³). The total is 30.975 + 17.531 = 48.506 m³, and it says it leaves out
+    # the kitchen from 2026-10-01 to 2027-01-01.
+    year = window(date(2026, 1, 1), date(2026, 12, 31))
+    bath, kitchen = point(Metric.WATER_COLD, "bath"), point(Metric.WATER_COLD, "kitchen")
+    stopped = device(
+        "kitchen",
+        [reading("2026-01-01T00:00:00+01:00", "118.971"),
+         reading("2026-10-01T00:00:00+02:00", "136.502")],
+        metric=Metric.WATER_COLD, point_id="kitchen",
+    )  # fmt: skip
+    points = [
+        (bath, [yearly("bath", Metric.WATER_COLD, "172.119", "203.094")]),
+        (kitchen, [stopped]),
+    ]
+
+    (total,) = unit_consumption(points, year, {Metric.WATER_COLD}).totals().values()
+
+    assert total.value == Decimal("48.506")
+    assert total.complete is False
+    gap = Gap(at("2026-10-01T00:00:00+02:00"), year.end, GapCause.NO_READINGS)
+    assert total.uncovered == ((kitchen, gap),)
+
+
+def test_a_total_without_any_coverage_is_zero_but_incomplete():
+    # A point whose only meter has no reading in 2026: 0 is not a measurement.
+    year = window(date(2026, 1, 1), date(2026, 12, 31))
+    silent = device("silent", [], metric=Metric.WATER_COLD)
+
+    (total,) = (
+        unit_consumption([(point(Metric.WATER_COLD), [silent])], year, {Metric.WATER_COLD})
+        .totals()
+        .values()
+    )
+
+    assert (total.value, total.complete) == (Decimal("0.000"), False)
+    assert [gap.cause for _, gap in total.uncovered] == [GapCause.NO_READINGS]
 
 
 def test_unit_consumption_with_no_asked_metric_has_no_points_and_no_totals():

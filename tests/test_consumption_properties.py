@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
+from math import floor
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -471,7 +472,7 @@ _FRESH_METER = Scenario(
     case=(_FRESH_METER, Window(_FRESH_METER_AT + timedelta(hours=1), LAST)),
 )
 @given(case=windows())
-def test_an_interpolated_value_is_the_linear_value_rounded_half_to_even_once(case):
+def test_an_interpolated_value_is_the_linear_value_rounded_half_up_once(case):
     scenario, window = case
 
     for segment in consumption(scenario, window).segments:
@@ -479,8 +480,8 @@ def test_an_interpolated_value_is_the_linear_value_rounded_half_to_even_once(cas
             if reading.quality is Quality.INTERPOLATED:
                 before, after = neighbours(segment.device, instant)
                 units = linear(before, after, instant) / Fraction(scenario.metric.precision)
-                # round() of a Fraction rounds half to even, and only once.
-                assert reading.value == round(units) * scenario.metric.precision
+                # Half up, and only once: floor(units + 1/2) (register values are >= 0).
+                assert reading.value == floor(units + Fraction(1, 2)) * scenario.metric.precision
 
 
 # Exact decimals --------------------------------------------------------------------------------
@@ -508,8 +509,10 @@ def test_every_value_is_an_exact_decimal_at_the_metrics_precision_and_totals_add
         (s.consumption for s in result.segments), Decimal(0) * scenario.metric.precision
     )
     report = unit_consumption([(scenario.point, scenario.devices)], window, {scenario.metric})
-    assert report.totals() == {scenario.metric: result.consumption}
-    assert exponent(report.totals()[scenario.metric]) == precision
+    total = report.totals()[scenario.metric]
+    assert list(report.totals()) == [scenario.metric]
+    assert (total.value, total.complete) == (result.consumption, result.complete)
+    assert exponent(total.value) == precision
 
 
 # Never extrapolated ----------------------------------------------------------------------------

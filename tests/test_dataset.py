@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -90,7 +91,11 @@ def test_we_01_has_one_warm_water_point_whose_meter_is_swapped_in_2026(dataset):
     assert new.removed_at is None
     assert old.installed_at < swap
     assert (old.readings[-1].timestamp, old.readings[-1].reason) == (swap, Reason.REMOVAL)
-    assert new.readings[0] == Reading(swap, Decimal("0.012"), Quality.MEASURED, Reason.INSTALLATION)
+    # The fitter's handheld synced the installation reading two hours later.
+    synced = datetime(2026, 9, 15, 12, 30, tzinfo=BERLIN)
+    assert new.readings[0] == Reading(
+        swap, Decimal("0.012"), Quality.MEASURED, Reason.INSTALLATION, synced
+    )
 
 
 def test_the_demo_client_is_public_with_the_quickstart_redirect_and_scopes(dataset):
@@ -250,13 +255,36 @@ BREAKAGES = [
     ),
     pytest.param(
         edit("measuring_points.json", duplicate(2)),
-        ("measuring_points.json", "$[85]", "duplicate id '512ff79e-3a55-55ee-ab24-a51a81458431'"),
+        ("measuring_points.json", "$[86]", "duplicate id '512ff79e-3a55-55ee-ab24-a51a81458431'"),
         id="duplicate-id",
     ),
     pytest.param(
         edit("clients.json", set_field(1, "secret_hash", None)),
         ("clients.json", "$[1].secret_hash", "confidential clients, and only they, have one"),
         id="confidential-client-without-secret",
+    ),
+    pytest.param(
+        edit("measuring_points.json", set_field(0, "commissioned_on", "2020-03-02T08:00")),
+        ("measuring_points.json", "$[0].commissioned_on", "must be an ISO 8601 calendar date"),
+        id="commissioned-on-not-a-date",
+    ),
+    pytest.param(
+        # WE 01's warm water point; its first meter was installed 2021-02-08 09:40, the day
+        # before: a device cannot be in place before its point is in service.
+        edit("measuring_points.json", set_field(0, "commissioned_on", "2021-02-09")),
+        ("devices.json", "$[0]", "installed outside the service of measuring point"),
+        id="device-before-commissioning",
+    ),
+    pytest.param(
+        # Decommissioned on 2026-06-30, but its first meter is removed only on 2026-09-15.
+        edit("measuring_points.json", set_field(0, "decommissioned_on", "2026-06-30")),
+        ("devices.json", "$[0]", "installed outside the service of measuring point"),
+        id="device-after-decommissioning",
+    ),
+    pytest.param(
+        edit("measuring_points.json", set_field(0, "decommissioned_on", "2019-12-31")),
+        ("measuring_points.json", "$[0].decommissioned_on", "must not be before commissioned_on"),
+        id="decommissioned-before-commissioned",
     ),
     pytest.param(
         edit("properties.json", set_field(1, "timezone", "Europe/Atlantis")),
@@ -329,3 +357,69 @@ def test_the_generator_reproduces_the_committed_files_byte_for_byte(tmp_path):
         generated = (out / name).read_bytes()
         committed = (SANDBOX_DATA / name).read_bytes()
         assert generated == committed, f"{name} differs from the committed file"
+
+
+def test_units_carry_their_section_6a_category_and_a1_has_a_central_heat_meter(dataset):
+    catalogue = dataset.catalogue
+    a2 = next(p for p in catalogue.properties() if p.name == "Hafenstraße 3")
+    categories = {u.name: u.category.value for u in catalogue.usage_units(a2.id)}
+    # The shop on the ground floor is commercial; the four flats above it residential.
+    assert categories == {"GE 01": "commercial", "WE 01": "residential", "WE 02": "residential",
+                          "WE 03": "residential", "WE 04": "residential"}  # fmt: skip
+    # A1 shares its heat by allocators: one heat meter of the whole property, of no unit.
+    (central,) = catalogue.property_points("6fb74d25-5517-4dcc-ae8b-0914579ab036")
+    assert (central.metric.value, central.usage_unit_id, central.location) == (
+        "heat", None, "Heizraum")  # fmt: skip
+    # Properties with heat meters in every unit need none.
+    assert catalogue.property_points(a2.id) == ()
+
+
+# MessEV/MessEG calibration validity: warm water and heat meters 5 years, cold water 6,
+# each until the end of that year (a warm water meter of 2020 until 2025-12-31).
+VALID_YEARS = {Metric.WATER_WARM: 5, Metric.HEAT: 5, Metric.WATER_COLD: 6}
+
+
+def test_no_meter_is_read_past_its_calibration_validity(dataset):
+    catalogue = dataset.catalogue
+    checked = 0
+    for prop in catalogue.properties():
+        points = [
+            p for u in catalogue.usage_units(prop.id) for p in catalogue.measuring_points(u.id)
+        ]
+        for point in [*points, *catalogue.property_points(prop.id)]:
+            if point.metric not in VALID_YEARS:
+                continue  # heat cost allocators are not calibrated
+            for device in catalogue.devices(point.id):
+                end = datetime(device.installed_at.year + VALID_YEARS[point.metric] + 1, 1, 1,
+                               tzinfo=BERLIN)  # fmt: skip
+                if end <= datetime(2027, 1, 1, tzinfo=BERLIN):
+                    assert device.removed_at is not None and device.removed_at < end, device.id
+                    checked += 1
+    # Due by 2026: A1's 2020 warm water and central heat meter (11) and cold water (16),
+    # WE 01's warm water meter of 2021 (1); A2's and B1's 2019 warm water and heat (16) and
+    # cold water (8): 52 meters.
+    assert checked == 52
+
+
+@pytest.mark.parametrize(
+    ("point_key", "installed"),
+    [
+        # A2 WE 02's heat meter of 2019-06-17 is valid until 2024-12-31: replaced in A2's
+        # campaign of 2024-03-12 (its 6th meter, 08:25), that one in turn on 2025-05-20.
+        (("Hafenstraße 3", "WE 02", Metric.HEAT),
+         ["2019-06-17T08:40:00+02:00", "2024-03-12T08:25:00+01:00", "2025-05-20T08:00:00+02:00"]),
+        # WE 01's warm water meter of 2021 is valid until 2026-12-31: the quickstart's swap.
+        (("Wohnanlage Lindenhof", "WE 01", Metric.WATER_WARM),
+         ["2021-02-08T09:40:00+01:00", "2026-09-15T10:30:00+02:00"]),
+    ],
+)  # fmt: skip
+def test_the_replacement_campaign_follows_the_calibration_periods(dataset, point_key, installed):
+    catalogue = dataset.catalogue
+    name, unit_name, metric = point_key
+    prop = next(p for p in catalogue.properties() if p.name == name)
+    unit = next(u for u in catalogue.usage_units(prop.id) if u.name == unit_name)
+    (point,) = [p for p in catalogue.measuring_points(unit.id) if p.metric is metric]
+    devices = catalogue.devices(point.id)
+    assert [d.installed_at.isoformat() for d in devices] == installed
+    for old, new in pairwise(devices):
+        assert old.removed_at == new.installed_at

@@ -71,7 +71,7 @@ TENANT_B_PROPERTY = next(p["id"] for p in PROPERTIES if p["tenant_id"] != TENANT
 def resources(property_ids: set[str]) -> dict[str, list[str]]:
     """Every id below some properties, by the path parameter or filter that takes it."""
     units = [u["id"] for u in load("usage_units") if u["property_id"] in property_ids]
-    points = [p["id"] for p in load("measuring_points") if p["usage_unit_id"] in units]
+    points = [p["id"] for p in load("measuring_points") if p.get("usage_unit_id") in units]
     devices = [d["id"] for d in load("devices") if d["measuring_point_id"] in points]
     return {
         "property_id": sorted(property_ids),

@@ -18,7 +18,7 @@ PROBLEM = "application/problem+json"
 
 
 UNITS = {u["name"]: u["id"] for u in load("usage_units") if u["property_id"] == QUICKSTART_PROPERTY}
-POINT_UNIT = {p["id"]: p["usage_unit_id"] for p in load("measuring_points")}
+POINT_UNIT = {p["id"]: p.get("usage_unit_id") for p in load("measuring_points")}
 DEVICES = [d for d in load("devices") if POINT_UNIT[d["measuring_point_id"]] in UNITS.values()]
 OLD_WARM = next(d for d in DEVICES if d["removed_at"])["id"]
 NEW_WARM = DEVICES[1]["id"]

@@ -10,7 +10,7 @@ import json
 import re
 import shutil
 import subprocess
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import OPERATOR, OPERATOR_KEY
+from conftest import NEW_YEAR_2027, OPERATOR, OPERATOR_KEY, we01_warm_water_2026_from_fixtures
 
 from messpunkt.testing import LiveServer
 
@@ -76,26 +76,6 @@ def _python_path() -> dict[str, str]:
     return {"PATH": f"{Path(python).parent}:/usr/local/bin:/usr/bin:/bin"}
 
 
-def we01_warm_water_2026_from_fixtures() -> Decimal:
-    """Compute WE 01's 2026 warm water use straight from the JSON fixtures."""
-    data = ROOT / "sandbox_data"
-    load = lambda name: json.loads((data / name).read_text(), parse_float=Decimal)  # noqa: E731
-    unit = load("usage_units.json")[0]
-    point = next(
-        p
-        for p in load("measuring_points.json")
-        if p["usage_unit_id"] == unit["id"] and p["metric"] == "water_warm"
-    )
-    devices = [d for d in load("devices.json") if d["measuring_point_id"] == point["id"]]
-    old, new = sorted(devices, key=lambda d: d["installed_at"])
-    values = {(r["device_id"], r["timestamp"]): r["value"] for r in load("readings.json")}
-    return (
-        values[(old["id"], old["removed_at"])] - values[(old["id"], "2026-01-01T00:00:00+01:00")]
-    ) + (
-        values[(new["id"], "2027-01-01T00:00:00+01:00")] - values[(new["id"], new["installed_at"])]
-    )
-
-
 def run_in_one_shell(blocks: list[str], server: LiveServer, cwd: Path) -> list[str]:
     """Run `blocks` in one bash session; return each one's output.
 
@@ -138,6 +118,8 @@ def test_every_readme_block_runs_in_page_order_in_one_shell(
 def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     """Run every README block in page order against `server` (`.url`, `.admin_key`)."""
     blocks = readme_blocks()
+    # The quickstart runs on the wall clock (the walk-through freezes it only later).
+    started = datetime.now(UTC)
     steps = run_in_one_shell(blocks, server, tmp_path)
     [pkce, code, token, whoami, consumption, refresh_variable, refresh, admin_key, walk,
      *registration, upload, log, faults] = steps  # fmt: skip
@@ -149,7 +131,7 @@ def readme_runs_in_order(server: Any, tmp_path: Path) -> None:
     assert token == f"Access token (first 30 chars): {first['access_token'][:30]}...\n"
 
     assert json.loads(whoami) == WHOAMI
-    assert_we01_warm_water_2026(json.loads(consumption, parse_float=Decimal))
+    assert_we01_warm_water_2026(json.loads(consumption, parse_float=Decimal), started)
 
     # The refresh step keeps the new pair (in token.json and both variables).
     assert refresh_variable == ""
@@ -217,7 +199,13 @@ def assert_registration_runs(steps: list[str], server: Any, tmp_path: Path) -> N
     assert listed["client_id"] == json.loads((tmp_path / "service.json").read_text())["client_id"]
 
 
-def assert_we01_warm_water_2026(report: dict) -> None:
+def assert_we01_warm_water_2026(report: dict, now: datetime) -> None:
+    """Check the quickstart's consumption call for the clock it ran at (the wall clock).
+
+    The data follows the sandbox clock: from 2027-01-01 it is the README's 25.994 m³,
+    complete; before, the new meter's readings end at its latest monthly one (in December
+    2026: 18.132 + 5.512 = 23.644 m³ through 2026-12-01), and the rest is a gap.
+    """
     [point] = report["measuring_points"]
     assert point["metric"] == "water_warm"
     old, new = point["segments"]
@@ -228,11 +216,20 @@ def assert_we01_warm_water_2026(report: dict) -> None:
     assert old["to"] == new["from"] == "2026-09-15T10:30:00+02:00"
     differences = [s["readings"][1]["value"] - s["readings"][0]["value"] for s in (old, new)]
     assert differences == [old["consumption"], new["consumption"]]
-    expected = we01_warm_water_2026_from_fixtures()
+    expected, readings_end = we01_warm_water_2026_from_fixtures(now)
     assert sum(differences) == point["consumption"] == expected
-    assert report["totals"] == {"water_warm": {"value": expected, "unit": "m3"}}
-    assert point["complete"] is True
-    assert report["warnings"] == []
+    uncovered = (
+        []
+        if readings_end is None
+        else [{"measuring_point_id": point["id"], "from": readings_end, "to": NEW_YEAR_2027,
+               "code": "no_readings"}]
+    )  # fmt: skip
+    assert report["totals"] == {
+        "water_warm": {"value": expected, "unit": "m3", "complete": readings_end is None,
+                       "uncovered": uncovered}}  # fmt: skip
+    assert point["complete"] is (readings_end is None)
+    assert [(w["code"], w["from"], w["to"]) for w in report["warnings"]] == [
+        (u["code"], u["from"], u["to"]) for u in uncovered]  # fmt: skip
 
 
 def test_the_refresh_token_from_before_a_rotation_revokes_the_session(

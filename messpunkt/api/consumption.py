@@ -68,6 +68,7 @@ def show_monthly_consumption(unit_id: str, year: int, metric: str) -> Response:
         chosen,
         year,
         catalogue.zone(unit.id),
+        catalogue.central_heat(unit.property_id),
     )
     return ok(
         {
@@ -76,6 +77,7 @@ def show_monthly_consumption(unit_id: str, year: int, metric: str) -> Response:
             "metric": chosen.value,
             "unit": chosen.unit,
             "area_m2": unit.area_m2,
+            "category": unit.category.value,
             "months": [
                 {
                     "month": _month(m.month),
@@ -84,8 +86,10 @@ def show_monthly_consumption(unit_id: str, year: int, metric: str) -> Response:
                     "same_month_last_year": _amount(m.same_month_last_year),
                     "property_average": {
                         "value": m.property_average.value,
+                        "kwh": m.property_average.kwh,
                         "status": m.property_average.status.value,
                         "units_compared": m.property_average.units_compared,
+                        "category": m.property_average.category.value,
                     },
                 }
                 for m in months
@@ -146,15 +150,33 @@ def consumption_document(
         "to": last.isoformat(),
         "measuring_points": points,
         "totals": {
-            metric.value: {"value": value, "unit": metric.unit}
-            for metric, value in report.totals().items()
+            metric.value: {
+                "value": total.value,
+                "unit": metric.unit,
+                "complete": total.complete,
+                "uncovered": [
+                    {
+                        "measuring_point_id": point.id,
+                        "from": local(gap.start, zone),
+                        "to": local(gap.end, zone),
+                        "code": gap.cause.value,
+                    }
+                    for point, gap in total.uncovered
+                ],
+            }
+            for metric, total in report.totals().items()
         },
         "warnings": warnings,
     }
 
 
 def _amount(amount: MonthAmount) -> dict[str, Any]:
-    return {"month": _month(amount.month), "value": amount.value, "status": amount.status.value}
+    return {
+        "month": _month(amount.month),
+        "value": amount.value,
+        "kwh": amount.kwh,
+        "status": amount.status.value,
+    }
 
 
 def _month(first_day: date) -> str:

@@ -66,9 +66,27 @@ class MeasuringPointConsumptionSchema(Schema):
     )
 
 
+class UncoveredSchema(Schema):
+    measuring_point_id = fields.String(required=True)
+    from_ = fields.DateTime(data_key="from", required=True)
+    to = fields.DateTime(required=True)
+    code = fields.String(
+        required=True, validate=validate.OneOf(["no_readings", "no_device_installed"])
+    )
+
+
 class TotalSchema(Schema):
     value = number_field(required=True)
     unit = fields.String(required=True)
+    complete = fields.Boolean(
+        required=True,
+        metadata={"description": "False when a period of a point of this metric has no data."},
+    )
+    uncovered = fields.List(
+        fields.Nested(UncoveredSchema),
+        required=True,
+        metadata={"description": "The periods the value leaves out; its use is unknown."},
+    )
 
 
 class WarningSchema(Schema):
@@ -104,8 +122,19 @@ class MonthAmountSchema(Schema):
     value = number_field(
         required=True, allow_none=True, metadata={"description": "null when no data"}
     )
+    kwh = number_field(
+        required=True,
+        allow_none=True,
+        metadata={
+            "description": "The value in kWh (HeizkostenV §6a(2) Nr. 1): heat as measured, warm "
+            "water 2.5 kWh/(m³·K) × V × (60 − 10) K (§9(2)), allocator units as their share of "
+            "the central heat meter; null for cold water or when that share is unknown."
+        },
+    )
     status = fields.String(
-        required=True, validate=validate.OneOf(["complete", "incomplete", "no_data"])
+        required=True,
+        validate=validate.OneOf(["complete", "estimated", "incomplete", "no_data"]),
+        metadata={"description": "estimated: a point's use rests on no measured reading."},
     )
 
 
@@ -113,12 +142,18 @@ class PropertyAverageSchema(Schema):
     value = number_field(
         required=True,
         allow_none=True,
-        metadata={"description": "The property's average per m², times this unit's area."},
+        metadata={
+            "description": "The average per m² of the property's other units of the same "
+            "category, times this unit's area."
+        },
     )
+    kwh = number_field(required=True, allow_none=True, metadata={"description": "In kWh."})
     status = fields.String(required=True, validate=validate.OneOf(["complete", "no_data"]))
     units_compared = fields.Integer(
-        required=True, metadata={"description": "Units with complete data that month."}
+        required=True,
+        metadata={"description": "Other units of the category with data for the whole month."},
     )
+    category = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
 
 
 class MonthSchema(Schema):
@@ -135,6 +170,7 @@ class MonthlyConsumptionSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
     unit = fields.String(required=True)
     area_m2 = number_field(required=True)
+    category = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
     months = fields.List(
         fields.Nested(MonthSchema), required=True, validate=validate.Length(equal=12)
     )

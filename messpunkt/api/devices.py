@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from typing import Any
 
 from flask import Response
 from flask_smorest import abort
 
 from ..metering.consumption import Window
-from ..metering.model import Device, Metric
+from ..metering.model import Device, Metric, Reading
 from ..metering.scope import ScopedCatalogue
 from ..web.pagination import paginate
 from .blueprint import ApiBlueprint
@@ -58,13 +58,22 @@ def show_device(device_id: str) -> Response:
 @blp.response(200, ReadingListSchema)
 @blp.errors(404)
 def list_readings(
-    device_id: str, limit: int, cursor: str | None, from_: date | None, to: date | None
+    device_id: str,
+    limit: int,
+    cursor: str | None,
+    from_: date | None,
+    to: date | None,
+    since: datetime | None,
 ) -> Response:
-    """List a device's readings between two days (inclusive), oldest first"""
+    """List a device's readings between two days (inclusive), oldest first
+
+    Only readings recorded by the sandbox's now exist; `since` keeps those recorded after it.
+    """
     catalogue = visible_catalogue()
     device = visible_device(catalogue, device_id)
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
+    assert point.usage_unit_id is not None  # the scope shows only units' points
     zone = catalogue.zone(point.usage_unit_id)
     # Bisection on the sorted timestamps: a device's history is never scanned.
     low, high = 0, len(device.timestamps)
@@ -72,10 +81,14 @@ def list_readings(
         low = bisect_left(device.timestamps, Window.from_dates(from_, from_, zone).start)
     if to is not None:
         high = bisect_left(device.timestamps, Window.from_dates(to, to, zone).end)
-    page = paginate(device.readings[low:high], limit, cursor, from_=from_, to=to)
+    readings: Sequence[Reading] = device.readings[low:high]
+    if since is not None:
+        readings = [r for r in readings if r.recorded > since]
+    page = paginate(readings, limit, cursor, from_=from_, to=to, since=since)
     page["data"] = [
         {
             "timestamp": local(r.timestamp, zone),
+            "recorded_at": local(r.recorded, zone),
             "value": r.value,
             "unit": device.metric.unit,
             "quality": r.quality.value,
@@ -97,6 +110,7 @@ def visible_device(catalogue: ScopedCatalogue, device_id: str) -> Device:
 def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any]:
     point = catalogue.measuring_point(device.measuring_point_id)
     assert point is not None
+    assert point.usage_unit_id is not None  # the scope shows only units' points
     zone = catalogue.zone(point.usage_unit_id)
     return {
         "id": device.id,

@@ -31,6 +31,11 @@ class UsageUnitSchema(Schema):
     property_id = fields.String(required=True)
     name = fields.String(required=True, metadata={"example": "WE 01"})
     kind = fields.String(required=True, validate=validate.OneOf(["residential", "commercial"]))
+    category = fields.String(
+        required=True,
+        validate=validate.OneOf(["residential", "commercial"]),
+        metadata={"description": "HeizkostenV §6a user category: compared within it."},
+    )
     floor = fields.String(required=True, metadata={"example": "1. OG"})
     area_m2 = number_field(required=True, metadata={"example": 72.4})
 
@@ -62,6 +67,16 @@ class MeasuringPointSchema(Schema):
     metric = fields.String(required=True, validate=validate.OneOf(METRICS))
     unit = fields.String(required=True, metadata={"example": "m3"})
     location = fields.String(required=True, metadata={"example": "Bad"})
+    commissioned_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "First day in service; before it the point does not exist."},
+    )
+    decommissioned_on = fields.Date(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The day its service ends; null while in service."},
+    )
     device_ids = fields.List(
         fields.String(), required=True, metadata={"description": "Devices by installation time."}
     )
@@ -93,6 +108,10 @@ class DeviceQueryArgsSchema(ListQueryArgsSchema):
 
 class DeviceReadingSchema(Schema):
     timestamp = fields.DateTime(required=True)
+    recorded_at = fields.DateTime(
+        required=True,
+        metadata={"description": "When the reading reached messpunkt; not before timestamp."},
+    )
     value = number_field(required=True)
     unit = fields.String(required=True)
     quality = fields.String(required=True, validate=validate.OneOf(["measured", "estimated"]))
@@ -134,6 +153,14 @@ LAST_DAY = "Last day, inclusive."
 class ReadingQueryArgsSchema(ListQueryArgsSchema, DayRangeSchema):
     from_ = day_field(FIRST_DAY, required=False, data_key="from")
     to = day_field(LAST_DAY, required=False)
+    since = fields.AwareDateTime(
+        format="iso",
+        load_default=None,
+        metadata={
+            "description": "Only readings recorded after this instant (ISO 8601 with a UTC "
+            "offset; write + as %2B): pass the latest `recorded_at` you have seen."
+        },
+    )
 
 
 PropertyListSchema = list_schema(PropertySchema, "PropertyList")

@@ -54,7 +54,10 @@ def principal() -> Principal:
 def visible_catalogue() -> ScopedCatalogue:
     """Return the catalogue as the caller may see it."""
     caller = principal()
-    return ScopedCatalogue(sandbox().data.catalogue, caller.tenant_id, caller.property_scope)
+    served = sandbox()  # the request's sandbox, and its clock's `now`, read once
+    return ScopedCatalogue(
+        served.data.catalogue, caller.tenant_id, caller.property_scope, served.now
+    )
 
 
 def _required_scope(endpoint: str) -> str | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Response
@@ -75,6 +76,7 @@ def unit_document(unit: UsageUnit) -> dict[str, Any]:
         "property_id": unit.property_id,
         "name": unit.name,
         "kind": unit.kind,
+        "category": unit.category.value,
         "floor": unit.floor,
         "area_m2": unit.area_m2,
     }
@@ -87,5 +89,11 @@ def measuring_point_document(point: MeasuringPoint) -> dict[str, Any]:
         "metric": point.metric.value,
         "unit": point.unit,
         "location": point.location,
+        "commissioned_on": _day(point.commissioned_on),
+        "decommissioned_on": _day(point.decommissioned_on),
         "device_ids": [d.id for d in visible_catalogue().devices(point.id)],
     }
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None

@@ -5,12 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 from .model import Device, MeasuringPoint, Property, Tenant, UsageUnit
 
 
 class Catalogue(ABC):
     """What the API reads; another store can replace the in-memory one behind this."""
+
+    # The data set's last reading: past it, readings continue from a model (continuation.py).
+    horizon: datetime | None = None
 
     @abstractmethod
     def tenant(self, tenant_id: str) -> Tenant | None: ...
@@ -39,6 +43,10 @@ class Catalogue(ABC):
     def measuring_points(self, unit_id: str) -> Sequence[MeasuringPoint]: ...
 
     @abstractmethod
+    def property_points(self, property_id: str) -> Sequence[MeasuringPoint]:
+        """Return the points of a whole property (its central heat meter), of no unit."""
+
+    @abstractmethod
     def device(self, device_id: str) -> Device | None: ...
 
     @abstractmethod
@@ -63,7 +71,18 @@ class InMemoryCatalogue(Catalogue):
         self._points = {p.id: p for p in points}
         self._devices = {d.id: d for d in devices}
         self._units_by_property = _group(self._units.values(), lambda u: u.property_id)
-        self._points_by_unit = _group(self._points.values(), lambda p: p.usage_unit_id)
+        self._points_by_unit = _group(
+            (p for p in self._points.values() if p.usage_unit_id is not None),
+            lambda p: p.usage_unit_id,
+        )
+        self._points_by_property = _group(
+            (p for p in self._points.values() if p.usage_unit_id is None),
+            lambda p: p.property_id,
+        )
+        self.horizon = max(
+            (d.timestamps[-1].astimezone(UTC) for d in self._devices.values() if d.timestamps),
+            default=None,
+        )
         self._devices_by_point = {
             key: tuple(sorted(group, key=lambda d: d.installed_at))
             for key, group in _group(self._devices.values(), lambda d: d.measuring_point_id).items()
@@ -92,6 +111,9 @@ class InMemoryCatalogue(Catalogue):
 
     def measuring_points(self, unit_id: str) -> Sequence[MeasuringPoint]:
         return self._points_by_unit.get(unit_id, ())
+
+    def property_points(self, property_id: str) -> Sequence[MeasuringPoint]:
+        return self._points_by_property.get(property_id, ())
 
     def device(self, device_id: str) -> Device | None:
         return self._devices.get(device_id)

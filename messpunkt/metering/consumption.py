@@ -89,14 +89,42 @@ class MeasuringPointConsumption:
     def complete(self) -> bool:
         return not self.gaps
 
+    @property
+    def estimated(self) -> bool:
+        """Tell whether a segment rests on no measured reading at all (pure interpolation)."""
+        return any(
+            all(r.quality is not Quality.MEASURED for r in segment.readings)
+            for segment in self.segments
+        )
+
 
 def measuring_point_consumption(
     point: MeasuringPoint, devices: Iterable[Device], window: Window
 ) -> MeasuringPointConsumption:
-    """Compute the segments of every device of one measuring point in a window."""
+    """Compute the segments of every device of one measuring point in a window.
+
+    Only the part of the window in which the point is in service counts: before
+    its commissioning and after its decommissioning it does not exist, so no
+    device there is no gap. A window outside its service gives nothing at all.
+    """
     ordered = sorted(devices, key=lambda d: d.installed_at)
-    segments = tuple(s for device in ordered for s in device_segments(device, window))
-    return MeasuringPointConsumption(point, segments, _gaps(window, segments, ordered))
+    service = in_service(point, window)
+    if service is None:
+        return MeasuringPointConsumption(point, (), ())
+    segments = tuple(s for device in ordered for s in device_segments(device, service))
+    return MeasuringPointConsumption(point, segments, _gaps(service, segments, ordered))
+
+
+def in_service(point: MeasuringPoint, window: Window) -> Window | None:
+    """Clip a window to the point's service; None when the point did not exist in it."""
+    if not point.in_service_during(window.start, window.end):
+        return None
+    start, end = window.start, window.end
+    if point.service_start is not None and _utc(point.service_start) > window.utc_start:
+        start = point.service_start
+    if point.service_end is not None and _utc(point.service_end) < window.utc_end:
+        end = point.service_end
+    return window if (start, end) == (window.start, window.end) else Window(start, end)
 
 
 def device_segments(device: Device, window: Window) -> list[DeviceSegment]:
@@ -148,14 +176,15 @@ def value_at(run: RegisterRun, instant: datetime, metric: Metric) -> Reading:
 
 
 def _interpolate(low: Decimal, high: Decimal, elapsed: int, span: int, step: Decimal) -> Decimal:
-    """Return low + (high - low) * elapsed / span, rounded half to even to a multiple of step.
+    """Return low + (high - low) * elapsed / span, rounded half up to a multiple of step.
 
-    In whole steps and integers, so the only rounding is the final one: a Decimal
-    quotient rounded to 28 digits first could turn an exact tie into a near one.
+    Ties round half up, as German billing does (kaufmännisch; a register only counts up,
+    so "up" is away from zero). In whole steps and integers, so the only rounding is the
+    final one: a Decimal quotient rounded to 28 digits first could turn a tie into a near one.
     """
     base, rise = int(low / step), int((high - low) / step)
     quotient, remainder = divmod(rise * elapsed, span)
-    if 2 * remainder > span or (2 * remainder == span and (base + quotient) % 2):
+    if 2 * remainder >= span:
         quotient += 1
     return ((base + quotient) * step).quantize(step)
 
@@ -183,18 +212,33 @@ def _cause(start: datetime, end: datetime, devices: list[Device]) -> GapCause:
 
 
 @dataclass(frozen=True, slots=True)
+class Total:
+    """A metric's sum over a unit's points, and what it leaves out."""
+
+    value: Decimal
+    uncovered: tuple[tuple[MeasuringPoint, Gap], ...]
+
+    @property
+    def complete(self) -> bool:
+        return not self.uncovered
+
+
+@dataclass(frozen=True, slots=True)
 class UnitConsumption:
     window: Window
     points: tuple[MeasuringPointConsumption, ...]
 
-    def totals(self) -> dict[Metric, Decimal]:
-        """Sum the segments per metric, in the order metrics first appear."""
-        totals: dict[Metric, Decimal] = {}
+    def totals(self) -> dict[Metric, Total]:
+        """Sum the segments per metric, in the order metrics first appear, with their gaps."""
+        values: dict[Metric, Decimal] = {}
+        uncovered: dict[Metric, list[tuple[MeasuringPoint, Gap]]] = {}
         for point in self.points:
             metric = point.measuring_point.metric
             zero = Decimal(0).quantize(metric.precision)
-            totals[metric] = totals.get(metric, zero) + point.consumption
-        return totals
+            values[metric] = values.get(metric, zero) + point.consumption
+            gaps = uncovered.setdefault(metric, [])
+            gaps.extend((point.measuring_point, gap) for gap in point.gaps)
+        return {metric: Total(value, tuple(uncovered[metric])) for metric, value in values.items()}
 
 
 def unit_consumption(
@@ -208,6 +252,6 @@ def unit_consumption(
         tuple(
             measuring_point_consumption(point, devices, window)
             for point, devices in points
-            if point.metric in metrics
+            if point.metric in metrics and point.in_service_during(window.start, window.end)
         ),
     )

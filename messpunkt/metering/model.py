@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timezone, tzinfo
+from datetime import UTC, date, datetime, timezone, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
@@ -90,6 +90,13 @@ class Property:
     heating: str
 
 
+class Category(StrEnum):
+    """The user category of HeizkostenV §6a(2) Nr. 3: a unit is compared within its own."""
+
+    RESIDENTIAL = "residential"
+    COMMERCIAL = "commercial"
+
+
 @dataclass(frozen=True, slots=True)
 class UsageUnit:
     id: str
@@ -98,18 +105,42 @@ class UsageUnit:
     kind: str
     floor: str
     area_m2: Decimal
+    category: Category = Category.RESIDENTIAL
 
 
 @dataclass(frozen=True, slots=True)
 class MeasuringPoint:
+    """A place where a metric is measured, in service from commissioning to decommissioning.
+
+    Outside its service the point does not exist, so no device there is no gap.
+    `service_start`/`service_end` are those days as instants (None: unbounded),
+    tightened to the first installation and last removal when they fall on them.
+    """
+
     id: str
-    usage_unit_id: str
+    # None for a point of the whole property (its central heat meter): then `property_id`.
+    usage_unit_id: str | None
     metric: Metric
     location: str
+    commissioned_on: date | None = None
+    decommissioned_on: date | None = None
+    service_start: datetime | None = field(default=None, compare=False)
+    service_end: datetime | None = field(default=None, compare=False)
+    property_id: str | None = None
 
     @property
     def unit(self) -> str:
         return self.metric.unit
+
+    def in_service_during(self, start: datetime, end: datetime) -> bool:
+        """Tell whether the point existed at any instant of [start, end)."""
+        return (self.service_start is None or _after(end, self.service_start)) and (
+            self.service_end is None or _after(self.service_end, start)
+        )
+
+
+def _after(later: datetime, earlier: datetime) -> bool:
+    return later.astimezone(UTC) > earlier.astimezone(UTC)
 
 
 class Reading(NamedTuple):
@@ -120,6 +151,13 @@ class Reading(NamedTuple):
     value: Decimal
     quality: Quality
     reason: Reason
+    # When the reading reached the system (a radio reading some hours after its instant,
+    # an estimate days later); None: at its timestamp. Before it the reading does not exist.
+    recorded_at: datetime | None = None
+
+    @property
+    def recorded(self) -> datetime:
+        return self.timestamp if self.recorded_at is None else self.recorded_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +195,9 @@ class Device:
     # two datetimes sharing a ZoneInfo compare by wall clock (wrong in the autumn hour).
     timestamps: tuple[datetime, ...] = field(repr=False)
     runs: tuple[RegisterRun, ...] = field(repr=False)
+    billing_zone: tzinfo = field(default=BERLIN, repr=False, compare=False)
+    # The latest instant a reading of it was recorded (None: no readings), in UTC.
+    latest_record: datetime | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def create(
@@ -199,6 +240,8 @@ class Device:
             readings=readings,
             timestamps=timestamps,
             runs=_register_runs(readings, timestamps, metric, billing_zone),
+            billing_zone=billing_zone,
+            latest_record=_latest_record(readings, timestamps),
         )
 
     def is_installed_on(self, start: datetime, end: datetime) -> bool:
@@ -206,6 +249,19 @@ class Device:
         start, end = start.astimezone(UTC), end.astimezone(UTC)
         installed, removed = self.installed_at.astimezone(UTC), self.removed_at
         return installed < end and (removed is None or removed.astimezone(UTC) > start)
+
+
+def _latest_record(
+    readings: tuple[Reading, ...], timestamps: tuple[datetime, ...]
+) -> datetime | None:
+    """Return when the last of the readings was recorded, in UTC."""
+    if not readings:
+        return None
+    latest = timestamps[-1].astimezone(UTC)
+    for reading in readings:
+        if reading.recorded_at is not None:
+            latest = max(latest, reading.recorded_at.astimezone(UTC))
+    return latest
 
 
 def _register_runs(

@@ -6,18 +6,34 @@ anything outside the tenant or the property scope is simply absent.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from .catalogue import Catalogue
+from .continuation import continued_to_month
 from .model import Device, MeasuringPoint, Metric, Property, UsageUnit
+from .timeline import device_as_of, point_as_of
 
 
 class ScopedCatalogue:
-    def __init__(self, catalogue: Catalogue, tenant_id: str, property_ids: Collection[str]) -> None:
+    """The catalogue as one token sees it, at one instant (`now`, the sandbox clock's).
+
+    A device not yet installed, a removal not yet done, a reading not yet recorded and a
+    point not yet commissioned at `now` are absent, as in production.
+    """
+
+    def __init__(
+        self,
+        catalogue: Catalogue,
+        tenant_id: str,
+        property_ids: Collection[str],
+        now: datetime,
+    ) -> None:
         self.catalogue = catalogue
         self.tenant_id = tenant_id
         self.property_ids = frozenset(property_ids)
+        self.now = now
 
     def property(self, property_id: str) -> Property | None:
         found = self.catalogue.property(property_id)
@@ -51,20 +67,28 @@ class ScopedCatalogue:
 
     def measuring_point(self, point_id: str) -> MeasuringPoint | None:
         point = self.catalogue.measuring_point(point_id)
-        if point is None or self.usage_unit(point.usage_unit_id) is None:
+        # A property's own points (its central heat meter) are read only through the
+        # §6a months of its units (`central_heat`), never listed as a unit's.
+        if point is None or point.usage_unit_id is None:
             return None
-        return point
+        if self.usage_unit(point.usage_unit_id) is None:
+            return None
+        return point_as_of(point, self.now)
 
     def measuring_points(self, unit_id: str) -> Sequence[MeasuringPoint]:
         if self.usage_unit(unit_id) is None:
             return ()
-        return self.catalogue.measuring_points(unit_id)
+        return self._as_of(self.catalogue.measuring_points(unit_id))
 
     def device(self, device_id: str) -> Device | None:
         device = self.catalogue.device(device_id)
-        if device is None or self.measuring_point(device.measuring_point_id) is None:
+        if device is None:
+            return self._successor(device_id)
+        if self.measuring_point(device.measuring_point_id) is None:
             return None
-        return device
+        return next(
+            (d for d in self._devices(device.measuring_point_id) if d.id == device_id), None
+        )
 
     def points_with_devices(
         self, unit: UsageUnit, metrics: Collection[Metric] | None = None
@@ -73,12 +97,49 @@ class ScopedCatalogue:
         if self.usage_unit(unit.id) is None:
             return []
         return [
-            (point, self.catalogue.devices(point.id))
-            for point in self.catalogue.measuring_points(unit.id)
+            (point, self._devices(point.id))
+            for point in self._as_of(self.catalogue.measuring_points(unit.id))
             if metrics is None or point.metric in metrics
+        ]
+
+    def central_heat(self, property_id: str) -> list[tuple[MeasuringPoint, Sequence[Device]]]:
+        """Return a visible property's central heat meter points with their devices."""
+        if self.property(property_id) is None:
+            return []
+        return [
+            (point, self._devices(point.id))
+            for point in self._as_of(self.catalogue.property_points(property_id))
+            if point.metric is Metric.HEAT
         ]
 
     def devices(self, point_id: str) -> Sequence[Device]:
         if self.measuring_point(point_id) is None:
             return ()
-        return self.catalogue.devices(point_id)
+        return self._devices(point_id)
+
+    def _devices(self, point_id: str) -> list[Device]:
+        devices: Iterable[Device] = self.catalogue.devices(point_id)
+        horizon = self.catalogue.horizon
+        if horizon is not None and self.now > horizon:
+            # Past the data set's end, readings and calibration swaps continue from a model.
+            devices = [
+                d for device in devices for d in continued_to_month(device, horizon, self.now)
+            ]
+        known = (device_as_of(d, self.now) for d in devices)
+        return [device for device in known if device is not None]
+
+    def _successor(self, device_id: str) -> Device | None:
+        """Find a meter that replaced a fixture device after the data set's end."""
+        horizon = self.catalogue.horizon
+        if horizon is None or self.now <= horizon:
+            return None
+        for unit in self.usage_units():
+            for point in self.measuring_points(unit.id):
+                for device in self._devices(point.id):
+                    if device.id == device_id:
+                        return device
+        return None
+
+    def _as_of(self, points: Sequence[MeasuringPoint]) -> list[MeasuringPoint]:
+        known = (point_as_of(p, self.now) for p in points)
+        return [point for point in known if point is not None]
