@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections import deque
 from typing import Any, Protocol
 
@@ -35,6 +36,10 @@ class LogWriter:
     """A queue of log entries and the thread that writes them (`add`, `wait`)."""
 
     WAIT = 2.0  # seconds a reader waits for its process's entries at most
+    # Seconds the writer waits, once woken, for more entries to join its batch. `make bench
+    # --hosted-only`, whoami on Redis with 1 worker: 1,218 req/s without it, 1,418 with it
+    # (1.3 against 1.1 round trips and 853 against 738 µs of server CPU per request).
+    LINGER = 0.002
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
@@ -58,6 +63,8 @@ class LogWriter:
         while True:
             with self._changed:
                 self._changed.wait_for(lambda: bool(self._queue))
+            time.sleep(self.LINGER)  # let the entries of requests in flight join this batch
+            with self._changed:
                 batch = list(self._queue)
                 self._queue.clear()
             by_client: dict[int, list[tuple[LoggingStore, int, bytes]]] = {}
