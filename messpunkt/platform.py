@@ -36,12 +36,12 @@ from .sandbox import (
     hash_admin_key,
 )
 from .sandboxes import (
-    InMemoryRegistry,
     NoSuchSandbox,
     SandboxRecord,
     SandboxRegistry,
     new_sandbox_id,
 )
+from .stores.memory_registry import InMemoryRegistry
 
 DEFAULT_DATA_SET = "default"
 

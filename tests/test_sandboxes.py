@@ -24,13 +24,13 @@ from messpunkt.config import DEFAULT_DATA_DIR
 from messpunkt.dataset import DataSetError, load_dataset
 from messpunkt.sandbox import SandboxState
 from messpunkt.sandboxes import (
-    InMemoryRegistry,
     RegistryFull,
     SandboxRecord,
     SandboxStatus,
     is_sandbox_id,
     new_sandbox_id,
 )
+from messpunkt.stores.memory_registry import InMemoryRegistry
 from messpunkt.testing import (
     DEMO_CLIENT,
     DEMO_REDIRECT_URI,
