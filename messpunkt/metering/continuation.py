@@ -93,11 +93,11 @@ def continued(device: Device, horizon: datetime, until: datetime) -> list[Device
         readings, register = _monthly(current, register, yearly, end, zone)
         history.extend(readings)
         if swap is None or swap > until:
-            chain.append(_rebuilt(current, history, None))
+            chain.append(current.revised(tuple(history), None))
             return chain
         removal = _value_between(current, register, yearly, swap, zone)
         history.append(Reading(swap, removal, Quality.MEASURED, Reason.REMOVAL, swap + FITTER_SYNC))
-        chain.append(_rebuilt(current, history, swap))
+        chain.append(current.revised(tuple(history), swap))
         current, register, history = _successor(current, register, yearly, swap, zone)
 
 
@@ -206,21 +206,6 @@ def _successor(
     rest = register.value + _month_use(device, register.at, yearly) - removal
     virtual = start + rest - _month_use(new, register.at, yearly)
     return new, _Register(register.at, virtual), [installation]
-
-
-def _rebuilt(device: Device, readings: list[Reading], removed_at: datetime | None) -> Device:
-    return Device.create(
-        id=device.id,
-        measuring_point_id=device.measuring_point_id,
-        metric=device.metric,
-        serial_number=device.serial_number,
-        manufacturer=device.manufacturer,
-        model=device.model,
-        installed_at=device.installed_at,
-        removed_at=removed_at,
-        readings=tuple(readings),
-        billing_zone=device.billing_zone,
-    )
 
 
 def _next_month(instant: datetime) -> datetime:

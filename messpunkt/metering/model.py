@@ -244,6 +244,21 @@ class Device:
             latest_record=_latest_record(readings, timestamps),
         )
 
+    def revised(self, readings: tuple[Reading, ...], removed_at: datetime | None) -> Device:
+        """The same device with other readings and removal (its runs derived anew)."""
+        return Device.create(
+            id=self.id,
+            measuring_point_id=self.measuring_point_id,
+            metric=self.metric,
+            serial_number=self.serial_number,
+            manufacturer=self.manufacturer,
+            model=self.model,
+            installed_at=self.installed_at,
+            removed_at=removed_at,
+            readings=readings,
+            billing_zone=self.billing_zone,
+        )
+
     def is_installed_on(self, start: datetime, end: datetime) -> bool:
         """Tell whether the device was installed at any instant of [start, end)."""
         start, end = start.astimezone(UTC), end.astimezone(UTC)

@@ -24,18 +24,7 @@ def device_as_of(device: Device, now: datetime) -> Device | None:
     if removal_known and (latest is None or latest <= now):
         return device  # everything about it is known already: the common case
     visible = tuple(r for r in device.readings if r.recorded.astimezone(UTC) <= now)
-    return Device.create(
-        id=device.id,
-        measuring_point_id=device.measuring_point_id,
-        metric=device.metric,
-        serial_number=device.serial_number,
-        manufacturer=device.manufacturer,
-        model=device.model,
-        installed_at=device.installed_at,
-        removed_at=removed if removal_known else None,
-        readings=visible,
-        billing_zone=device.billing_zone,
-    )
+    return device.revised(visible, removed if removal_known else None)
 
 
 def point_as_of(point: MeasuringPoint, now: datetime) -> MeasuringPoint | None:
