@@ -56,6 +56,18 @@ local function revoke_client(client_id, reason, now)
   end
 end
 
+-- Forget the ids in `index` (a sorted set or a set of session ids) whose session Redis has
+-- collected, looking at two picked at random. Every new session does this as it joins the
+-- index, so collected ids stay fewer than live ones however rarely anyone lists them.
+local function forget_collected(index, sorted)
+  local picked = redis.call(sorted and 'ZRANDMEMBER' or 'SRANDMEMBER', index, 2)
+  for _, sid in ipairs(picked) do
+    if redis.call('EXISTS', P .. 's:' .. sid) == 0 then
+      redis.call(sorted and 'ZREM' or 'SREM', index, sid)
+    end
+  end
+end
+
 -- Let `index` live at least as long as `key` (sessions: garbage only, as with any TTL).
 local function outlive(index, key)
   local ttl = redis.call('TTL', key)
@@ -104,11 +116,13 @@ local function open(o, now, g)
   expire(key, cap, now)
   -- The index lives as long as its longest-lived session; listing drops collected ones.
   local index = P .. 'sessions'
+  forget_collected(index, true)
   redis.call('ZADD', index, now, sid)
   outlive(index, key)
   if ARGV[o + 13] == '1' then
     -- So is a registered client's; revoke_client drops collected ones.
     local own = client_sessions(ARGV[o + 2])
+    forget_collected(own, false)
     redis.call('SADD', own, sid)
     outlive(own, key)
   end
