@@ -10,10 +10,10 @@ from .security import authenticate
 
 
 class ApiBlueprint(Blueprint):
-    """A /v1 blueprint: authenticated before any view runs, documents rendered by views."""
+    """A /v1 blueprint: authenticated before any view runs."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, renders_itself=True, **kwargs)
+        super().__init__(*args, **kwargs)
         self.before_request(authenticate)
 
     def requires(self, scope: str | None) -> Callable[[View], View]:

@@ -29,28 +29,6 @@ class _Parser(FlaskParser):
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = _Parser()
 
-    def __init__(self, *args: Any, renders_itself: bool = False, **kwargs: Any) -> None:
-        """Create a blueprint; `renders_itself` when its views return finished responses.
-
-        Such views (/v1, `render.ok`) build their documents in the documented
-        shape, so their `@blp.response` schema documents the answer without
-        wrapping the view.
-        """
-        super().__init__(*args, **kwargs)
-        self.renders_itself = renders_itself
-
-    def response(self, status_code: Any, schema: Any = None, **kwargs: Any) -> Any:
-        document = super().response(status_code, schema, **kwargs)
-        if not self.renders_itself:
-            return document
-
-        def decorate(view: View) -> View:
-            # flask-smorest's wrapper would only pass our Response through; keep its doc.
-            view.__dict__["_apidoc"] = document(view)._apidoc
-            return view
-
-        return decorate
-
     def arguments(
         self, schema: Any, *, location: str = "json", as_kwargs: bool = False, **kwargs: Any
     ) -> Callable[[View], View]:
