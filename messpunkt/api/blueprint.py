@@ -23,14 +23,10 @@ class ApiBlueprint(Blueprint):
         """
 
         def decorate(view: View) -> View:
-            documented = self.errors(401, *([403] if scope else []))(view)
-            # Written into the doc directly rather than through `doc()`, which would
-            # wrap the view in one more call on every request.
-            apidoc = documented.__dict__.setdefault("_apidoc", {})
-            apidoc.setdefault("manual_doc", {})["security"] = [
-                {"oauth2": [scope] if scope else []},
-                {"bearerAuth": []},
-            ]
+            security = [{"oauth2": [scope] if scope else []}, {"bearerAuth": []}]
+            documented = self.errors(401, *([403] if scope else []))(
+                self.doc(security=security)(view)
+            )
             documented.required_scope = scope  # type: ignore[attr-defined]
             return documented
 

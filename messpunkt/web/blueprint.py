@@ -71,24 +71,16 @@ class Blueprint(flask_smorest.Blueprint):
         """Document a view's security scheme and its error responses, 401 among them."""
 
         def decorate(view: View) -> View:
-            view = self.doc(security=[{scheme: []}])(view)
-            for status in (401, *statuses):
-                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
-            return view
+            return self.errors(401, *statuses)(self.doc(security=[{scheme: []}])(view))
 
         return decorate
 
     def errors(self, *statuses: int) -> Callable[[View], View]:
-        """Document problem+json error responses of a view.
-
-        What `alt_response` records, without the call layer it wraps around the view.
-        """
+        """Document problem+json error responses of a view."""
 
         def decorate(view: View) -> View:
-            apidoc = view.__dict__.setdefault("_apidoc", {})
-            responses = apidoc.setdefault("response", {}).setdefault("responses", {})
             for status in statuses:
-                responses.setdefault(status, []).append(HTTPStatus(status).name)
+                view = self.alt_response(status, response=HTTPStatus(status).name)(view)
             return view
 
         return decorate
