@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -33,14 +33,12 @@ from ..oauth.registrations import (
     Registration,
     SandboxGone,
     TooManyRegistrations,
-    metadata_from_json,
     metadata_json,
 )
 from ..oauth.store import (
     Access,
     AuthorizationCode,
     CodeAttempt,
-    EventKind,
     Grant,
     Issue,
     Issued,
@@ -49,35 +47,24 @@ from ..oauth.store import (
     Refusal,
     Refused,
     Session,
-    SessionEvent,
     SessionKind,
 )
 from ..sandbox import SandboxState, SandboxStore
 from .redis_log import writer
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MILLISECOND = timedelta(milliseconds=1)
-_SESSION_FIELDS = (
-    "g", "kind", "client_id", "tenant_id", "subject", "scopes", "property_ids", "created_at",
-    "expires_at", "name", "usable_until", "revoked_at", "revoked_reason", "first",
-)  # fmt: skip
-
-
-def ms(instant: datetime) -> int:
-    """Return an instant as whole milliseconds since the epoch (the clock's resolution)."""
-    return (instant - EPOCH) // MILLISECOND
-
-
-def instant(value: bytes | str | int) -> datetime:
-    return EPOCH + int(value) * MILLISECOND
-
-
-def _optional(value: bytes | None) -> datetime | None:
-    return instant(value) if value else None
-
-
-def _text(value: bytes | None) -> str:
-    return value.decode() if value else ""
+from .redis_records import (
+    CLIENT_FIELDS,
+    MILLISECOND,
+    SESSION_FIELDS,
+    clock_fields,
+    instant,
+    ms,
+    opening,
+    optional_instant,
+    registration_from,
+    session_from,
+    state_fields,
+    state_from,
+)
 
 
 class _Scripts:
@@ -126,7 +113,7 @@ class RedisStore(SandboxStore):
     ) -> RedisStore:
         """Write a new sandbox's state and return its store."""
         store = cls(client, sandbox_id, **kw)
-        store.client.hset(store.prefix + "sbx", mapping=_state_fields(state))
+        store.client.hset(store.prefix + "sbx", mapping=state_fields(state))
         return store
 
     def _run(self, script: str, *args: object) -> Any:
@@ -144,13 +131,13 @@ class RedisStore(SandboxStore):
             fields = self.client.hgetall(self.prefix + "sbx")
         if not fields.get(b"gen"):
             raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
-        return _state(fields)
+        return state_from(fields)
 
     def make(self, first: SandboxState) -> None:
         """Write `first` as the sandbox's state where it has none yet, field by field, so
         workers that start (or find it gone) together agree; the given admin key wins."""
         pipe = self.client.pipeline(transaction=False)
-        for name, value in _state_fields(first).items():
+        for name, value in state_fields(first).items():
             pipe.hsetnx(self.prefix + "sbx", name, value)
         # It may have been changed in the configuration since the sandbox was made.
         pipe.hset(self.prefix + "sbx", "admin_key_hash", first.admin_key_hash)
@@ -160,7 +147,7 @@ class RedisStore(SandboxStore):
         while True:  # compare-and-set: retried only when another request moved it first
             current = self.state()
             moved = change(current.clock)
-            old, new = _clock_fields(current.clock), _clock_fields(moved)
+            old, new = clock_fields(current.clock), clock_fields(moved)
             swapped = self._run(
                 "move_clock", old["frozen_at"], old["offset"], new["frozen_at"], new["offset"]
             )
@@ -168,11 +155,11 @@ class RedisStore(SandboxStore):
                 return replace(current, clock=moved)
 
     def reset(self, data_set: str | None = None) -> SandboxState:
-        clock = _clock_fields(self.state().clock.reset())
+        clock = clock_fields(self.state().clock.reset())
         fields = self._run("reset", clock["frozen_at"], clock["offset"], data_set or "")
         if not fields:
             raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
-        return _state(dict(zip(fields[::2], fields[1::2], strict=True)))
+        return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
 
     def keep_data_set(self, name: str, document: bytes) -> None:
         self._run("keep_data_set", name, document)
@@ -228,7 +215,7 @@ class RedisStore(SandboxStore):
         placeholder = Grant("", "", "", (), ())  # the script takes the code's own grant
         answer = self._run(
             "redeem_code", ms(now), code_hash, attempt.client_id, attempt.redirect_uri or "",
-            attempt.verifier_challenge or "", *_opening(new, placeholder, issue),
+            attempt.verifier_challenge or "", *opening(new, placeholder, issue),
         )  # fmt: skip
         return self._outcome(answer)
 
@@ -237,7 +224,7 @@ class RedisStore(SandboxStore):
     def start_session(
         self, new: NewSession, grant: Grant, issue: Issue, now: datetime
     ) -> Issued | Refused:
-        return self._outcome(self._run("start_session", ms(now), *_opening(new, grant, issue)))
+        return self._outcome(self._run("start_session", ms(now), *opening(new, grant, issue)))
 
     def rotate_refresh_token(
         self,
@@ -279,11 +266,11 @@ class RedisStore(SandboxStore):
         key = self.prefix + "s:" + session_id
         pipe = self.client.pipeline(transaction=False)
         pipe.hgetall(self.prefix + "sbx")
-        pipe.hmget(key, _SESSION_FIELDS)
+        pipe.hmget(key, SESSION_FIELDS)
         pipe.hexists(key, "j:" + token_id)
         fields, session_fields, revoked = pipe.execute()
         state = self._found(fields)
-        session = _session(session_id, session_fields, str(state.generation).encode())
+        session = session_from(session_id, session_fields, str(state.generation).encode())
         return state, Access(session_id, token_id, session, bool(revoked))
 
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:
@@ -305,7 +292,7 @@ class RedisStore(SandboxStore):
             return None
         return RefreshToken(
             token_hash, sid.decode(), client_id.decode(), instant(issued_at), instant(expires_at),
-            _optional(rotated_at),
+            optional_instant(rotated_at),
         )  # fmt: skip
 
     def session(self, session_id: str) -> Session | None:
@@ -321,12 +308,12 @@ class RedisStore(SandboxStore):
         pipe = self.client.pipeline(transaction=False)
         pipe.hget(self.prefix + "sbx", "gen")
         for sid in ids:
-            pipe.hmget(self.prefix + "s:" + sid, _SESSION_FIELDS)
+            pipe.hmget(self.prefix + "s:" + sid, SESSION_FIELDS)
             pipe.lrange(self.prefix + "s:" + sid + ":ev", 0, -1)
         generation, *answers = pipe.execute()
         found, collected = [], []
         for sid, fields, events in zip(ids, answers[::2], answers[1::2], strict=True):
-            session = _session(sid, fields, generation, events)
+            session = session_from(sid, fields, generation, events)
             if session is not None:
                 found.append(session)
             elif fields[0] is None:
@@ -350,8 +337,8 @@ class RedisStore(SandboxStore):
         return bool(kept)
 
     def registration(self, client_id: str) -> Registration | None:
-        fields = self.client.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)
-        return _registration(client_id, fields)
+        fields = self.client.hmget(self.prefix + "client:" + client_id, CLIENT_FIELDS)
+        return registration_from(client_id, fields)
 
     def replace_registration(self, registration: Registration, now: datetime) -> bool:
         r = registration
@@ -367,8 +354,8 @@ class RedisStore(SandboxStore):
         ids = [cid.decode() for cid in self.client.zrange(self.prefix + "clients", 0, -1)]
         pipe = self.client.pipeline(transaction=False)
         for client_id in ids:
-            pipe.hmget(self.prefix + "client:" + client_id, _CLIENT_FIELDS)
-        found = (_registration(cid, f) for cid, f in zip(ids, pipe.execute(), strict=True))
+            pipe.hmget(self.prefix + "client:" + client_id, CLIENT_FIELDS)
+        found = (registration_from(cid, f) for cid, f in zip(ids, pipe.execute(), strict=True))
         return [r for r in found if r is not None]
 
     def _outcome(self, answer: list[Any]) -> Issued | Refused:
@@ -377,104 +364,10 @@ class RedisStore(SandboxStore):
             return Refused(Refusal(answer[1].decode()), detail)
         _, access_end, sid, flat, events = answer
         stored = dict(zip(flat[::2], flat[1::2], strict=True))
-        fields = [stored.get(name.encode()) for name in _SESSION_FIELDS]
-        session = _session(sid.decode(), fields, fields[0], events)  # the script's generation
+        fields = [stored.get(name.encode()) for name in SESSION_FIELDS]
+        session = session_from(sid.decode(), fields, fields[0], events)  # the script's generation
         assert session is not None
         return Issued(session, instant(access_end))
-
-
-def _opening(new: NewSession, grant: Grant, issue: Issue) -> list[object]:
-    """The arguments of the scripts' `open`: the session, its grant, then its issue."""
-    return [
-        new.id, new.kind.value, grant.client_id, grant.tenant_id, grant.subject,
-        " ".join(grant.scopes), " ".join(grant.property_ids), ms(new.expires_at), new.name or "",
-        new.personal_token_hash or "", issue.access_ttl // MILLISECOND,
-        issue.refresh_token_hash or "", issue.refresh_ttl // MILLISECOND,
-        "1" if new.client_registered else "",
-    ]  # fmt: skip
-
-
-def _session(
-    session_id: str, fields: list[bytes | None], generation: bytes | None, events: Any = ()
-) -> Session | None:
-    (g, kind, client_id, tenant_id, subject, scopes, property_ids, created_at, expires_at, name,
-     usable_until, revoked_at, revoked_reason, first) = fields  # fmt: skip
-    if g is None or g != generation:
-        return None
-    return Session(
-        id=session_id,
-        kind=SessionKind(_text(kind)),
-        client_id=_text(client_id),
-        tenant_id=_text(tenant_id),
-        subject=_text(subject),
-        scopes=tuple(_text(scopes).split()),
-        property_ids=tuple(_text(property_ids).split()),
-        created_at=instant(created_at or 0),
-        expires_at=instant(expires_at or 0),
-        name=_text(name) or None,
-        usable_until=_optional(usable_until),
-        revoked_at=_optional(revoked_at),
-        revoked_reason=_text(revoked_reason) or None,
-        events=tuple(_event(raw) for raw in (first, *events) if raw),
-    )
-
-
-_CLIENT_FIELDS = ("doc", "secret_hash", "token_hash", "issued_at")
-
-
-def _registration(client_id: str, fields: list[bytes | None]) -> Registration | None:
-    doc, secret_hash, token_hash, issued_at = fields
-    if doc is None or token_hash is None or issued_at is None:
-        return None
-    return Registration(
-        client_id, metadata_from_json(doc), _text(secret_hash) or None, token_hash.decode(),
-        instant(issued_at),
-    )  # fmt: skip
-
-
-def _event(raw: bytes) -> SessionEvent:
-    at, kind, detail = raw.decode().split("|", 2)
-    return SessionEvent(instant(at), EventKind(kind), detail)
-
-
-def _clock_fields(clock: ClockState) -> dict[str, str]:
-    return {
-        "frozen_at": str(ms(clock.frozen_at)) if clock.frozen_at else "",
-        "offset": str(clock.offset // timedelta(microseconds=1)),
-        "initial": str(ms(clock.initial_frozen_at)) if clock.initial_frozen_at else "",
-    }
-
-
-def _state_fields(state: SandboxState) -> dict[str, str]:
-    return {
-        **_clock_fields(state.clock),
-        "gen": str(state.generation),
-        "data_set": state.data_set,
-        "admin_key_hash": state.admin_key_hash,
-    }
-
-
-def _state(fields: dict[bytes, bytes]) -> SandboxState:
-    def field(name: str) -> str:
-        return fields.get(name.encode(), b"").decode()
-
-    clock = ClockState(
-        frozen_at=_optional(fields.get(b"frozen_at")),
-        offset=int(field("offset") or 0) * timedelta(microseconds=1),
-        initial_frozen_at=_optional(fields.get(b"initial")),
-    )
-    faults = tuple(
-        Fault.from_json(rule, _count(fields.get(b"fc:" + name[2:])))
-        for name, rule in fields.items()
-        if name.startswith(b"f:")
-    )
-    return SandboxState(
-        clock, int(field("gen")), field("data_set"), field("admin_key_hash"), faults
-    )
-
-
-def _count(value: bytes | None) -> int | None:
-    return None if value is None else int(value)
 
 
 class StoreUnavailable(ConnectionError):

@@ -25,7 +25,8 @@ from ..sandboxes import (
     SandboxStatus,
     is_sandbox_id,
 )
-from .redis import RedisStore, _Scripts, instant, ms, open_sandbox
+from .redis import RedisStore, _Scripts, open_sandbox
+from .redis_records import instant, ms
 
 INDEX = "mp:sandboxes"
 TOMBSTONE_KEPT = timedelta(days=30)
