@@ -103,8 +103,12 @@ def monthly_report(
     offsets = range(-11, 13)  # the year before too, for the comparisons
     months = {offset: month_start(year, offset) for offset in offsets}
     own = {o: month_amount(points, metric, months[o], zone) for o in offsets}
+    # The other units' months: the twelve compared, and the year before only where a
+    # month's kWh needs the property's allocator total (`_central_share`).
+    sharing = metric is Metric.HEAT_ALLOCATION and bool(central_heat)
+    theirs = offsets if sharing else range(1, 13)
     others = [
-        (other, {o: month_amount(their, metric, months[o], zone) for o in offsets})
+        (other, {o: month_amount(their, metric, months[o], zone) for o in theirs})
         for other, their in neighbours
         if other.id != unit.id
     ]
