@@ -14,7 +14,7 @@ from abc import abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .clock import ClockState
 from .faults import Fault
@@ -26,6 +26,13 @@ if TYPE_CHECKING:
     from .oauth.server import AuthorizationServer
 
 DEFAULT_ID = "default"
+
+
+class LoggedRequest(Protocol):
+    """A request as the log took it (`messpunkt.web.request_log`), secrets already out."""
+
+    def entry(self) -> dict[str, Any]:
+        """Shape its log entry (every member but `id`)."""
 
 
 def hash_admin_key(key: str) -> str:
@@ -83,8 +90,10 @@ class SandboxStore(AuthStore, RegistrationStore):
     # The request log (`messpunkt.web.request_log`); a reset keeps it
 
     @abstractmethod
-    def log_request(self, entry: dict[str, Any], keep: int) -> None:
-        """Add a request to the log under the next id, keeping the newest `keep`."""
+    def log_request(self, logged: LoggedRequest, keep: int) -> None:
+        """Add a request to the log under the next id, keeping the newest `keep`.
+
+        A store may keep `logged` as it is and shape its entry when it is read."""
 
     @abstractmethod
     def requests(self) -> list[dict[str, Any]]:

@@ -169,3 +169,10 @@ def store_config(request) -> dict[str, str]:
         "MESSPUNKT_SIGNING_KEY": request.getfixturevalue("signing_key"),
         "MESSPUNKT_SECRET_KEY": "cursor",
     }
+
+
+class Logged(dict):
+    """A logged request whose entry is these members (as `web.request_log` hands one over)."""
+
+    def entry(self):
+        return dict(self)

@@ -8,7 +8,7 @@ import time
 
 import orjson
 import pytest
-from conftest import OPERATOR_KEY, Prefixed, create_sandbox
+from conftest import OPERATOR_KEY, Logged, Prefixed, create_sandbox
 from flask.testing import FlaskClient
 
 from messpunkt import create_app
@@ -305,11 +305,11 @@ def test_on_redis_entries_that_gather_while_one_is_written_share_one_round_trip(
         original(items)
 
     monkeypatch.setattr(redis_log, "_write", slow)
-    store.log_request({"n": 0}, keep=100)
+    store.log_request(Logged(n=0), keep=100)
     while not batches:  # the writer has taken entry 0 and is sending it
         time.sleep(0.01)
     for n in range(1, 11):
-        store.log_request({"n": n}, keep=100)
+        store.log_request(Logged(n=n), keep=100)
     release.set()
 
     assert [entry["n"] for entry in store.requests()] == list(range(10, -1, -1))

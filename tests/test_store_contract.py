@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import pytest
+from conftest import Logged
 
 from messpunkt.clock import ClockError, ClockState
 from messpunkt.faults import Fault
@@ -914,7 +915,7 @@ def test_a_reset_that_keeps_the_data_set_keeps_its_upload(store):
 
 def test_the_request_log_keeps_the_newest_entries_newest_first_with_rising_ids(store):
     for number in range(5):
-        store.log_request({"path": f"/v1/{number}", "status": 200}, keep=3)
+        store.log_request(Logged(path=f"/v1/{number}", status=200), keep=3)
     logged = store.requests()
     assert [entry["path"] for entry in logged] == ["/v1/4", "/v1/3", "/v1/2"]
     assert [int(entry["id"]) for entry in logged] == [5, 4, 3]
@@ -922,14 +923,14 @@ def test_the_request_log_keeps_the_newest_entries_newest_first_with_rising_ids(s
 
 
 def test_a_reset_keeps_the_request_log(store):
-    store.log_request({"path": "/oauth/token"}, keep=10)
+    store.log_request(Logged(path="/oauth/token"), keep=10)
     store.reset()
     assert [entry["path"] for entry in store.requests()] == ["/oauth/token"]
 
 
 def test_concurrent_log_writes_each_get_an_id_of_their_own(store):
     with ThreadPoolExecutor(max_workers=10) as pool:
-        list(pool.map(lambda n: store.log_request({"n": n}, keep=100), range(40)))
+        list(pool.map(lambda n: store.log_request(Logged(n=n), keep=100), range(40)))
     logged = store.requests()
     assert sorted(int(entry["id"]) for entry in logged) == list(range(1, 41))
     assert sorted(entry["n"] for entry in logged) == list(range(40))

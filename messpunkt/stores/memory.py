@@ -42,7 +42,7 @@ from ..oauth.store import (
     SessionEvent,
     SessionKind,
 )
-from ..sandbox import SandboxState, SandboxStore
+from ..sandbox import LoggedRequest, SandboxState, SandboxStore
 from .retention import Held
 
 
@@ -56,7 +56,7 @@ class InMemoryStore(SandboxStore):
         # Registered clients outlive a reset (`oauth.registrations`), so not in `_held`.
         self._registrations: dict[str, Registration] = {}
         self._uploads: dict[str, bytes] = {}  # uploaded data sets: the one in use, a new one
-        self._log: deque[dict[str, Any]] = deque()
+        self._log: deque[tuple[int, LoggedRequest]] = deque()
         self._logged = 0
         self._ended = False  # its sandbox was deleted or expired (`end`)
 
@@ -103,16 +103,18 @@ class InMemoryStore(SandboxStore):
     def data_set_document(self, name: str) -> bytes | None:
         return self._uploads.get(name)
 
-    def log_request(self, entry: dict[str, Any], keep: int) -> None:
+    def log_request(self, logged: LoggedRequest, keep: int) -> None:
         with self._lock:
             self._logged += 1
             if self._log.maxlen != keep:
                 self._log = deque(self._log, maxlen=keep)
-            self._log.appendleft({"id": str(self._logged), **entry})
+            self._log.appendleft((self._logged, logged))
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
-            return list(self._log)
+            kept = list(self._log)
+        # Shaped as read, not as served: most entries are pushed out unread.
+        return [{"id": str(number), **logged.entry()} for number, logged in kept]
 
     def arm_fault(self, fault: Fault) -> bool:
         with self._lock:

@@ -49,7 +49,7 @@ from ..oauth.store import (
     Session,
     SessionKind,
 )
-from ..sandbox import SandboxState, SandboxStore
+from ..sandbox import LoggedRequest, SandboxState, SandboxStore
 from .redis_log import writer
 from .redis_records import (
     CLIENT_FIELDS,
@@ -168,8 +168,8 @@ class RedisStore(SandboxStore):
         found: bytes | None = self.client.get(self.prefix + "ds:" + name)
         return found
 
-    def log_request(self, entry: dict[str, Any], keep: int) -> None:
-        writer().add(self, keep, orjson.dumps(entry))  # written by this process's writer
+    def log_request(self, logged: LoggedRequest, keep: int) -> None:
+        writer().add(self, keep, orjson.dumps(logged.entry()))  # written by this process's writer
 
     def queue_log(self, pipe: Any, keep: int, entry: bytes) -> None:
         """Add an entry's script to `pipe` (`redis_log`: many entries, one round trip)."""

@@ -67,11 +67,32 @@ def register(app: Flask) -> None:
 def _write(store: Any, seen: _Seen, keep: int) -> None:
     # The answer is sent: a store that fails now loses the entry, never the answer.
     with contextlib.suppress(Exception):
-        store.log_request(seen.entry(), keep)
+        store.log_request(seen, keep)
 
 
 class _Seen:
-    """What an entry needs, taken while the request is there; shaped later (`entry`)."""
+    """A request as its entry needs it, taken while the request is there.
+
+    Whatever could hold a secret (the query, the /oauth bodies, a Basic user) is read
+    and redacted here, so no secret outlives the request; the entry itself is shaped
+    only when the log is read or written (`entry`): most entries never are.
+    """
+
+    __slots__ = (
+        "answer",
+        "basic_user",
+        "elapsed",
+        "injected_fault",
+        "method",
+        "now",
+        "oauth",
+        "path",
+        "principal",
+        "query",
+        "request_body",
+        "status",
+        "wall",
+    )  # fmt: skip
 
     def __init__(
         self, current: Any, response: Response, wall: datetime, now: datetime, elapsed: float,
@@ -79,24 +100,26 @@ class _Seen:
     ) -> None:  # fmt: skip
         self.wall, self.now, self.elapsed = wall, now, elapsed
         self.method, self.path, self.status = current.method, current.path, response.status_code
-        self.query = current.query_string
+        self.query = _query(current.environ.get("QUERY_STRING", ""))
         self.principal = context.get("principal")
         self.injected_fault = context.get("injected_fault")
-        self.oauth = self.path.startswith("/oauth/")
-        self.body = current.environ.get(READ) if self.oauth else None
-        self.json_body = self.oauth and current.mimetype == "application/json"
-        credentials = current.authorization if self.oauth else None
+        self.oauth = oauth = self.path.startswith("/oauth/")
+        self.request_body: Any = None
         self.basic_user: str | None = None
-        if credentials is not None and credentials.type == "basic":
-            self.basic_user = credentials.username
+        if oauth:
+            self.request_body = _request_body(
+                current.environ.get(READ), current.mimetype == "application/json"
+            )
+            credentials = current.authorization
+            if credentials is not None and credentials.type == "basic":
+                self.basic_user = credentials.username
         # Read only where it is logged or tells the error: a /v1 success is never parsed.
-        wanted = (self.oauth or self.status >= 400) and response.is_json
-        self.answer = response.get_data() if wanted and not response.is_streamed else None
+        wanted = (oauth or self.status >= 400) and response.is_json
+        answer = response.get_data() if wanted and not response.is_streamed else None
+        self.answer = redact(_json(answer))
 
     def entry(self) -> dict[str, Any]:
-        request_body = self._request_body()
-        answer = _json(self.answer)
-        error = detail = None
+        answer, error, detail = self.answer, None, None
         if isinstance(answer, dict) and self.status >= 400:
             error = answer.get("error") or answer.get("type")
             detail = answer.get("error_description") or answer.get("detail")
@@ -106,44 +129,45 @@ class _Seen:
             "sandbox_time": self.now.isoformat(timespec="milliseconds"),
             "method": self.method,
             "path": self.path,
-            "query": _query(self.query),
+            "query": self.query,
             "status": self.status,
             "duration_ms": round(self.elapsed * 1000, 1),
-            "client_id": principal.client_id if principal else self._client_id(request_body),
+            "client_id": principal.client_id if principal else self._client_id(),
             "session_id": principal.session_id if principal else None,
             "error": error,
             "detail": detail,
             "injected_fault": self.injected_fault,
-            "request_body": request_body,
-            "response_body": redact(answer) if self.oauth else None,
+            "request_body": self.request_body,
+            "response_body": answer if self.oauth else None,
         }
 
-    def _request_body(self) -> Any:
-        """The /oauth body as read (form or JSON), redacted; None when none was read."""
-        raw = self.body
-        if not raw:
-            return None
-        if len(raw) > BODY_KEPT:
-            return f"[{len(raw)} bytes, not kept]"
-        if self.json_body:
-            try:
-                return redact(loads(raw, object_pairs_hook=dict))  # bounded in depth
-            except ValueError:
-                return "[not JSON]"
-        try:
-            pairs = parse_qsl(raw.decode(), keep_blank_values=True)
-        except UnicodeDecodeError:
-            return "[not UTF-8]"
-        form: dict[str, Any] = {}
-        for key, value in pairs:
-            form.setdefault(key, []).append(value)
-        return redact({k: v[0] if len(v) == 1 else v for k, v in form.items()})
-
-    def _client_id(self, body: Any) -> str | None:
+    def _client_id(self) -> str | None:
         """Who an /oauth request says it is: client_id in its body, or HTTP Basic's user."""
+        body = self.request_body
         if isinstance(body, dict) and isinstance(body.get("client_id"), str):
             return body["client_id"]  # type: ignore[no-any-return]
         return self.basic_user
+
+
+def _request_body(raw: bytes | None, is_json: bool) -> Any:
+    """The /oauth body as read (form or JSON), redacted; None when none was read."""
+    if not raw:
+        return None
+    if len(raw) > BODY_KEPT:
+        return f"[{len(raw)} bytes, not kept]"
+    if is_json:
+        try:
+            return redact(loads(raw, object_pairs_hook=dict))  # bounded in depth
+        except ValueError:
+            return "[not JSON]"
+    try:
+        pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+    except UnicodeDecodeError:
+        return "[not UTF-8]"
+    form: dict[str, Any] = {}
+    for key, value in pairs:
+        form.setdefault(key, []).append(value)
+    return redact({k: v[0] if len(v) == 1 else v for k, v in form.items()})
 
 
 def redact(value: Any) -> Any:
@@ -155,10 +179,11 @@ def redact(value: Any) -> Any:
     return value
 
 
-def _query(raw_bytes: bytes) -> str:
-    if not raw_bytes:
+def _query(raw: str) -> str:
+    """The query string with every secret parameter's value redacted (WSGI's latin-1 str)."""
+    if not raw:
         return ""
-    pairs = parse_qsl(raw_bytes.decode("latin-1"), keep_blank_values=True)
+    pairs = parse_qsl(raw, keep_blank_values=True)
     return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
 
 
