@@ -91,6 +91,33 @@ def test_an_oauth_error_is_logged_with_its_code_and_both_bodies(client):
     assert entry["response_body"]["error"] == "invalid_grant"
 
 
+@pytest.mark.parametrize(
+    ("body", "content_type", "logged"),
+    [
+        # Refused by the endpoint for its 101 fields (at most 100): parsed by the log itself,
+        # a repeated name as a list, the secret redacted.
+        ("refresh_token=secret&" + "x=1&" * 99 + "x=2", "application/x-www-form-urlencoded",
+         {"refresh_token": R, "x": ["1"] * 99 + ["2"]}),
+        # Latin-1 bytes, not UTF-8: refused as a form, and not kept.
+        (b"grant_type=refresh_token&refresh_token=gr\xfcn", "application/x-www-form-urlencoded",
+         "[not UTF-8]"),
+        # JSON, as RFC 7591 clients send it: members kept, the secret redacted.
+        (b'{"grant_type": "refresh_token", "refresh_token": "secret"}', "application/json",
+         {"grant_type": "refresh_token", "refresh_token": R}),
+        (b'{"grant_type": ', "application/json", "[not JSON]"),
+        # Past the 8,192 bytes kept: noted by its length.
+        ("a=" + "b" * 9000, "application/x-www-form-urlencoded", "[9002 bytes, not kept]"),
+    ],
+)  # fmt: skip
+def test_an_oauth_body_the_endpoint_did_not_read_as_a_form_is_logged_redacted(
+    client, body, content_type, logged
+):
+    answer = client.post("/oauth/token", data=body, content_type=content_type)
+    assert answer.status_code in (400, 401)  # refused, whichever rule refuses it first
+    entry = log(client)[0]
+    assert (entry["path"], entry["request_body"]) == ("/oauth/token", logged)
+
+
 def secrets_of_a_code_exchange(client):
     tokens = obtain_tokens(client)
     return [tokens.access_token, tokens.refresh_token], log(client)

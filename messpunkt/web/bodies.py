@@ -6,6 +6,7 @@ from flask import current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 READ = "messpunkt.body"  # the environ key of the body once read
+FORM_READ = "messpunkt.form"  # the environ key of a urlencoded body once parsed
 
 
 def read_body(limit: int | None = None) -> bytes:

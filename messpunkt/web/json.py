@@ -68,14 +68,23 @@ def dumps(document: Any) -> bytes:
     return orjson.dumps(document, default=_default, option=orjson.OPT_APPEND_NEWLINE)
 
 
+class DocumentResponse(Response):
+    """A JSON response that keeps the document it was rendered from (`document`), so that
+    whoever looks at the answer afterwards (the request log) need not parse it again."""
+
+    def __init__(self, document: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(dumps(document), *args, **kwargs)
+        self.document = document
+
+
 def json_response(
     document: Any,
     status: int = 200,
     headers: Iterable[tuple[str, str]] = (),
     mimetype: str = "application/json",
-) -> Response:
+) -> DocumentResponse:
     """Render `document` as a JSON response (what jsonify does, in one step)."""
-    return Response(dumps(document), status, headers, mimetype=mimetype)
+    return DocumentResponse(document, status, headers, mimetype=mimetype)
 
 
 class DecimalJSONProvider(DefaultJSONProvider):

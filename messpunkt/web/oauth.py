@@ -12,7 +12,7 @@ from ..consent import Consent
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params, parse_form
-from .bodies import read_body
+from .bodies import FORM_READ, read_body
 from .consent_text import TEXT, negotiate
 from .context import sandbox
 from .json import json_response, loads
@@ -227,7 +227,8 @@ def _urlencoded() -> Params:
         text = read_body().decode()
     except UnicodeDecodeError:
         raise InvalidRequest("the form body is not UTF-8") from None
-    return parse_form(text, MAX_FORM_FIELDS)
+    params = request.environ[FORM_READ] = parse_form(text, MAX_FORM_FIELDS)  # for the log
+    return params
 
 
 def _first(params: Params, name: str) -> str | None:

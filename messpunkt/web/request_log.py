@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, g, request
 
-from .bodies import READ
-from .json import loads
+from .bodies import FORM_READ, READ
+from .json import DocumentResponse, loads
 
 REDACTED = "[redacted]"
 # Members and parameters whose value is a secret, wherever they appear (RFC 6749 §4.1.3,
@@ -106,17 +106,16 @@ class _Seen:
         self.oauth = oauth = self.path.startswith("/oauth/")
         self.request_body: Any = None
         self.basic_user: str | None = None
+        environ = current.environ
         if oauth:
-            self.request_body = _request_body(
-                current.environ.get(READ), current.mimetype == "application/json"
-            )
-            credentials = current.authorization
-            if credentials is not None and credentials.type == "basic":
-                self.basic_user = credentials.username
+            self.request_body = _request_body(environ)
+            if environ.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic ":
+                credentials = current.authorization
+                self.basic_user = credentials.username if credentials is not None else None
         # Read only where it is logged or tells the error: a /v1 success is never parsed.
-        wanted = (oauth or self.status >= 400) and response.is_json
-        answer = response.get_data() if wanted and not response.is_streamed else None
-        self.answer = redact(_json(answer))
+        self.answer = None
+        if (oauth or self.status >= 400) and response.is_json and not response.is_streamed:
+            self.answer = redact(_answer(response))
 
     def entry(self) -> dict[str, Any]:
         answer, error, detail = self.answer, None, None
@@ -149,25 +148,41 @@ class _Seen:
         return self.basic_user
 
 
-def _request_body(raw: bytes | None, is_json: bool) -> Any:
+def _request_body(environ: dict[str, Any]) -> Any:
     """The /oauth body as read (form or JSON), redacted; None when none was read."""
+    raw = environ.get(READ)
     if not raw:
         return None
     if len(raw) > BODY_KEPT:
         return f"[{len(raw)} bytes, not kept]"
-    if is_json:
+    mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+    if mimetype == "application/json":
         try:
             return redact(loads(raw, object_pairs_hook=dict))  # bounded in depth
         except ValueError:
             return "[not JSON]"
-    try:
-        pairs = parse_qsl(raw.decode(), keep_blank_values=True)
-    except UnicodeDecodeError:
-        return "[not UTF-8]"
-    form: dict[str, Any] = {}
-    for key, value in pairs:
-        form.setdefault(key, []).append(value)
+    form = environ.get(FORM_READ)  # as the endpoint parsed it, or parsed here
+    if form is None:
+        try:
+            form = {}
+            for key, value in parse_qsl(raw.decode(), keep_blank_values=True):
+                form.setdefault(key, []).append(value)
+        except UnicodeDecodeError:
+            return "[not UTF-8]"
     return redact({k: v[0] if len(v) == 1 else v for k, v in form.items()})
+
+
+def _answer(response: Response) -> Any:
+    """The JSON answer as rendered (`DocumentResponse`), else as parsed; None if not JSON."""
+    data = response.get_data()
+    if len(data) > BODY_KEPT:
+        return f"[{len(data)} bytes, not kept]"
+    if isinstance(response, DocumentResponse):
+        return response.document
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
 
 
 def redact(value: Any) -> Any:
@@ -185,14 +200,3 @@ def _query(raw: str) -> str:
         return ""
     pairs = parse_qsl(raw, keep_blank_values=True)
     return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
-
-
-def _json(data: bytes | None) -> Any:
-    if data is None:
-        return None
-    if len(data) > BODY_KEPT:
-        return f"[{len(data)} bytes, not kept]"
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
