@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wsgi import get_content_length
 
 from ..oauth.errors import RequestTooLarge
 from .oauth import oauth_error
@@ -33,7 +34,8 @@ def limit_bodies(app: Flask) -> None:
 
     @app.before_request
     def _refuse_a_body_too_large() -> Response | None:
-        length = request.content_length  # the declared length; nothing is read
+        # The declared length, as request.content_length reads it, without building headers.
+        length = get_content_length(request.environ)
         if length is None or length <= limit:
             return None
         if request.path == DATA_PATH and length <= data_set_limit:

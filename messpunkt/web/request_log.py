@@ -2,12 +2,13 @@
 
 One entry per request to `/oauth`, `/.well-known`, `/v1` and `/sandbox` that
 reached its sandbox (not the log's own reads, which would push out what they
-look for), kept in the
-sandbox's store, the newest MESSPUNKT_REQUEST_LOG_SIZE. It is written once the
-answer has been handed to the server (`call_on_close`), so the client never
-waits for it. Secrets never reach it: no header is kept, and every member or
-parameter that carries a token, code, verifier, secret or key is redacted,
-in the query string and in the `/oauth` bodies, the only bodies kept.
+look for), kept in the sandbox's store, the newest MESSPUNKT_REQUEST_LOG_SIZE.
+Writing one costs a request little: the in-memory store keeps what was taken
+and shapes the entry only when the log is read; a shared store's entries are
+sent by the process's log writer (`stores.redis_log`), off the request's thread.
+Secrets never reach it: no header is kept, and every member or parameter that
+carries a token, code, verifier, secret or key is redacted while the request
+is there, in the query string and in the `/oauth` bodies, the only bodies kept.
 """
 
 from __future__ import annotations
@@ -58,16 +59,10 @@ def register(app: Flask) -> None:
             return response  # it never reached a sandbox (unknown, or a path of none)
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         seen = _Seen(current, response, served.wall, served.now, elapsed, g)
-        store = served.store
-        # Shaped and written once the answer is on its way: the client never waits for it.
-        response.call_on_close(lambda: _write(store, seen, keep))
+        # A store that fails loses the entry, never the answer.
+        with contextlib.suppress(Exception):
+            served.store.log_request(seen, keep)
         return response
-
-
-def _write(store: Any, seen: _Seen, keep: int) -> None:
-    # The answer is sent: a store that fails now loses the entry, never the answer.
-    with contextlib.suppress(Exception):
-        store.log_request(seen, keep)
 
 
 class _Seen:
