@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from messpunkt import create_app
 from messpunkt.stores.redis_log import writer
 from messpunkt.testing import DEMO_CLIENT, FROZEN_AT, obtain_tokens
-from messpunkt.web.request_log import redact
+from messpunkt.web.request_log import SECRETS, _may_hold_secret, redact
 
 KEY = "log-admin-key"
 ADMIN = {"X-Sandbox-Admin-Key": KEY}
@@ -161,6 +161,25 @@ def secrets_of_the_admin_key_and_query_strings(client):
     entry = log(client)[0]
     assert entry["query"] == f"password={R}&code={R}&token={R}"
     return [KEY, "hunter2", "t0k3n"], [entry]
+
+
+def test_a_disguised_secret_in_the_query_is_redacted_and_a_plain_query_kept_as_sent(client):
+    client.get("/sandbox/clock?access%5Ftoken=t0k3n&limit=2", headers=ADMIN)
+    client.get("/sandbox/clock?from=2026-01-01&to=2026-12-31&flag", headers=ADMIN)
+    plain, disguised = log(client)
+    assert disguised["query"] == f"access_token={R}&limit=2"
+    assert plain["query"] == "from=2026-01-01&to=2026-12-31&flag="  # as parsed, re-encoded
+
+
+@pytest.mark.parametrize("query", [f"{name}=x" for name in sorted(SECRETS)]
+                         + ["a=1&access%5Ftoken=x", "x=%41"])  # fmt: skip
+def test_a_query_that_could_hold_a_secret_is_redacted_before_it_is_kept(query):
+    # What the store keeps until the log is read must not hold the secret itself.
+    assert _may_hold_secret(query)
+
+
+def test_a_query_without_a_secret_name_is_kept_as_sent_until_read():
+    assert not _may_hold_secret("from=2026-01-01&to=2026-12-31&metric=water_warm")
 
 
 @pytest.mark.parametrize("scenario", [

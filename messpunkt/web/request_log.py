@@ -95,7 +95,9 @@ class _Seen:
     ) -> None:  # fmt: skip
         self.wall, self.now, self.elapsed = wall, now, elapsed
         self.method, self.path, self.status = current.method, current.path, response.status_code
-        self.query = _query(current.environ.get("QUERY_STRING", ""))
+        query = current.environ.get("QUERY_STRING", "")
+        # Redacted now if a secret could be in it; otherwise shaped (the same) when read.
+        self.query = _query(query) if _may_hold_secret(query) else query
         self.principal = context.get("principal")
         self.injected_fault = context.get("injected_fault")
         self.oauth = oauth = self.path.startswith("/oauth/")
@@ -123,7 +125,7 @@ class _Seen:
             "sandbox_time": self.now.isoformat(timespec="milliseconds"),
             "method": self.method,
             "path": self.path,
-            "query": self.query,
+            "query": _query(self.query),  # idempotent: a redacted query stays as it is
             "status": self.status,
             "duration_ms": round(self.elapsed * 1000, 1),
             "client_id": principal.client_id if principal else self._client_id(),
@@ -187,6 +189,11 @@ def redact(value: Any) -> Any:
     if isinstance(value, list):
         return [redact(v) for v in value]
     return value
+
+
+def _may_hold_secret(query: str) -> bool:
+    """Whether a query string could name a secret parameter (percent-encoded, perhaps)."""
+    return "%" in query or any(name in query for name in SECRETS)
 
 
 def _query(raw: str) -> str:
