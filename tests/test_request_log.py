@@ -360,3 +360,55 @@ def test_on_redis_entries_that_gather_while_one_is_written_share_one_round_trip(
 
     assert [entry["n"] for entry in store.requests()] == list(range(10, -1, -1))
     assert batches == [[0], list(range(1, 11))]  # ten entries, one pipeline
+
+
+def test_on_redis_a_batch_of_two_sandboxes_is_one_script_each_and_keeps_each_ones_order(
+    store_url, signing_key, monkeypatch
+):
+    import redis
+
+    from messpunkt.stores import redis_log
+    from messpunkt.stores.redis import RedisStore
+
+    client = redis.Redis.from_url(store_url)
+    one, two = RedisStore(client, "batch-one"), RedisStore(client, "batch-two")
+    for store in (one, two):
+        client.delete(store.prefix + "log", store.prefix + "log:seq")
+    client.script_load(one._scripts.log_request.script)  # as after any earlier entry
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(connection, command, check_health=True):
+        sent.append(b"".join(command) if isinstance(command, list) else command)
+        return original(connection, command, check_health)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "send_packed_command", counting)
+    monkeypatch.setattr(redis_log, "MOST_PER_SCRIPT", 3)
+    # Five entries of one sandbox between two of the other's, as they might arrive.
+    came = [two, one, one, one, one, one, two]
+    redis_log._write([(store, 100, orjson.dumps({"n": n})) for n, store in enumerate(came)])
+
+    # One pipeline: sandbox one's five entries in two scripts (3, then 2), two's in one.
+    assert len(sent) == 1 and sent[0].count(b"EVALSHA") == 3
+    # Each sandbox numbers its own entries from 1 in the order they came, newest first:
+    # one has n = 1..5 as ids 1..5, two has n = 0 and 6 as ids 1 and 2.
+    ones = [(e["id"], e["n"]) for e in one.requests()]
+    twos = [(e["id"], e["n"]) for e in two.requests()]
+    assert ones == [("5", 5), ("4", 4), ("3", 3), ("2", 2), ("1", 1)]
+    assert twos == [("2", 6), ("1", 0)]
+
+
+def test_on_redis_a_batch_is_written_when_redis_has_forgotten_the_script(store_url, monkeypatch):
+    import redis
+
+    from messpunkt.stores import redis_log
+    from messpunkt.stores.redis import RedisStore
+
+    client = redis.Redis.from_url(store_url)
+    store = RedisStore(client, "batch-flushed")
+    client.delete(store.prefix + "log", store.prefix + "log:seq")
+    client.script_flush()  # as after a restart of Redis, or SCRIPT FLUSH
+    monkeypatch.setattr(redis_log, "MOST_PER_SCRIPT", 3)
+    redis_log._write([(store, 100, orjson.dumps({"n": n})) for n in range(4)])
+    # Both scripts (3 entries, then 1) come back NOSCRIPT and are sent again, loaded.
+    assert [(e["id"], e["n"]) for e in store.requests()] == [("4", 3), ("3", 2), ("2", 1), ("1", 0)]

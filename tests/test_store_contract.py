@@ -996,3 +996,31 @@ def test_faults_outlive_a_reset_and_a_move_of_the_clock(store):
     store.reset()
     assert store.move_clock(lambda clock: clock.freeze(T0)).faults == (armed,)
     assert store.state().faults == (armed,)
+
+
+def test_on_redis_a_v1_read_cut_off_after_sending_drops_its_connection(request, monkeypatch):
+    """Its replies may still arrive: a connection handed out again would answer the next
+    read with them, another session's. So it is closed, and the next read has its own."""
+    import redis
+
+    store = redis_store(request)
+    one, _ = open_session(store)
+    two, _ = open_session(store)
+    store.client.hset(store.prefix + "s:" + two.id, "subject", "the second subject")
+    pool = store.client.connection_pool
+    original = redis.connection.AbstractConnection.read_response
+    used = []
+
+    def cut_off(connection, *args, **kwargs):
+        used.append(connection)
+        raise redis.ConnectionError("cut off")  # sent, and nothing of the replies read
+
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", cut_off)
+    with pytest.raises(redis.ConnectionError):
+        store.state_and_access(one.id, "jti")
+    monkeypatch.setattr(redis.connection.AbstractConnection, "read_response", original)
+
+    assert used[0]._sock is None  # closed, back in the pool only to connect afresh
+    assert used[0] in pool._available_connections
+    _, read = store.state_and_access(two.id, "jti")
+    assert read.session is not None and read.session.subject == "the second subject"

@@ -64,6 +64,7 @@ from .redis_records import (
     session_from,
     state_fields,
     state_from,
+    stored_fields,
 )
 
 
@@ -171,13 +172,13 @@ class RedisStore(SandboxStore):
     def log_request(self, logged: LoggedRequest, keep: int) -> None:
         writer().add(self, keep, orjson.dumps(logged.entry()))  # written by this process's writer
 
-    def queue_log(self, pipe: Any, keep: int, entry: bytes) -> None:
-        """Add an entry's script to `pipe` (`redis_log`: many entries, one round trip)."""
+    def queue_log(self, pipe: Any, keep: int, entries: Sequence[bytes]) -> None:
+        """Add one script writing `entries` (oldest first) to `pipe` (see `redis_log`)."""
         sha = self._scripts.log_request.sha
-        pipe.evalsha(sha, 0, self.prefix, self._grace, keep, entry)
+        pipe.evalsha(sha, 0, self.prefix, self._grace, keep, *entries)
 
-    def write_log(self, keep: int, entry: bytes) -> None:
-        self._run("log_request", keep, entry)
+    def write_log(self, keep: int, entries: Sequence[bytes]) -> None:
+        self._run("log_request", keep, *entries)
 
     def arm_fault(self, fault: Fault) -> bool:
         count = "" if fault.count is None else fault.count
@@ -262,16 +263,38 @@ class RedisStore(SandboxStore):
         return self.state_and_access(session_id, token_id)[1]
 
     def state_and_access(self, session_id: str, token_id: str) -> tuple[SandboxState, Access]:
-        # One pipelined round trip: a /v1 request's only one.
-        key = self.prefix + "s:" + session_id
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(self.prefix + "sbx")
-        pipe.hmget(key, SESSION_FIELDS)
-        pipe.hexists(key, "j:" + token_id)
-        fields, session_fields, revoked = pipe.execute()
+        # One round trip: a /v1 request's only one. The whole session hash, its
+        # revoked jtis (`j:<jti>`) with it: against HMGET of its 14 fields and HEXISTS,
+        # 38 against 60 µs of client CPU and 7.5 against 12.5 µs of Redis CPU per read.
+        fields, stored = self._together(
+            ("HGETALL", self.prefix + "sbx"), ("HGETALL", self.prefix + "s:" + session_id)
+        )
         state = self._found(fields)
-        session = session_from(session_id, session_fields, str(state.generation).encode())
-        return state, Access(session_id, token_id, session, bool(revoked))
+        session = session_from(session_id, stored_fields(stored), str(state.generation).encode())
+        return state, Access(session_id, token_id, session, b"j:" + token_id.encode() in stored)
+
+    def _together(self, *commands: tuple[str, ...]) -> list[Any]:
+        """Send `commands` (reads only) in one round trip and return their replies, hashes
+        as dicts (RESP3 sends them so; RESP2 as lists of pairs).
+
+        What redis-py's Pipeline does, on a connection of the client's own pool, without
+        its command stack, script preparation and retry wrapper (no retries are allowed
+        here anyway). The /v1 read, in process: 187-194 against 199-213 µs of CPU per
+        whoami; behind waitress (8 threads, wrk -c8, 8 paired rounds on a loaded machine):
+        1,809 against 1,634 req/s (median), 497 against 568 µs of CPU per request.
+        """
+        pool = self.client.connection_pool
+        connection = pool.get_connection()
+        try:
+            connection.send_packed_command(connection.pack_commands(commands))
+            replies = [connection.read_response() for _ in commands]
+        except BaseException:
+            connection.disconnect()  # replies may be left unread: never hand it out again
+            raise
+        finally:
+            pool.release(connection)
+        return [dict(zip(r[::2], r[1::2], strict=True)) if isinstance(r, list) else r
+                for r in replies]  # fmt: skip
 
     def personal_token(self, token_hash: str, now: datetime) -> Session | None:
         session_id = self._run("personal_token", token_hash)
@@ -363,8 +386,7 @@ class RedisStore(SandboxStore):
             detail = answer[2].decode() if len(answer) > 2 else ""
             return Refused(Refusal(answer[1].decode()), detail)
         _, access_end, sid, flat, events = answer
-        stored = dict(zip(flat[::2], flat[1::2], strict=True))
-        fields = [stored.get(name.encode()) for name in SESSION_FIELDS]
+        fields = stored_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
         session = session_from(sid.decode(), fields, fields[0], events)  # the script's generation
         assert session is not None
         return Issued(session, instant(access_end))

@@ -23,6 +23,14 @@ SESSION_FIELDS = (
 )  # fmt: skip
 
 
+SESSION_KEYS = tuple(name.encode() for name in SESSION_FIELDS)
+
+
+def stored_fields(stored: dict[bytes, bytes]) -> list[bytes | None]:
+    """A session hash (HGETALL) as `session_from` takes it: SESSION_FIELDS in order."""
+    return [stored.get(name) for name in SESSION_KEYS]
+
+
 def ms(instant: datetime) -> int:
     """Return an instant as whole milliseconds since the epoch (the clock's resolution)."""
     return (instant - EPOCH) // MILLISECOND

@@ -1,12 +1,16 @@
--- ARGV: prefix, grace, entries kept, the entry (JSON without its id).
--- The newest first; the log lives as long as the sandbox's state.
+-- ARGV: prefix, grace, entries kept, then the entries (JSON without their ids), oldest
+-- first: each gets the next id, and the log lists the newest first. One call writes a
+-- batch (`redis_log`). The log lives as long as the sandbox's state.
 local key = P .. 'log'
-local id = redis.call('INCR', key .. ':seq')
-redis.call('LPUSH', key, id .. ' ' .. ARGV[4])
+local count = #ARGV - 3
+local last = redis.call('INCRBY', key .. ':seq', count)
+local entries = {}
+for i = 1, count do entries[i] = fmt(last - count + i) .. ' ' .. ARGV[3 + i] end
+redis.call('LPUSH', key, unpack(entries))
 redis.call('LTRIM', key, 0, tonumber(ARGV[3]) - 1)
 local ttl = redis.call('PTTL', P .. 'sbx')
 if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)
   redis.call('PEXPIRE', key .. ':seq', ttl)
 end
-return id
+return last
