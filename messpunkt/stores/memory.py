@@ -62,7 +62,7 @@ class InMemoryStore(SandboxStore):
         # dict of strings. A dict entry is some twenty small objects made during its request
         # and kept until 500 requests later: the soak found the log's entries scattered over
         # every arena of the allocator, each arena held by a few of them after a purge.
-        self._log: deque[bytes] = deque()
+        self._log: deque[str] = deque()
         self._logged = 0
         self._ended = False  # its sandbox was deleted or expired (`end`)
 
@@ -114,7 +114,9 @@ class InMemoryStore(SandboxStore):
             self._logged += 1
             if self._log.maxlen != keep:
                 self._log = deque(self._log, maxlen=keep)
-            self._log.appendleft(orjson.dumps({"id": str(self._logged), **entry}))
+            # Decoded, a copy of its exact size: the bytes orjson returns keep its whole
+            # output buffer (about 8 KB for an entry of 350 bytes).
+            self._log.appendleft(orjson.dumps({"id": str(self._logged), **entry}).decode())
 
     def requests(self) -> list[dict[str, Any]]:
         with self._lock:
