@@ -145,8 +145,11 @@ class InMemoryStore(SandboxStore):
     def add_code(self, code: AuthorizationCode) -> None:
         with self._lock:
             self._held.sweep_if_due(code.issued_at)
-            self._held.codes[code.code_hash] = (code, None, None)
-            self._held.added()
+            held = self._held
+            code = replace(code, grant=held.shared(code.grant),
+                           redirect_uri=held.shared(code.redirect_uri))  # fmt: skip
+            held.codes[code.code_hash] = (code, None, None)
+            held.added()
 
     def redeem_code(
         self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
@@ -199,7 +202,7 @@ class InMemoryStore(SandboxStore):
         return new.client_registered and client_id not in self._registrations
 
     def _open(self, new: NewSession, grant: Grant, issue: Issue, now: datetime) -> Issued:
-        session = Session.open(new, grant, now)
+        session = Session.open(new, self._held.shared(grant), now)
         self._held.sessions[session.id] = session
         if new.client_registered:
             self._held.client_sessions.setdefault(grant.client_id, set()).add(session.id)
@@ -364,13 +367,18 @@ class InMemoryStore(SandboxStore):
     # Events
 
     def _record(self, session_id: str, at: datetime, kind: EventKind, detail: str) -> None:
-        events = self._held.events.setdefault(session_id, [])
-        events.append(SessionEvent(at, kind, detail))
+        # A tuple, not a list: most sessions keep one or two events, and a list is two
+        # blocks (itself and its items) with room to grow.
+        events = (
+            *self._held.events.get(session_id, ()),
+            SessionEvent(at, kind, self._held.shared(detail)),
+        )
         if len(events) > EVENTS_KEPT:
-            del events[1]  # the oldest after the session's start
+            events = (events[0], *events[2:])  # the oldest after the session's start goes
+        self._held.events[session_id] = events
 
     def _with_events(self, session: Session) -> Session:
-        return replace(session, events=tuple(self._held.events.get(session.id, ())))
+        return replace(session, events=self._held.events.get(session.id, ()))
 
     # Forgetting (`retention` has the rule)
 

@@ -20,9 +20,10 @@ finds it (a revoked `jti` must not come back to life in its last millisecond).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from datetime import datetime, timedelta
 from heapq import nlargest
+from typing import Any, TypeVar
 
 from ..oauth.store import AuthorizationCode, RefreshToken, Session, SessionEvent
 
@@ -37,6 +38,8 @@ ENDED_KEPT = 10_000
 # A sweep visits every record, so it waits for this many records added since the last
 # one, or half as many as that one kept: amortised, a few record visits per record added.
 SWEEP_AFTER = 1024
+
+V = TypeVar("V", bound=Hashable)
 
 
 def last_presentable(session: Session) -> datetime:
@@ -82,11 +85,25 @@ class Held:
         self.refresh_tokens: dict[str, RefreshToken] = {}
         self.personal_tokens: dict[str, str] = {}  # digest -> session id
         self.revoked_access_tokens: dict[str, datetime] = {}  # jti -> the token's expiry
-        self.events: dict[str, list[SessionEvent]] = {}
+        self.events: dict[str, tuple[SessionEvent, ...]] = {}
         # A registered client's sessions, so changing or deleting it visits only those.
         self.client_sessions: dict[str, set[str]] = {}
+        # One instance of each value many records hold alike (`shared`).
+        self._shared: dict[Any, Any] = {}
         self._added = 0
         self._sweep_after = SWEEP_AFTER
+
+    def shared(self, value: V) -> V:
+        """Return the instance of `value` already held, if an equal one is, else `value`.
+
+        A client's codes and sessions repeat the same grant (client, tenant, subject, scope
+        and property tuples, each parsed anew from its request), redirect URI and event
+        details: in the memory soak those copies were 10 MB of the 36 MB its 55,000
+        records took. Shared, each record holds references. The table is emptied by a
+        sweep (a value seen again is shared from then on), so it never holds more than
+        the records added since the last one.
+        """
+        return self._shared.setdefault(value, value)  # type: ignore[no-any-return]
 
     def added(self) -> None:
         """Count one record added."""
@@ -116,6 +133,7 @@ class Held:
             for h, t in self.refresh_tokens.items()
             if t.session_id in kept and (t.rotated_at is None or t.expires_at > gone)
         }
+        self._shared = {}
         self._added = 0
         live = len(self.codes) + len(self.sessions) + len(self.refresh_tokens)
         self._sweep_after = max(SWEEP_AFTER, (live + len(self.revoked_access_tokens)) // 2)

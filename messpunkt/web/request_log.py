@@ -35,6 +35,7 @@ SECRETS = frozenset({
 })  # fmt: skip
 LOGGED = ("/oauth/", "/.well-known/", "/v1/", "/sandbox/")
 NOT_LOGGED = "/sandbox/requests"
+QUERY_KEPT_RAW = 512  # characters of a query kept as sent until the log is read
 BODY_KEPT = 8192  # bytes of an /oauth body kept; a longer one is noted, not kept
 
 
@@ -96,8 +97,10 @@ class _Seen:
         self.wall, self.now, self.elapsed = wall, now, elapsed
         self.method, self.path, self.status = current.method, current.path, response.status_code
         query = current.environ.get("QUERY_STRING", "")
-        # Redacted now if a secret could be in it; otherwise shaped (the same) when read.
-        self.query = _query(query) if _may_hold_secret(query) else query
+        # Shaped now if a secret could be in it, or if it is long (100 KB of `&` shape to
+        # nothing: kept raw, 500 of them would hold 50 MB); else shaped, the same, when read.
+        kept_raw = len(query) <= QUERY_KEPT_RAW and not _may_hold_secret(query)
+        self.query = query if kept_raw else _query(query)
         self.principal = context.get("principal")
         self.injected_fault = context.get("injected_fault")
         self.oauth = oauth = self.path.startswith("/oauth/")
