@@ -60,10 +60,16 @@ def register(app: Flask) -> None:
             return response  # it never reached a sandbox (unknown, or a path of none)
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         seen = _Seen(current, response, served.wall, served.now, elapsed, g)
-        # A store that fails loses the entry, never the answer.
-        with contextlib.suppress(Exception):
-            served.store.log_request(seen, keep)
+        store = served.store
+        # Kept once the answer is on its way: the client never waits for it.
+        response.call_on_close(lambda: _keep(store, seen, keep))
         return response
+
+
+def _keep(store: Any, seen: _Seen, keep: int) -> None:
+    # The answer is sent: a store that fails now loses the entry, never the answer.
+    with contextlib.suppress(Exception):
+        store.log_request(seen, keep)
 
 
 class _Seen:
