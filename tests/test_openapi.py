@@ -419,3 +419,42 @@ def test_the_token_schema_rejects_what_it_should(spec):
     for broken in ({"token_type": "bearer"}, {"expires_in": "3600"}, {"id_token": "x"}):
         with pytest.raises(ValidationError):
             check(schema, token | broken)
+
+
+def test_the_document_written_on_first_read_is_whole_for_every_thread():
+    """The document is written when first read (ProblemApi): a second thread that reads
+    it meanwhile waits for the whole of it, and a fresh app's document is the same as an
+    app's whose document was read before (the views' rules, not the reading order)."""
+    import threading
+
+    from messpunkt import create_app
+
+    app = create_app()
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+    started, release = threading.Event(), threading.Event()
+
+    def slow(spec) -> None:
+        started.set()
+        release.wait(10)
+        spec.tag({"name": "written last"})
+
+    api.document(slow)
+    seen: dict[str, list[str]] = {}
+
+    def read(name: str) -> None:
+        seen[name] = [tag["name"] for tag in api.spec.to_dict()["tags"]]
+
+    first = threading.Thread(target=read, args=("first",))
+    first.start()
+    assert started.wait(10)
+    second = threading.Thread(target=read, args=("second",))
+    second.start()
+    second.join(0.2)
+    assert second.is_alive()  # it waits while the first thread writes the document
+    release.set()
+    first.join(10)
+    second.join(10)
+    assert seen["first"][-1] == seen["second"][-1] == "written last"
+    assert seen["first"] == seen["second"]
+    fresh = create_app().test_client().get("/openapi.json").json
+    assert [tag["name"] for tag in fresh["tags"]] == seen["first"][:-1]

@@ -8,15 +8,17 @@ log and faults on demand. Every call needs the admin key;
 
 from __future__ import annotations
 
-from flask_smorest import Api
+from ..web.openapi import ProblemApi
 
 
-def register(api: Api) -> None:
+def register(api: ProblemApi) -> None:
     """Add the /sandbox blueprints and their admin-key scheme to the documented API."""
     from . import admin, clients, clock, data, faults, requests, sessions
 
-    api.spec.components.security_scheme(
-        "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
+    api.document(
+        lambda spec: spec.components.security_scheme(
+            "adminKey", {"type": "apiKey", "in": "header", "name": admin.ADMIN_HEADER}
+        )
     )
     for module in (clock, data, sessions, requests, faults):
         api.register_blueprint(module.blp)

@@ -6,14 +6,16 @@
 
 from __future__ import annotations
 
-from flask_smorest import Api
+from ..web.openapi import ProblemApi
 
 
-def register(api: Api) -> None:
+def register(api: ProblemApi) -> None:
     """Add the /sandboxes blueprint and its operator-key scheme to the documented API."""
     from . import sandboxes
 
-    api.spec.components.security_scheme(
-        "operatorKey", {"type": "apiKey", "in": "header", "name": sandboxes.OPERATOR_HEADER}
+    api.document(
+        lambda spec: spec.components.security_scheme(
+            "operatorKey", {"type": "apiKey", "in": "header", "name": sandboxes.OPERATOR_HEADER}
+        )
     )
     api.register_blueprint(sandboxes.blp)

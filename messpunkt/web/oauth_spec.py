@@ -13,8 +13,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from apispec import APISpec
 from flask import Flask
-from flask_smorest import Api
 
 from .registration_spec import document_registration
 
@@ -236,9 +236,8 @@ def _partner_discovery() -> dict[str, Any]:
     return operations
 
 
-def document_oauth(api: Api, app: Flask) -> None:
-    """Add /oauth and /.well-known to `api`'s OpenAPI document, at the views' own rules."""
-    spec = api.spec
+def document_oauth(spec: APISpec, app: Flask) -> None:
+    """Add /oauth and /.well-known to the OpenAPI document `spec`, at the views' own rules."""
     spec.tag({"name": OAUTH, "description": "The authorization server (OAuth 2.1)."})
     spec.tag({"name": DISCOVERY, "description": "RFC 8414 metadata and the signing keys."})
     spec.components.security_scheme(
@@ -261,4 +260,4 @@ def document_oauth(api: Api, app: Flask) -> None:
         (rule,) = app.url_map.iter_rules(endpoint)
         spec.path(rule=rule, operations=deepcopy(operations))
     if "registration.register" in app.view_functions:  # off with the sandbox controls
-        document_registration(api, app)
+        document_registration(spec, app)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
+from apispec import APISpec
 from flask import Flask
-from flask_smorest import Api
 
 from ..oauth.client_metadata import AUTH_METHODS, GRANT_TYPES, MAX_REDIRECT_URIS
 
@@ -175,9 +175,8 @@ CONFIGURATION = {
 }  # fmt: skip
 
 
-def document_registration(api: Api, app: Flask) -> None:
-    """Add /oauth/register and /oauth/register/{client_id} to `api`'s OpenAPI document."""
-    spec = api.spec
+def document_registration(spec: APISpec, app: Flask) -> None:
+    """Add /oauth/register and /oauth/register/{client_id} to the OpenAPI document `spec`."""
     spec.components.security_scheme(
         "initialAccessToken",
         {"type": "http", "scheme": "bearer",
