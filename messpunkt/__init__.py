@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from inspect import iscoroutinefunction
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, Response
@@ -13,22 +12,6 @@ from .platform import Platform
 
 
 class SandboxFlask(Flask):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._coroutine_functions: dict[Any, bool] = {}
-
-    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
-        """Flask's ensure_sync, remembering per function whether it is a coroutine.
-
-        Flask and flask-smorest ask this of every hook and view layer on every
-        request, and inspect's answer cost more than the hooks themselves.
-        """
-        key = getattr(func, "__func__", func)  # a bound method is new on every request
-        is_coroutine = self._coroutine_functions.get(key)
-        if is_coroutine is None:
-            is_coroutine = self._coroutine_functions[key] = iscoroutinefunction(func)
-        return self.async_to_sync(func) if is_coroutine else func
-
     def make_default_options_response(self) -> Response:
         """Answer OPTIONS with 204 and Allow, not an empty page labelled text/html."""
         response = super().make_default_options_response()
