@@ -263,25 +263,16 @@ class _Loader:
         by_device: dict[str, list[Reading]] = {}
         qualities = {q.value: q for q in (Quality.MEASURED, Quality.ESTIMATED)}
         reasons = {r.value: r for r in Reason if r is not Reason.WINDOW_BOUNDARY}
+        instant = _Instants()
         for index, raw in enumerate(self._array("readings.json")):
             try:
-                timestamp = datetime.fromisoformat(raw["timestamp"])
-                if timestamp.tzinfo is None:
-                    raise ValueError
-                # Kept in UTC: comparing two datetimes whose tzinfo is one object is
-                # a field comparison, any other pair first asks both for their offset
-                # (bisecting a device's readings took 3 µs instead of 0.6). It also
-                # frees the fixed-offset tzinfo each parsed timestamp carried.
-                timestamp = timestamp.astimezone(UTC)
+                timestamp = instant(raw["timestamp"])
                 value = raw["value"]
                 if type(value) is int:
                     value = Decimal(value)
                 recorded = raw.get("recorded_at")
                 if recorded is not None:
-                    recorded = datetime.fromisoformat(recorded)
-                    if recorded.tzinfo is None:
-                        raise ValueError
-                    recorded = recorded.astimezone(UTC)
+                    recorded = instant(recorded)
                     if recorded < timestamp:
                         raise DataSetError(
                             "readings.json", f"$[{index}].recorded_at", "must not be before "
@@ -359,6 +350,38 @@ def service_instants(
         if last is not None and last.astimezone(zone).date() == point.decommissioned_on:
             end = last
     return start, end
+
+
+class _Instants:
+    """Parse readings' RFC 3339 timestamps to UTC, each distinct text once.
+
+    Readings fall on the same instants across devices (month starts, billing
+    dates): the 10,000-unit data set's 1.6 million timestamps are a few
+    hundred texts, and parsing each once made its load 0.8-1.5 s faster (of
+    6.6-7.5 s). Kept in UTC: comparing two datetimes whose tzinfo is one
+    object is a field comparison, any other pair first asks both for their
+    offset (bisecting a device's readings took 3 µs instead of 0.6). At most
+    `KEPT` texts are remembered, so a data set of all distinct instants costs
+    no more memory than parsing each.
+    """
+
+    KEPT = 65_536
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, datetime] = {}
+
+    def __call__(self, text: str) -> datetime:
+        """The instant `text` names, in UTC; ValueError without an offset, TypeError
+        for what is not a string."""
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            parsed = datetime.fromisoformat(text)
+            if parsed.tzinfo is None:
+                raise ValueError(f"{text!r} has no offset")
+            parsed = parsed.astimezone(UTC)
+            if len(self._parsed) < self.KEPT:
+                self._parsed[text] = parsed
+        return parsed
 
 
 def _at_precision(

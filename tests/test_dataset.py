@@ -423,3 +423,29 @@ def test_the_replacement_campaign_follows_the_calibration_periods(dataset, point
     assert [d.installed_at.isoformat() for d in devices] == installed
     for old, new in pairwise(devices):
         assert old.removed_at == new.installed_at
+
+
+def test_reading_timestamps_are_parsed_to_utc_once_per_text(monkeypatch):
+    from datetime import UTC
+
+    from messpunkt.dataset import _Instants
+
+    instant = _Instants()
+    winter = instant("2024-01-01T00:00:00+01:00")
+    # The same wall clock at another offset is another instant: 23:00 and 22:00 UTC.
+    assert winter == datetime(2023, 12, 31, 23, tzinfo=UTC)
+    assert instant("2024-01-01T00:00:00+02:00") == datetime(2023, 12, 31, 22, tzinfo=UTC)
+    assert winter.tzinfo is UTC
+    assert instant("2024-01-01T00:00:00+01:00") is winter  # parsed once, shared
+    with pytest.raises(ValueError):
+        instant("2024-01-01T00:00:00")
+    with pytest.raises(TypeError):
+        instant(20240101)  # type: ignore[arg-type]
+    # Past KEPT texts, each is parsed again, and still right.
+    monkeypatch.setattr(_Instants, "KEPT", 1)
+    bounded = _Instants()
+    bounded("2024-01-01T00:00:00+01:00")
+    later = bounded("2024-02-01T00:00:00+01:00")
+    assert later == datetime(2024, 1, 31, 23, tzinfo=UTC)
+    assert bounded("2024-02-01T00:00:00+01:00") is not later
+    assert bounded("2024-02-01T00:00:00+01:00") == later
