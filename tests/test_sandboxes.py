@@ -262,6 +262,111 @@ def test_the_limit_counts_live_sandboxes_only(registry, wall):
         registry.create(new_sandbox_id(), state(), T0 + timedelta(days=1))
 
 
+@pytest.fixture(params=["memory", "redis"])
+def racing_registry(request):
+    """A registry of at most 5 sandboxes, in memory and on the run's Redis. Its wall is the
+    machine's: Redis drops a sandbox's state at its end on the machine's clock."""
+
+    def wall() -> datetime:
+        return datetime.now(UTC)
+
+    if request.param == "memory":
+        return InMemoryRegistry(state(), wall=wall, limit=5)
+    import redis
+
+    from messpunkt.stores.redis_registry import RedisRegistry
+
+    client = redis.Redis.from_url(request.getfixturevalue("store_url"))
+    return RedisRegistry(client, state(), wall=wall, limit=5, grace=timedelta(minutes=10))
+
+
+def test_concurrent_creates_stop_at_the_limit_and_a_sweep_meanwhile_ends_none(
+    racing_registry,
+):
+    """20 operators create at once while 4 list (each list ends what it finds expired):
+    exactly 5 sandboxes exist afterwards, each whole and live, and the other 15 were
+    refused as over the limit, never created."""
+    import threading
+
+    registry = racing_registry
+    ids = [new_sandbox_id() for _ in range(20)]
+    start = threading.Barrier(len(ids) + 4)
+    outcomes: dict[str, str] = {}
+
+    def create(sandbox_id: str) -> None:
+        start.wait()
+        try:
+            registry.create(sandbox_id, state(), datetime.now(UTC) + timedelta(hours=1))
+            outcomes[sandbox_id] = "created"
+        except RegistryFull:
+            outcomes[sandbox_id] = "full"
+
+    def sweep() -> None:
+        start.wait()
+        for _ in range(20):
+            registry.list()
+
+    threads = [threading.Thread(target=create, args=(i,)) for i in ids]
+    threads += [threading.Thread(target=sweep) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    created = sorted(i for i, outcome in outcomes.items() if outcome == "created")
+    assert len(outcomes) == 20 and len(created) == 5, outcomes
+    assert sorted(record.id for record in registry.list()) == created
+    for sandbox_id in ids:
+        record = registry.describe(sandbox_id)
+        if sandbox_id in created:
+            assert record is not None and record.status is SandboxStatus.ACTIVE
+            assert registry.store(sandbox_id).state().data_set == "default"
+        else:
+            assert record is None
+
+
+def test_an_id_once_used_is_never_created_again_in_any_store(racing_registry):
+    registry = racing_registry
+    live, ended = new_sandbox_id(), new_sandbox_id()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    registry.create(live, state(), later)
+    registry.create(ended, state(), later)
+    assert registry.delete(ended)
+    for taken in (live, ended):
+        with pytest.raises(ValueError, match="is taken"):
+            registry.create(taken, state("copy"), later)
+    # Refused, the live one is as it was, and the ended one stays ended.
+    assert [record.id for record in registry.list()] == [live]
+    assert registry.describe(live).data_set == "default"
+    assert registry.describe(ended).status is SandboxStatus.DELETED
+
+
+def test_a_place_taken_on_redis_and_never_filled_is_freed_after_a_minute(store_url):
+    """A creation cut off between taking its place under the limit and making the
+    sandbox (Redis gone in between) leaves a place with no sandbox: after a minute, the
+    next creation's sweep frees it."""
+    import redis
+
+    from messpunkt.stores.redis_records import ms
+    from messpunkt.stores.redis_registry import INDEX, RedisRegistry
+
+    client = redis.Redis.from_url(store_url)
+    wall = Wall()
+    wall.now = datetime.now(UTC).replace(microsecond=0)  # Redis expires on the machine's clock
+    registry = RedisRegistry(client, state(), wall=wall, limit=1, grace=timedelta(minutes=10))
+    client.zadd(INDEX, {new_sandbox_id(): ms(wall.now)})
+    later = wall.now + timedelta(hours=1)
+    with pytest.raises(RegistryFull):
+        registry.create(new_sandbox_id(), state(), later)
+    wall.now += timedelta(seconds=59)
+    with pytest.raises(RegistryFull):  # still within the minute: the creation may go on
+        registry.create(new_sandbox_id(), state(), later)
+    wall.now += timedelta(seconds=2)
+    made = new_sandbox_id()
+    registry.create(made, state(), later)
+    assert [record.id for record in registry.list()] == [made]
+    assert client.zrange(INDEX, 0, -1) == [made.encode()]
+
+
 # Data sets loaded at start
 
 

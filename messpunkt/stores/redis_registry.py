@@ -5,7 +5,8 @@ state key expires with the sandbox (PEXPIREAT, the machine's wall clock); its
 registry entry `mp:{S}:meta` (created, expires, first data set); and, once it has
 ended, a tombstone `mp:{S}:ended` kept 30 days, so the operator learns it is
 gone (410) rather than that it never was (404). `mp:sandboxes` indexes the live
-ones by creation. Ending a sandbox deletes every key it has.
+ones by creation; a creation takes its place there first, under the limit, in
+one step. Ending a sandbox deletes every key it has.
 """
 
 from __future__ import annotations
@@ -26,10 +27,19 @@ from ..sandboxes import (
     is_sandbox_id,
 )
 from .redis import RedisStore, _Scripts, open_sandbox
-from .redis_records import instant, ms
+from .redis_records import instant, ms, state_fields
 
 INDEX = "mp:sandboxes"
 TOMBSTONE_KEPT = timedelta(days=30)
+RESERVATION_KEPT = timedelta(minutes=1)  # a place taken with no sandbox made in it yet
+# The limit counted and the place taken in one step: KEYS[1] the index; ARGV the most
+# allowed, the id, its creation (ms). 1 taken, 0 full, -1 the id is listed already.
+RESERVE = """
+if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return -1 end
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+return 1
+"""
 
 
 class RedisRegistry(SandboxRegistry):
@@ -46,7 +56,8 @@ class RedisRegistry(SandboxRegistry):
         self._wall = wall
         self._limit = limit
         self._grace = grace
-        self._scripts = _Scripts(client)
+        self._scripts: Any = _Scripts(client)
+        self._reserve = client.register_script(RESERVE)
         self._default = open_sandbox(client, DEFAULT_ID, default, grace=grace)
         self._started_at = truncate(wall())
 
@@ -70,20 +81,32 @@ class RedisRegistry(SandboxRegistry):
         if not is_sandbox_id(sandbox_id):
             raise ValueError(f"not a sandbox id: {sandbox_id!r}")
         self._sweep()
-        if self.client.zcard(INDEX) >= self._limit:
-            raise RegistryFull(self._limit)
         created_at = truncate(created_at or self._wall())
         expires_at = truncate(expires_at)
+        # Two steps, for the index is the host's key and a sandbox's keys are in its own
+        # slot: first a place under the limit, then the sandbox whole. In between, a
+        # sweep finds the place without a sandbox, and passes it by.
+        reserved = self._reserve(keys=[INDEX], args=[self._limit, sandbox_id, ms(created_at)])
+        if reserved == 0:
+            raise RegistryFull(self._limit)
+        taken = ValueError(f"the sandbox id {sandbox_id!r} is taken")
+        if reserved == -1:
+            raise taken
+        fields = [item for pair in state_fields(state).items() for item in pair]
         prefix = f"mp:{{{sandbox_id}}}:"
-        if not self.client.hsetnx(prefix + "meta", "created_at", ms(created_at)):
-            raise ValueError(f"the sandbox id {sandbox_id!r} is taken")
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(prefix + "meta", mapping={"expires_at": ms(expires_at),
-                                            "data_set": state.data_set})  # fmt: skip
-        pipe.zadd(INDEX, {sandbox_id: ms(created_at)})
-        pipe.execute()
-        RedisStore.create(self.client, sandbox_id, state, grace=self._grace)
-        self.client.pexpireat(prefix + "sbx", ms(expires_at))
+        made = self._scripts.create_sandbox(
+            args=[
+                prefix,
+                int(self._grace.total_seconds()),
+                ms(created_at),
+                ms(expires_at),
+                state.data_set,
+                *fields,
+            ]
+        )
+        if not made:
+            self.client.zrem(INDEX, sandbox_id)
+            raise taken
         return SandboxRecord(sandbox_id, created_at, expires_at, state.data_set,
                              SandboxStatus.ACTIVE)  # fmt: skip
 
@@ -122,9 +145,12 @@ class RedisRegistry(SandboxRegistry):
         return self._end(sandbox_id, SandboxStatus.DELETED) is not None
 
     def _sweep(self) -> None:
-        """End every sandbox whose expiry has passed (its state key is already gone)."""
-        for sid in self.client.zrange(INDEX, 0, -1):
-            self.describe(sid.decode())
+        """End every sandbox whose expiry has passed (its state key is already gone), and
+        free a place that a creation took and never filled (Redis went away in between)."""
+        abandoned = ms(self._wall() - RESERVATION_KEPT)
+        for sid, reserved_at in self.client.zrange(INDEX, 0, -1, withscores=True):
+            if self.describe(sid.decode()) is None and reserved_at < abandoned:
+                self.client.zrem(INDEX, sid)
 
     def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
         """Leave a tombstone, then delete every key of the sandbox; None if it had ended."""
