@@ -458,3 +458,24 @@ def test_the_document_written_on_first_read_is_whole_for_every_thread():
     assert seen["first"] == seen["second"]
     fresh = create_app().test_client().get("/openapi.json").json
     assert [tag["name"] for tag in fresh["tags"]] == seen["first"][:-1]
+
+
+def test_a_contribution_that_fails_raises_its_own_error_once():
+    """A contribution that raises surfaces its own error on that read; the next read
+    writes the rest, not the ones already written again (apispec would refuse them)."""
+    from messpunkt import create_app
+
+    app = create_app()
+    api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
+
+    def broken(spec) -> None:
+        raise RuntimeError("a broken contribution")
+
+    api.document(broken)
+    api.document(lambda spec: spec.tag({"name": "after the broken one"}))
+    with pytest.raises(RuntimeError, match="a broken contribution"):
+        api.spec.to_dict()
+    tags = [tag["name"] for tag in api.spec.to_dict()["tags"]]
+    assert tags[-1] == "after the broken one"
+    assert len(tags) == len(set(tags))
+    assert app.test_client().get("/openapi.json").status_code == 200

@@ -65,17 +65,21 @@ class ProblemApi(Api):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._pending: list[Callable[[APISpec], object]] = []
+        self._written = True  # False while contributions wait
+        # Not reentrant: a contribution reads the `spec` it is handed, never `api.spec`.
         self._writing = threading.Lock()
         super().__init__(*args, **kwargs)
 
     @property  # type: ignore[override]
     def spec(self) -> APISpec:
         """The document, with every queued contribution written into it, in order."""
-        if self._pending:
+        if not self._written:
             with self._writing:  # another thread reads it only once it is whole
-                for contribution in self._pending:
-                    contribution(self._spec)
-                self._pending = []
+                while self._pending:
+                    # Taken off first: one that raises is never written twice (apispec
+                    # refuses a component named twice, which would hide the first error).
+                    self._pending.pop(0)(self._spec)
+                self._written = True
         return self._spec
 
     @spec.setter
@@ -85,9 +89,10 @@ class ProblemApi(Api):
     def document(self, contribution: Callable[[APISpec], object]) -> None:
         """Queue `contribution(spec)` to write into the document when it is first read."""
         self._pending.append(contribution)
+        self._written = False
 
     def register_blueprint(self, blp: Any, *, parameters: Any = None, **options: Any) -> None:
-        """flask-smorest's `register_blueprint`, its documentation queued."""
+        """flask-smorest's `register_blueprint` (as of 0.47), its documentation queued."""
         name = options.get("name", blp.name)
         self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
         self._app.register_blueprint(blp, **options)
