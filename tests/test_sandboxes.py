@@ -338,29 +338,33 @@ def test_an_id_once_used_is_never_created_again_in_any_store(racing_registry):
     assert [record.id for record in registry.list()] == [live]
     assert registry.describe(live).data_set == "default"
     assert registry.describe(ended).status is SandboxStatus.DELETED
+    # The refusals took no place: 4 more fit under the limit of 5, and no sixth.
+    for _ in range(4):
+        registry.create(new_sandbox_id(), state(), later)
+    with pytest.raises(RegistryFull):
+        registry.create(new_sandbox_id(), state(), later)
 
 
 def test_a_place_taken_on_redis_and_never_filled_is_freed_after_a_minute(store_url):
     """A creation cut off between taking its place under the limit and making the
-    sandbox (Redis gone in between) leaves a place with no sandbox: after a minute, the
-    next creation's sweep frees it."""
+    sandbox (Redis gone in between) leaves a place with no sandbox: once it is a minute
+    old on Redis's own clock, the next creation's sweep frees it."""
     import redis
 
-    from messpunkt.stores.redis_records import ms
     from messpunkt.stores.redis_registry import INDEX, RedisRegistry
 
     client = redis.Redis.from_url(store_url)
-    wall = Wall()
-    wall.now = datetime.now(UTC).replace(microsecond=0)  # Redis expires on the machine's clock
-    registry = RedisRegistry(client, state(), wall=wall, limit=1, grace=timedelta(minutes=10))
-    client.zadd(INDEX, {new_sandbox_id(): ms(wall.now)})
-    later = wall.now + timedelta(hours=1)
-    with pytest.raises(RegistryFull):
+    registry = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=1, grace=timedelta(minutes=10)
+    )
+    seconds, microseconds = client.time()
+    redis_now = seconds * 1000 + microseconds // 1000
+    stalled = new_sandbox_id()
+    later = datetime.now(UTC) + timedelta(hours=1)
+    client.zadd(INDEX, {stalled: redis_now - 50_000})  # taken 50 s ago, no sandbox yet
+    with pytest.raises(RegistryFull):  # within the minute: that creation may still go on
         registry.create(new_sandbox_id(), state(), later)
-    wall.now += timedelta(seconds=59)
-    with pytest.raises(RegistryFull):  # still within the minute: the creation may go on
-        registry.create(new_sandbox_id(), state(), later)
-    wall.now += timedelta(seconds=2)
+    client.zadd(INDEX, {stalled: redis_now - 61_000})  # now taken 61 s ago
     made = new_sandbox_id()
     registry.create(made, state(), later)
     assert [record.id for record in registry.list()] == [made]

@@ -31,13 +31,16 @@ from .redis_records import instant, ms, state_fields
 
 INDEX = "mp:sandboxes"
 TOMBSTONE_KEPT = timedelta(days=30)
-RESERVATION_KEPT = timedelta(minutes=1)  # a place taken with no sandbox made in it yet
+RESERVATION_KEPT_MS = 60_000  # a place taken with no sandbox made in it yet
 # The limit counted and the place taken in one step: KEYS[1] the index; ARGV the most
-# allowed, the id, its creation (ms). 1 taken, 0 full, -1 the id is listed already.
+# allowed, the id. 1 taken, 0 full, -1 the id is listed already. A place is scored with
+# Redis's own clock (so is its abandonment, in `_sweep`): one clock for every host.
 RESERVE = """
 if redis.call('ZSCORE', KEYS[1], ARGV[2]) then return -1 end
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[1], string.format('%.0f', now[1] * 1000 + math.floor(now[2] / 1000)),
+           ARGV[2])
 return 1
 """
 
@@ -86,7 +89,7 @@ class RedisRegistry(SandboxRegistry):
         # Two steps, for the index is the host's key and a sandbox's keys are in its own
         # slot: first a place under the limit, then the sandbox whole. In between, a
         # sweep finds the place without a sandbox, and passes it by.
-        reserved = self._reserve(keys=[INDEX], args=[self._limit, sandbox_id, ms(created_at)])
+        reserved = self._reserve(keys=[INDEX], args=[self._limit, sandbox_id])
         if reserved == 0:
             raise RegistryFull(self._limit)
         taken = ValueError(f"the sandbox id {sandbox_id!r} is taken")
@@ -147,7 +150,8 @@ class RedisRegistry(SandboxRegistry):
     def _sweep(self) -> None:
         """End every sandbox whose expiry has passed (its state key is already gone), and
         free a place that a creation took and never filled (Redis went away in between)."""
-        abandoned = ms(self._wall() - RESERVATION_KEPT)
+        seconds, microseconds = self.client.time()
+        abandoned = seconds * 1000 + microseconds // 1000 - RESERVATION_KEPT_MS
         for sid, reserved_at in self.client.zrange(INDEX, 0, -1, withscores=True):
             if self.describe(sid.decode()) is None and reserved_at < abandoned:
                 self.client.zrem(INDEX, sid)
