@@ -371,6 +371,27 @@ def test_a_place_taken_on_redis_and_never_filled_is_freed_after_a_minute(store_u
     assert client.zrange(INDEX, 0, -1) == [made.encode()]
 
 
+def test_a_sandbox_on_redis_that_lost_its_place_in_the_index_can_still_be_ended(store_url):
+    """Ending is decided by the tombstone, not by taking the place out of the index: a
+    sandbox whose place went (a worker paused past a minute between its two steps) is
+    still deleted whole, and described as deleted from the moment it is ended."""
+    import redis
+
+    from messpunkt.stores.redis_registry import INDEX, RedisRegistry
+
+    client = redis.Redis.from_url(store_url)
+    registry = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=5, grace=timedelta(minutes=10)
+    )
+    orphan = new_sandbox_id()
+    registry.create(orphan, state(), datetime.now(UTC) + timedelta(hours=1))
+    client.zrem(INDEX, orphan)
+    assert registry.delete(orphan)
+    assert registry.describe(orphan).status is SandboxStatus.DELETED
+    assert client.keys(f"mp:{{{orphan}}}:*") == [f"mp:{{{orphan}}}:ended".encode()]
+    assert not registry.delete(orphan)  # ended once only
+
+
 # Data sets loaded at start
 
 

@@ -76,7 +76,7 @@ class _Scripts:
         "revoke_refresh_token", "revoke_session", "revoke_access_token", "reset",
         "move_clock", "personal_token", "add_registration", "replace_registration",
         "delete_registration", "keep_data_set", "log_request", "arm_fault", "take_fault",
-        "create_sandbox",
+        "create_sandbox", "end_sandbox",
     )  # fmt: skip
 
     def __init__(self, client: redis.Redis) -> None:

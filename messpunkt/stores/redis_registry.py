@@ -125,13 +125,13 @@ class RedisRegistry(SandboxRegistry):
         pipe.hget(prefix + "sbx", "data_set")
         pipe.hgetall(prefix + "ended")
         meta, data_set, ended = pipe.execute()
+        if ended:  # ended, or being ended: its keys are on their way out
+            return _record(sandbox_id, ended, None, SandboxStatus(ended[b"status"].decode()))
         if meta:
             record = _record(sandbox_id, meta, data_set, SandboxStatus.ACTIVE)
             if data_set is not None and self._wall() < record.expires_at:  # type: ignore[operator]
                 return record
-            return self._end(sandbox_id, SandboxStatus.EXPIRED) or record
-        if ended:
-            return _record(sandbox_id, ended, None, SandboxStatus(ended[b"status"].decode()))
+            return self._end(sandbox_id, SandboxStatus.EXPIRED) or self.describe(sandbox_id)
         return None
 
     def list(self) -> list[SandboxRecord]:
@@ -157,21 +157,35 @@ class RedisRegistry(SandboxRegistry):
                 self.client.zrem(INDEX, sid)
 
     def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
-        """Leave a tombstone, then delete every key of the sandbox; None if it had ended."""
+        """Leave a tombstone, then delete every key of the sandbox; None if it had ended.
+
+        Whoever writes the tombstone first ends it (one script), not whoever takes it out
+        of the index: a sandbox whose place there is gone can still be ended.
+        """
         prefix = f"mp:{{{sandbox_id}}}:"
         meta = self.client.hgetall(prefix + "meta")
-        if not meta or self.client.zrem(INDEX, sandbox_id) == 0:
-            return None  # another worker ended it first
+        if not meta:
+            return None
         data_set = self.client.hget(prefix + "sbx", "data_set")
         record = _record(sandbox_id, meta, data_set, status)
-        keys = [key for key in self.client.scan_iter(match=prefix + "*", count=1000)]
+        ended_here = self._scripts.end_sandbox(
+            args=[
+                prefix,
+                int(self._grace.total_seconds()),
+                ms(record.created_at),
+                ms(record.expires_at or record.created_at),
+                record.data_set,
+                status.value,
+                int(TOMBSTONE_KEPT.total_seconds()),
+            ]
+        )
+        if not ended_here:
+            return None  # another worker ended it first
+        self.client.zrem(INDEX, sandbox_id)
+        ended = (prefix + "ended").encode()
+        keys = [k for k in self.client.scan_iter(match=prefix + "*", count=1000) if k != ended]
         if keys:
             self.client.unlink(*keys)
-        tombstone = {"created_at": ms(record.created_at), "data_set": record.data_set,
-                     "expires_at": ms(record.expires_at or record.created_at),
-                     "status": status.value}  # fmt: skip
-        self.client.hset(prefix + "ended", mapping=tombstone)
-        self.client.expire(prefix + "ended", TOMBSTONE_KEPT)
         return record
 
 
