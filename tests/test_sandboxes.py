@@ -390,6 +390,14 @@ def test_a_sandbox_on_redis_that_lost_its_place_in_the_index_can_still_be_ended(
     assert registry.describe(orphan).status is SandboxStatus.DELETED
     assert client.keys(f"mp:{{{orphan}}}:*") == [f"mp:{{{orphan}}}:ended".encode()]
     assert not registry.delete(orphan)  # ended once only
+    # The other way round: ended, but cut off before its place was freed. The next
+    # creation's sweep frees it: the limit counts live sandboxes only.
+    full = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=1, grace=timedelta(minutes=10)
+    )
+    client.zadd(INDEX, {orphan: 0})
+    full.create(new_sandbox_id(), state(), datetime.now(UTC) + timedelta(hours=1))
+    assert orphan.encode() not in client.zrange(INDEX, 0, -1)
 
 
 # Data sets loaded at start

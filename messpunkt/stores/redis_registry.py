@@ -149,11 +149,18 @@ class RedisRegistry(SandboxRegistry):
 
     def _sweep(self) -> None:
         """End every sandbox whose expiry has passed (its state key is already gone), and
-        free a place that a creation took and never filled (Redis went away in between)."""
+        free the places nothing holds any more: one a creation took and never filled
+        (Redis went away in between), and one an ended sandbox left (the same, after its
+        tombstone)."""
         seconds, microseconds = self.client.time()
         abandoned = seconds * 1000 + microseconds // 1000 - RESERVATION_KEPT_MS
         for sid, reserved_at in self.client.zrange(INDEX, 0, -1, withscores=True):
-            if self.describe(sid.decode()) is None and reserved_at < abandoned:
+            record = self.describe(sid.decode())
+            if record is None:
+                held = reserved_at >= abandoned  # a creation may still fill it
+            else:
+                held = record.status is SandboxStatus.ACTIVE
+            if not held:
                 self.client.zrem(INDEX, sid)
 
     def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
