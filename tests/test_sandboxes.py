@@ -400,6 +400,48 @@ def test_a_sandbox_on_redis_that_lost_its_place_in_the_index_can_still_be_ended(
     assert orphan.encode() not in client.zrange(INDEX, 0, -1)
 
 
+def test_the_listing_is_oldest_first_then_by_id_in_every_store(racing_registry):
+    registry = racing_registry
+    now = datetime.now(UTC).replace(microsecond=0)
+    later = now + timedelta(hours=1)
+    newer, older = new_sandbox_id(), new_sandbox_id()
+    registry.create(newer, state(), later, created_at=now + timedelta(seconds=5))
+    registry.create(older, state(), later, created_at=now + timedelta(seconds=1))
+    same = [new_sandbox_id() for _ in range(3)]
+    for sandbox_id in same:
+        registry.create(sandbox_id, state(), later, created_at=now + timedelta(seconds=3))
+    assert [r.id for r in registry.list()] == [older, *sorted(same), newer]
+
+
+def test_an_ended_sandbox_on_redis_serves_nothing_from_its_tombstone_on(store_url):
+    """Cut off right after its tombstone (before its other keys go), a sandbox is already
+    ended: described so, not listed, its state gone; and the first ender's word stands."""
+    import redis
+
+    from messpunkt.stores.redis_registry import RedisRegistry
+
+    client = redis.Redis.from_url(store_url)
+    registry = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=5, grace=timedelta(minutes=10)
+    )
+    gone = new_sandbox_id()
+    record = registry.create(gone, state(), datetime.now(UTC) + timedelta(hours=1))
+    prefix = f"mp:{{{gone}}}:"
+
+    def end(status: SandboxStatus) -> int:
+        return registry._scripts.end_sandbox(
+            args=[prefix, 600, 0, 0, record.data_set, status.value, 60]
+        )
+
+    assert end(SandboxStatus.DELETED) == 1
+    assert end(SandboxStatus.EXPIRED) == 0  # ended once: the first word stands
+    assert registry.describe(gone).status is SandboxStatus.DELETED
+    assert registry.list() == []
+    with pytest.raises(LookupError):
+        registry.store(gone).state()
+    assert not registry.delete(gone)
+
+
 # Data sets loaded at start
 
 

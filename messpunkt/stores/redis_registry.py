@@ -137,7 +137,8 @@ class RedisRegistry(SandboxRegistry):
     def list(self) -> list[SandboxRecord]:
         # Each describe ends the sandbox it finds expired: listing sweeps as it goes.
         found = [self.describe(sid.decode()) for sid in self.client.zrange(INDEX, 0, -1)]
-        return [r for r in found if r is not None and r.status is SandboxStatus.ACTIVE]
+        live = [r for r in found if r is not None and r.status is SandboxStatus.ACTIVE]
+        return sorted(live, key=lambda r: (r.created_at, r.id))  # as in memory
 
     def delete(self, sandbox_id: str) -> bool:
         if not is_sandbox_id(sandbox_id):
@@ -166,8 +167,9 @@ class RedisRegistry(SandboxRegistry):
     def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
         """Leave a tombstone, then delete every key of the sandbox; None if it had ended.
 
-        Whoever writes the tombstone first ends it (one script), not whoever takes it out
-        of the index: a sandbox whose place there is gone can still be ended.
+        Whoever writes the tombstone first ends it (one script, which also drops its entry
+        and state), not whoever takes it out of the index: a sandbox whose place there is
+        gone can still be ended.
         """
         prefix = f"mp:{{{sandbox_id}}}:"
         meta = self.client.hgetall(prefix + "meta")
