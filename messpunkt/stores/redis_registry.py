@@ -5,8 +5,9 @@ state key expires with the sandbox (PEXPIREAT, the machine's wall clock); its
 registry entry `mp:{S}:meta` (created, expires, first data set); and, once it has
 ended, a tombstone `mp:{S}:ended` kept 30 days, so the operator learns it is
 gone (410) rather than that it never was (404). `mp:sandboxes` indexes the live
-ones by creation; a creation takes its place there first, under the limit, in
-one step. Ending a sandbox deletes every key it has.
+ones, each scored by when its place was taken (Redis's clock); a creation takes
+its place there first, under the limit, in one step. Ending a sandbox deletes
+every key it has but the tombstone.
 """
 
 from __future__ import annotations
