@@ -442,6 +442,45 @@ def test_an_ended_sandbox_on_redis_serves_nothing_from_its_tombstone_on(store_ur
     assert not registry.delete(gone)
 
 
+def test_a_creation_whose_place_was_freed_meanwhile_takes_one_again_or_undoes(store_url):
+    """A worker paused past a minute between its two steps finds its place freed by
+    another's sweep: it takes a place again, or, with none left, undoes the sandbox
+    rather than leave one that is never listed nor counted."""
+    import redis
+
+    from messpunkt.stores.redis_registry import INDEX, RedisRegistry
+
+    client = redis.Redis.from_url(store_url)
+    registry = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=1, grace=timedelta(minutes=10)
+    )
+    make = registry._scripts.create_sandbox
+    taken_meanwhile: list[str] = []
+
+    def paused(*args, **kwargs):
+        sandbox_id = kwargs["args"][0].split("{")[1].split("}")[0]
+        client.zrem(INDEX, sandbox_id)  # a sweep elsewhere freed the place
+        for other in taken_meanwhile:  # and another creation may have taken it
+            client.zadd(INDEX, {other: 0})
+        return make(*args, **kwargs)
+
+    registry._scripts.create_sandbox = paused
+    later = datetime.now(UTC) + timedelta(hours=1)
+    first = new_sandbox_id()
+    registry.create(first, state(), later)
+    assert client.zrange(INDEX, 0, -1) == [first.encode()]
+    assert [r.id for r in registry.list()] == [first]
+
+    registry.delete(first)
+    taken_meanwhile.append(new_sandbox_id())
+    second = new_sandbox_id()
+    with pytest.raises(RegistryFull):
+        registry.create(second, state(), later)
+    assert registry.describe(second).status is SandboxStatus.DELETED
+    with pytest.raises(LookupError):
+        registry.store(second).state()
+
+
 # Data sets loaded at start
 
 

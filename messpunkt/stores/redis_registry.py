@@ -111,6 +111,14 @@ class RedisRegistry(SandboxRegistry):
         if not made:
             self.client.zrem(INDEX, sandbox_id)
             raise taken
+        # Paused past RESERVATION_KEPT_MS between the two steps, its place was freed by a
+        # sweep: take one again, or undo the sandbox rather than leave it unlisted.
+        if (
+            self.client.zscore(INDEX, sandbox_id) is None
+            and self._reserve(keys=[INDEX], args=[self._limit, sandbox_id]) == 0
+        ):
+            self._end(sandbox_id, SandboxStatus.DELETED)
+            raise RegistryFull(self._limit)
         return SandboxRecord(sandbox_id, created_at, expires_at, state.data_set,
                              SandboxStatus.ACTIVE)  # fmt: skip
 
