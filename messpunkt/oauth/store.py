@@ -222,7 +222,8 @@ class Refusal(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Issued:
-    """The step succeeded: the session as it now stands, and its new access token's end."""
+    """The step succeeded: the session as it now stands (without its events, which
+    `AuthStore.session(s)` reads), and its new access token's end."""
 
     session: Session
     access_expires_at: datetime

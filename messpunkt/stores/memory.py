@@ -223,7 +223,7 @@ class InMemoryStore(SandboxStore):
             self._held.added()
         usable_until = max(session.usable_until or ends[0], *ends)
         session = self._held.sessions[session.id] = replace(session, usable_until=usable_until)
-        return Issued(self._with_events(session), access_expires_at)
+        return Issued(session, access_expires_at)
 
     def rotate_refresh_token(
         self,

@@ -386,9 +386,9 @@ class RedisStore(SandboxStore):
         if answer[0] == b"refused":
             detail = answer[2].decode() if len(answer) > 2 else ""
             return Refused(Refusal(answer[1].decode()), detail)
-        _, access_end, sid, flat, events = answer
+        _, access_end, sid, flat = answer
         fields = stored_fields(dict(zip(flat[::2], flat[1::2], strict=True)))
-        session = session_from(sid.decode(), fields, fields[0], events)  # the script's generation
+        session = session_from(sid.decode(), fields, fields[0], None)  # the script's generation
         assert session is not None
         return Issued(session, instant(access_end))
 

@@ -62,6 +62,8 @@ def opening(new: NewSession, grant: Grant, issue: Issue) -> list[object]:
 def session_from(
     session_id: str, fields: list[bytes | None], generation: bytes | None, events: Any = ()
 ) -> Session | None:
+    """The session in `fields` if it is of `generation`; with its first event and `events`,
+    or with none when `events` is None (as a state change answers, see `Issued`)."""
     (g, kind, client_id, tenant_id, subject, scopes, property_ids, created_at, expires_at, name,
      usable_until, revoked_at, revoked_reason, first) = fields  # fmt: skip
     if g is None or g != generation:
@@ -80,7 +82,7 @@ def session_from(
         usable_until=optional_instant(usable_until),
         revoked_at=optional_instant(revoked_at),
         revoked_reason=text(revoked_reason) or None,
-        events=tuple(event_from(raw) for raw in (first, *events) if raw),
+        events=() if events is None else tuple(event_from(r) for r in (first, *events) if r),
     )
 
 

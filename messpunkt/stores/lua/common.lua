@@ -91,9 +91,9 @@ local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
     usable = math.max(usable, refresh_end)
   end
   redis.call('HSET', key, 'usable_until', fmt(usable))
-  -- The session as it now stands, so the caller needs no second round trip to read it.
-  return {'issued', fmt(access_end), sid, redis.call('HGETALL', key),
-    redis.call('LRANGE', key .. ':ev', 0, -1)}
+  -- The session as it now stands, so the caller needs no second round trip to read it;
+  -- without its events, which only a listing shows (up to 50 of them, on every refresh).
+  return {'issued', fmt(access_end), sid, redis.call('HGETALL', key)}
 end
 
 -- A registered client ('1' in ARGV[o + 13], see open) deleted since it was authenticated:
