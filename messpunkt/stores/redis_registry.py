@@ -90,7 +90,7 @@ class RedisRegistry(SandboxRegistry):
         # Two steps, for the index is the host's key and a sandbox's keys are in its own
         # slot: first a place under the limit, then the sandbox whole. In between, a
         # sweep finds the place without a sandbox, and passes it by.
-        reserved = self._reserve(keys=[INDEX], args=[self._limit, sandbox_id])
+        reserved = self._take_place(sandbox_id)
         if reserved == 0:
             raise RegistryFull(self._limit)
         taken = ValueError(f"the sandbox id {sandbox_id!r} is taken")
@@ -113,14 +113,15 @@ class RedisRegistry(SandboxRegistry):
             raise taken
         # Paused past RESERVATION_KEPT_MS between the two steps, its place was freed by a
         # sweep: take one again, or undo the sandbox rather than leave it unlisted.
-        if (
-            self.client.zscore(INDEX, sandbox_id) is None
-            and self._reserve(keys=[INDEX], args=[self._limit, sandbox_id]) == 0
-        ):
+        if self.client.zscore(INDEX, sandbox_id) is None and self._take_place(sandbox_id) == 0:
             self._end(sandbox_id, SandboxStatus.DELETED)
             raise RegistryFull(self._limit)
         return SandboxRecord(sandbox_id, created_at, expires_at, state.data_set,
                              SandboxStatus.ACTIVE)  # fmt: skip
+
+    def _take_place(self, sandbox_id: str) -> int:
+        """Take a place in the index under the limit (RESERVE): 1, 0 full, -1 listed."""
+        return int(self._reserve(keys=[INDEX], args=[self._limit, sandbox_id]))
 
     def describe(self, sandbox_id: str) -> SandboxRecord | None:
         if sandbox_id == DEFAULT_ID:
