@@ -129,12 +129,28 @@ class RedisRegistry(SandboxRegistry):
             return SandboxRecord(DEFAULT_ID, self._started_at, None, data_set, SandboxStatus.ACTIVE)
         if not is_sandbox_id(sandbox_id):
             return None
-        prefix = f"mp:{{{sandbox_id}}}:"
+        return self._describe_all([sandbox_id])[0]
+
+    def _describe_all(self, ids: list[str]) -> list[SandboxRecord | None]:
+        """Describe partner sandboxes `ids` in one round trip however many they are (a
+        creation's sweep and a listing read every sandbox in the index); end each one
+        found past its expiry, as `describe` does."""
         pipe = self.client.pipeline(transaction=False)
-        pipe.hgetall(prefix + "meta")
-        pipe.hget(prefix + "sbx", "data_set")
-        pipe.hgetall(prefix + "ended")
-        meta, data_set, ended = pipe.execute()
+        for sandbox_id in ids:
+            prefix = f"mp:{{{sandbox_id}}}:"
+            pipe.hgetall(prefix + "meta")
+            pipe.hget(prefix + "sbx", "data_set")
+            pipe.hgetall(prefix + "ended")
+        replies = pipe.execute()
+        return [
+            self._described(sandbox_id, *replies[3 * index : 3 * index + 3])
+            for index, sandbox_id in enumerate(ids)
+        ]
+
+    def _described(
+        self, sandbox_id: str, meta: dict[bytes, bytes], data_set: bytes | None,
+        ended: dict[bytes, bytes],
+    ) -> SandboxRecord | None:  # fmt: skip
         if ended:  # ended, or being ended: its keys are on their way out
             return _record(sandbox_id, ended, None, SandboxStatus(ended[b"status"].decode()))
         if meta:
@@ -145,8 +161,8 @@ class RedisRegistry(SandboxRegistry):
         return None
 
     def list(self) -> list[SandboxRecord]:
-        # Each describe ends the sandbox it finds expired: listing sweeps as it goes.
-        found = [self.describe(sid.decode()) for sid in self.client.zrange(INDEX, 0, -1)]
+        # Each record found expired is ended here: listing sweeps as it goes.
+        found = self._describe_all([sid.decode() for sid in self.client.zrange(INDEX, 0, -1)])
         live = [r for r in found if r is not None and r.status is SandboxStatus.ACTIVE]
         return sorted(live, key=lambda r: (r.created_at, r.id))  # as in memory
 
@@ -165,14 +181,18 @@ class RedisRegistry(SandboxRegistry):
         tombstone)."""
         seconds, microseconds = self.client.time()
         abandoned = seconds * 1000 + microseconds // 1000 - RESERVATION_KEPT_MS
-        for sid, reserved_at in self.client.zrange(INDEX, 0, -1, withscores=True):
-            record = self.describe(sid.decode())
+        places = self.client.zrange(INDEX, 0, -1, withscores=True)
+        records = self._describe_all([sid.decode() for sid, _ in places])
+        freed = []
+        for (sid, reserved_at), record in zip(places, records, strict=True):
             if record is None:
                 held = reserved_at >= abandoned  # a creation may still fill it
             else:
                 held = record.status is SandboxStatus.ACTIVE
             if not held:
-                self.client.zrem(INDEX, sid)
+                freed.append(sid)
+        if freed:
+            self.client.zrem(INDEX, *freed)
 
     def _end(self, sandbox_id: str, status: SandboxStatus) -> SandboxRecord | None:
         """Leave a tombstone, then delete every key of the sandbox; None if it had ended.
