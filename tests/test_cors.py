@@ -209,6 +209,24 @@ def test_the_public_documents_carry_a_fixed_star_and_no_vary(messpunkt_client, p
     assert "Origin" not in _vary(response)
 
 
+def test_a_partner_sandboxs_metadata_is_public_at_both_of_its_paths():
+    """RFC 8414 §3.1 puts a partner issuer's metadata after the well-known segment; a
+    browser client discovers it there as at the default's path."""
+    client = create_app({"MESSPUNKT_OPERATOR_KEY": "operator"}).test_client()
+    created = client.post("/sandboxes", headers={"X-Operator-Key": "operator"})
+    sandbox_id = created.get_json()["id"]
+    for path in (
+        f"/.well-known/oauth-authorization-server/s/{sandbox_id}",
+        f"/s/{sandbox_id}/.well-known/oauth-authorization-server",
+    ):
+        response = client.get(path, headers={"Origin": "https://evil.example"})
+        assert response.status_code == 200
+        assert _cors_headers(response) == {"Access-Control-Allow-Origin": "*"}
+        preflight = _preflight(client, path, "https://evil.example", "GET")
+        assert preflight.status_code == 204
+        assert _cors_headers(preflight)["Access-Control-Allow-Origin"] == "*"
+
+
 def test_a_v1_answer_varies_on_origin_even_without_one(messpunkt_client, messpunkt_tokens):
     # Otherwise a cache could hand this answer, without CORS headers, to a browser app.
     response = messpunkt_client.get("/v1/whoami", headers=messpunkt_tokens.bearer)

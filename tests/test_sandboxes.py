@@ -628,16 +628,21 @@ def ended(client, partner, how: str) -> str:
 
 @pytest.mark.parametrize("how", ["unknown", "malformed", "default", "deleted", "expired"])
 @pytest.mark.parametrize(
-    ("method", "path", "options"), [*PATHS, ("GET", "", {}), ("GET", "/", {})],
+    ("method", "path", "options"),
+    [*PATHS, ("GET", "", {}), ("GET", "/", {}),
+     # A /v1 view opens its sandbox; these reach none: a preflight, a method it lacks.
+     ("OPTIONS", "/v1/whoami", {}), ("POST", "/v1/whoami", {}), ("GET", "/v1/no-such", {})],
     ids=lambda p: str(p)[:40],
 )  # fmt: skip
+@pytest.mark.parametrize("origin", [None, "http://localhost:3000"])  # a browser client's too
 def test_a_sandbox_that_is_not_served_is_the_same_404_on_every_path(
-    client, partner, how, method, path, options
+    client, partner, how, method, path, options, origin
 ):
     root = ended(client, partner, how)
-    response = client.open(root + path, method=method, headers={"X-Sandbox-Admin-Key": KEY},
-                           **options)  # fmt: skip
+    headers = {"X-Sandbox-Admin-Key": KEY} | ({"Origin": origin} if origin else {})
+    response = client.open(root + path, method=method, headers=headers, **options)
     assert (response.status_code, response.mimetype) == (404, PROBLEM)
+    assert response.get_json() == NOT_FOUND
     assert response.get_json() == NOT_FOUND
 
 

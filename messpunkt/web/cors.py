@@ -13,11 +13,14 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 
 from ..oauth.clients import Client
+from ..sandboxes import NoSuchSandbox
 from .context import sandbox
 
 # Metadata and keys are public documents, the same for every caller and read without
 # credentials, so any origin may read them: a browser client discovers the server there.
 PUBLIC = frozenset({"/.well-known/oauth-authorization-server", "/.well-known/jwks.json"})
+# A partner sandbox's metadata, where RFC 8414 §3.1 puts it: `<this>/s/<id>`.
+PUBLIC_UNDER = "/.well-known/oauth-authorization-server/"
 TOKEN_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
 API_PREFIX = "/v1/"
 ALLOW_HEADERS = "Authorization, Content-Type"
@@ -35,7 +38,7 @@ def register(app: Flask) -> None:
     def _cors(response: Response) -> Response:
         environ = request.environ
         path = environ.get("PATH_INFO", "")
-        if path in PUBLIC:
+        if path in PUBLIC or path.startswith(PUBLIC_UNDER):
             # Fetch, "CORS protocol and HTTP caches": a fixed "*" on every response, no Vary.
             response.headers["Access-Control-Allow-Origin"] = "*"
             if _is_preflight(environ):
@@ -81,7 +84,11 @@ class Origins:
             return True
         if self.configured is not None:
             return origin in self.configured
-        return origin in self._of_clients(sandbox().data.clients)
+        try:
+            clients = sandbox().data.clients
+        except NoSuchSandbox:  # its answer is the 404 of a sandbox not served: no origin's
+            return False
+        return origin in self._of_clients(clients)
 
     def _of_clients(self, clients: Mapping[str, Client]) -> frozenset[str]:
         """The clients' origins, computed once per loaded set of clients."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Request, request
 from werkzeug.exceptions import NotFound
 
 from ..sandboxes import NoSuchSandbox, is_sandbox_id
@@ -54,9 +54,15 @@ def _open_partner_sandbox() -> None:
         return
     if not is_sandbox_id(sandbox_id):  # /s/default too: the default sandbox has no prefix
         raise NotFound()
-    if request.path.startswith("/v1/"):
-        return  # /v1 opens it with the token's session: one round trip (api.security)
+    if request.path.startswith("/v1/") and _reaches_a_view(request):
+        return  # its view opens it with the token's session: one round trip (api.security)
     try:
         sandbox()
     except NoSuchSandbox:
         raise NotFound() from None
+
+
+def _reaches_a_view(request: Request) -> bool:
+    """Tell whether a /v1 request reaches a view that reads its sandbox: a preflight
+    (answered before the token is read) and a path or method that routes nowhere do not."""
+    return request.method != "OPTIONS" and request.routing_exception is None
