@@ -57,7 +57,12 @@ class SandboxState:
 
 class SandboxStore(AuthStore, RegistrationStore):
     """An auth store that also keeps its sandbox's state and registered clients; each
-    change is one step."""
+    change is one step.
+
+    A shared store learns only when it is used that its sandbox was deleted or has expired
+    meanwhile: reading or changing the sandbox's state then raises `SandboxGone`, which a
+    request answers as the 404 of a sandbox not served.
+    """
 
     @abstractmethod
     def state(self) -> SandboxState: ...

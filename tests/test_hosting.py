@@ -22,6 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from flask import request
 from live_sandbox import LiveSandbox
 from redis_server import RedisServer, free_port
 from test_quickstart import readme_runs_in_order
@@ -379,6 +380,41 @@ def test_the_readme_runs_against_a_partner_sandbox_with_only_the_base_url_change
     partner = create(partners)
     assert partner.url == f"{partners.url}/s/{partner.id}"
     readme_runs_in_order(partner, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [("/sandbox/clock/advance", {"by": "PT1H"}), ("/sandbox/clock/freeze", {}),
+     ("/sandbox/reset", None),
+     ("/sandbox/faults", {"method": "GET", "path": "/v1/whoami", "status": 503, "count": 1}),
+     ("/oauth/register", {"redirect_uris": ["http://localhost:5000/cb"]})],
+)  # fmt: skip
+def test_a_change_to_a_sandbox_deleted_while_it_ran_is_the_404_of_a_sandbox_not_served(
+    store_url, signing_key, path, body
+):
+    """Deleted after the request opened its sandbox and before its view changed it: the
+    store refuses the change in the same step, and the answer is any request's to it now."""
+    app = create_app(hosted(store_url, signing_key, MESSPUNKT_OPERATOR_KEY="hosted-operator-key"))
+    platform = app.extensions["messpunkt"]
+
+    @app.before_request  # runs after the partition's hook has opened the sandbox
+    def delete_it() -> None:
+        sandbox_id = request.environ.get("messpunkt.sandbox")
+        if sandbox_id:
+            assert platform.registry.delete(sandbox_id)
+
+    client = app.test_client()
+    created = client.post("/sandboxes", headers=OPERATOR).get_json()
+    # The controls take the admin key in their header, registration as its initial token.
+    admin = {"X-Sandbox-Admin-Key": created["admin_key"],
+             "Authorization": f"Bearer {created['admin_key']}"}  # fmt: skip
+    response = client.post(f"/s/{created['id']}{path}", json=body, headers=admin)
+    assert (response.status_code, response.mimetype) == (404, "application/problem+json")
+    assert response.get_json()["detail"] == "no such resource"
+    with redis.Redis.from_url(store_url) as direct:
+        assert list(direct.scan_iter(f"mp:{{{created['id']}}}:*")) == [
+            f"mp:{{{created['id']}}}:ended".encode()
+        ]
 
 
 def test_partner_sandboxes_on_redis_keep_to_themselves(partners, store_url):

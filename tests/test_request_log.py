@@ -374,6 +374,7 @@ def test_on_redis_a_batch_of_two_sandboxes_is_one_script_each_and_keeps_each_one
     one, two = RedisStore(client, "batch-one"), RedisStore(client, "batch-two")
     for store in (one, two):
         client.delete(store.prefix + "log", store.prefix + "log:seq")
+        client.hset(store.prefix + "sbx", "gen", 1)  # both live: a gone sandbox logs nothing
     client.script_load(one._scripts.log_request.script)  # as after any earlier entry
     sent = []
     original = redis.connection.AbstractConnection.send_packed_command
@@ -407,6 +408,7 @@ def test_on_redis_a_batch_is_written_when_redis_has_forgotten_the_script(store_u
     client = redis.Redis.from_url(store_url)
     store = RedisStore(client, "batch-flushed")
     client.delete(store.prefix + "log", store.prefix + "log:seq")
+    client.hset(store.prefix + "sbx", "gen", 1)  # it lives: a gone sandbox logs nothing
     client.script_flush()  # as after a restart of Redis, or SCRIPT FLUSH
     monkeypatch.setattr(redis_log, "MOST_PER_SCRIPT", 3)
     redis_log._write([(store, 100, orjson.dumps({"n": n})) for n in range(4)])

@@ -417,6 +417,42 @@ def test_on_redis_listing_and_creating_take_as_many_round_trips_for_30_sandboxes
     assert counts == [(2, 6), (2, 6)]
 
 
+def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(store_url):
+    """A request still in flight when its sandbox is deleted (or expires) leaves no key
+    behind, for none would ever expire: its log entry and an upload are dropped, and a change
+    to the sandbox's state raises SandboxGone (answered as the 404 of a sandbox not served)."""
+    import redis
+
+    from messpunkt.faults import Fault
+    from messpunkt.oauth.registrations import SandboxGone
+    from messpunkt.stores.redis_registry import RedisRegistry
+
+    client = redis.Redis.from_url(store_url)
+    registry = RedisRegistry(
+        client, state(), wall=lambda: datetime.now(UTC), limit=5, grace=timedelta(minutes=10)
+    )
+    sandbox_id = new_sandbox_id()
+    registry.create(sandbox_id, state(), datetime.now(UTC) + timedelta(hours=1))
+    store = registry.store(sandbox_id)
+    store.write_log(50, [b'{"path": "/v1/whoami"}'])
+    log = f"mp:{{{sandbox_id}}}:log"
+    assert client.llen(log) == 1 and client.ttl(log) > 3000  # as long as the sandbox lives
+    assert registry.delete(sandbox_id)
+
+    store.write_log(50, [b'{"path": "/v1/usage-units"}'])
+    changes = {
+        "upload": lambda: store.keep_data_set("mine", b"{}"),
+        "fault": lambda: store.arm_fault(Fault.new(method="GET", path="/v1/whoami", status=500)),
+        "clock": lambda: store.move_clock(lambda clock: clock),
+        "reset": store.reset,
+    }
+    for name, change in changes.items():
+        with pytest.raises(SandboxGone):
+            change()
+            pytest.fail(f"{name}: changed a sandbox that is gone")
+    assert client.keys(f"mp:{{{sandbox_id}}}:*") == [f"mp:{{{sandbox_id}}}:ended".encode()]
+
+
 def test_a_sandbox_on_redis_that_lost_its_place_in_the_index_can_still_be_ended(store_url):
     """Ending is decided by the tombstone, not by taking the place out of the index: a
     sandbox whose place went (a worker paused past a minute between its two steps) is

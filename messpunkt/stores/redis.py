@@ -132,7 +132,7 @@ class RedisStore(SandboxStore):
             self.make(self._first)
             fields = self.client.hgetall(self.prefix + "sbx")
         if not fields.get(b"gen"):
-            raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
+            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
         return state_from(fields)
 
     def make(self, first: SandboxState) -> None:
@@ -160,11 +160,12 @@ class RedisStore(SandboxStore):
         clock = clock_fields(self.state().clock.reset())
         fields = self._run("reset", clock["frozen_at"], clock["offset"], data_set or "")
         if not fields:
-            raise LookupError(f"no sandbox {self.sandbox_id!r} in the store")
+            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
         return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
 
     def keep_data_set(self, name: str, document: bytes) -> None:
-        self._run("keep_data_set", name, document)
+        if not self._run("keep_data_set", name, document):
+            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
 
     def data_set_document(self, name: str) -> bytes | None:
         found: bytes | None = self.client.get(self.prefix + "ds:" + name)
@@ -183,7 +184,10 @@ class RedisStore(SandboxStore):
 
     def arm_fault(self, fault: Fault) -> bool:
         count = "" if fault.count is None else fault.count
-        return bool(self._run("arm_fault", fault.id, fault.to_json(), count, MOST_ARMED))
+        armed = self._run("arm_fault", fault.id, fault.to_json(), count, MOST_ARMED)
+        if armed == -1:
+            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+        return bool(armed)
 
     def disarm_fault(self, fault_id: str) -> bool:
         found = self.client.hdel(self.prefix + "sbx", "f:" + fault_id, "fc:" + fault_id)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import Flask, Request, request
+from flask import Flask, Request, current_app, request
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import NotFound
 
+from ..oauth.registrations import SandboxGone
 from ..sandboxes import NoSuchSandbox, is_sandbox_id
 from .context import SANDBOX_KEY, sandbox
 
@@ -44,6 +46,12 @@ def register(app: Flask) -> None:
     """Serve partner sandboxes under /s/<id>; an unknown one is 404 on every path."""
     app.wsgi_app = SandboxPartition(app.wsgi_app)  # type: ignore[method-assign]
     app.before_request(_open_partner_sandbox)
+    app.register_error_handler(SandboxGone, _gone)
+
+
+def _gone(error: SandboxGone) -> ResponseReturnValue:
+    """Deleted or expired while this request ran: answered as any request to it now is."""
+    return current_app.handle_http_exception(NotFound())
 
 
 def _open_partner_sandbox() -> None:

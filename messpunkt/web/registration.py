@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, request
-from werkzeug.exceptions import NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from ..metering.catalogue import Catalogue
 from ..oauth.bearer import bearer_token
@@ -25,7 +25,7 @@ from ..oauth.errors import (
     RequestTooLarge,
 )
 from ..oauth.registration import RegistrationEndpoint
-from ..oauth.registrations import SandboxGone, TooManyRegistrations
+from ..oauth.registrations import TooManyRegistrations
 from .bodies import read_body
 from .context import sandbox
 from .json import json_response, loads
@@ -96,9 +96,6 @@ def _answer(answer: Callable[[RegistrationEndpoint], Response]) -> Response:
         # A state of the sandbox, not a fault of the metadata: 409, RFC 6749 §5.2 JSON.
         description = f"{full}: delete one (DELETE its registration_client_uri) first"
         return oauth_error(TooManyClients(description))
-    except SandboxGone:
-        # Deleted or expired while this request ran: answered as any request to it now is.
-        raise NotFound() from None
     except InvalidToken as error:
         return _challenge(error)
     except OAuthError as error:
