@@ -315,6 +315,12 @@ TOKEN = [
     case("basic-not-base64",
          "grant_type=client_credentials", FORM, {"Authorization": "Basic %%%"},
          (401, "invalid_client", "malformed Basic credentials")),
+    case("basic-not-ascii",  # a server reads header bytes as Latin-1 (PEP 3333)
+         "grant_type=client_credentials", FORM, {"Authorization": "Basic \u00e4\u00e4\u00e4\u00e4"},
+         (401, "invalid_client", "malformed Basic credentials")),
+    case("basic-without-credentials",
+         "grant_type=client_credentials", FORM, {"Authorization": "Basic"},
+         (401, "invalid_client", "malformed Basic credentials")),
     case("basic-huge",
          "grant_type=client_credentials", FORM, basic(b"c" * 3000 + b":" + b"s" * 3000),
          (401, "invalid_client", "unknown client")),
@@ -403,6 +409,23 @@ def test_bad_revocation_and_introspection_requests_get_an_rfc_6749_error_and_rev
     else:
         assert response.get_json() == {"error": error, "error_description": description}
     assert response.headers["Cache-Control"] == "no-store"
+    witness.assert_nothing_changed()
+
+
+@pytest.mark.parametrize("path", ["/oauth/revoke", "/oauth/introspect"])
+@pytest.mark.parametrize("authorization", ["Basic \u00e4\u00e4\u00e4\u00e4", "Basic"])
+def test_a_malformed_basic_header_is_invalid_client_with_its_challenge_at_revoke_and_introspect(
+    witness, path, authorization
+):
+    response = send(witness.client, "POST", path, "token=t", content_type=FORM,
+                    headers={"Authorization": authorization})  # fmt: skip
+    assert (response.status_code, response.mimetype) == (401, JSON)
+    assert response.get_json() == {
+        "error": "invalid_client",
+        "error_description": "malformed Basic credentials",
+    }
+    # RFC 6749 §5.2: the client tried the Authorization header, so it gets a challenge.
+    assert response.headers["WWW-Authenticate"] == 'Basic realm="messpunkt sandbox"'
     witness.assert_nothing_changed()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 import hmac
 import re
 from dataclasses import dataclass
@@ -137,7 +136,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
+    except ValueError:  # not base64 (binascii.Error), not ASCII text, or not UTF-8 bytes
         raise InvalidClient("malformed Basic credentials") from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:

@@ -166,7 +166,7 @@ def _answer(handler: Any) -> Response:
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
     except OAuthError as error:
-        basic = (authorization or "").lower().startswith("basic ")
+        basic = (authorization or "").partition(" ")[0].lower() == "basic"
         return oauth_error(error, basic_challenge=isinstance(error, InvalidClient) and basic)
     return json_response(body, headers=NO_STORE)
 

@@ -116,7 +116,10 @@ class _Seen:
         if oauth:
             self.request_body = _request_body(environ)
             if environ.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic ":
-                credentials = current.authorization
+                try:
+                    credentials = current.authorization
+                except ValueError:  # werkzeug's base64 of a header that is not ASCII
+                    credentials = None
                 self.basic_user = credentials.username if credentials is not None else None
         # Read only where it is logged or tells the error: a /v1 success is never parsed.
         self.answer = None
