@@ -33,7 +33,7 @@ from .metering.model import (
     UsageUnit,
 )
 from .oauth.clients import Client, ClientType
-from .records import DataSetError, Record
+from .records import DataSetError, Record, in_range
 
 FILES = (
     "tenants.json",
@@ -376,8 +376,8 @@ class _Instants:
         parsed = self._parsed.get(text)
         if parsed is None:
             parsed = datetime.fromisoformat(text)
-            if parsed.tzinfo is None:
-                raise ValueError(f"{text!r} has no offset")
+            if parsed.tzinfo is None or not in_range(parsed):
+                raise ValueError(f"{text!r} has no offset or lies outside the data's years")
             parsed = parsed.astimezone(UTC)
             if len(self._parsed) < self.KEPT:
                 self._parsed[text] = parsed

@@ -14,13 +14,15 @@ from typing import Any
 
 from .metering.model import Category, Metric, Quality, Reason
 from .oauth.clients import ClientType
+from .records import FIRST_YEAR, LAST_YEAR
 
 SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
 
 TEXT: dict[str, Any] = {"type": "string", "minLength": 1}
 OPTIONAL_TEXT: dict[str, Any] = {"type": ["string", "null"], "minLength": 1}
-INSTANT: dict[str, Any] = {**TEXT, "format": "date-time"}
-DAY: dict[str, Any] = {**TEXT, "format": "date"}
+YEARS = f"In the years {FIRST_YEAR} to {LAST_YEAR}."
+INSTANT: dict[str, Any] = {**TEXT, "format": "date-time", "description": YEARS}
+DAY: dict[str, Any] = {**TEXT, "format": "date", "description": YEARS}
 NUMBER: dict[str, Any] = {"type": "number", "minimum": 0}
 TEXTS: dict[str, Any] = {"type": "array", "items": TEXT}
 

@@ -7,6 +7,16 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+# The years a data set's instants and days may fall in: far enough from datetime's own
+# limits (years 1 and 9999) that moving one to UTC or another zone never overflows.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+OUT_OF_RANGE = f"must lie in the years {FIRST_YEAR} to {LAST_YEAR}"
+
+
+def in_range(moment: date) -> bool:
+    """Tell whether a day or an instant (in its own offset) lies in the data's years."""
+    return FIRST_YEAR <= moment.year <= LAST_YEAR
+
 
 class DataSetError(ValueError):
     """A fixture file that cannot be used, with where and why."""
@@ -72,6 +82,8 @@ class Record:
             instant = None
         if instant is None or instant.tzinfo is None:
             raise self.fail(key, "must be an ISO 8601 timestamp with a UTC offset")
+        if not in_range(instant):
+            raise self.fail(key, OUT_OF_RANGE)
         return instant
 
     def day(self, key: str, *, optional: bool = False) -> Any:
@@ -79,11 +91,14 @@ class Record:
         if value is None:
             return None
         try:
-            if len(value) == 10:
-                return date.fromisoformat(value)
+            day = date.fromisoformat(value) if len(value) == 10 else None
         except ValueError:
-            pass
-        raise self.fail(key, "must be an ISO 8601 calendar date (YYYY-MM-DD)")
+            day = None
+        if day is None:
+            raise self.fail(key, "must be an ISO 8601 calendar date (YYYY-MM-DD)")
+        if not in_range(day):
+            raise self.fail(key, OUT_OF_RANGE)
+        return day
 
     def choice(self, key: str, allowed: Callable[[str], Any] | dict[str, Any]) -> Any:
         value = self.text(key)

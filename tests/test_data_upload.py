@@ -16,6 +16,7 @@ from messpunkt.testing import FROZEN_AT, obtain_tokens
 KEY = "test-admin-key"
 ADMIN = {"X-Sandbox-Admin-Key": KEY}
 PROBLEM = "application/problem+json"
+YEARS = "must lie in the years 1900 to 2999"
 A1 = "6fb74d25-5517-4dcc-ae8b-0914579ab036"
 DEFAULT = {"data_set": "default", "directory": str(DEFAULT_DATA_DIR), "tenants": 2,
            "properties": 3, "usage_units": 16, "clients": 4}  # fmt: skip
@@ -120,6 +121,17 @@ def broken(change):
     (broken(lambda d: d["clients"].append(d["clients"][0])),
      {"clients": ["$.clients[4]: duplicate id 'sandbox-demo-client'"]}),
     (broken(lambda d: d.pop("readings")), {"readings": ["$.readings: collection is missing"]}),
+    # Instants next to datetime's own limits: in UTC or Berlin time they would not exist.
+    (broken(lambda d: d["readings"][0].update(timestamp="0001-01-01T00:00:00+01:00")),
+     {"readings": [f"$.readings[0].timestamp: {YEARS}"]}),
+    (broken(lambda d: d["readings"][0].update(recorded_at="9999-12-31T23:59:59-01:00")),
+     {"readings": [f"$.readings[0].recorded_at: {YEARS}"]}),
+    (broken(lambda d: d["devices"][0].update(installed_at="0001-01-01T00:00:00+01:00")),
+     {"devices": [f"$.devices[0].installed_at: {YEARS}"]}),
+    (broken(lambda d: d["devices"][0].update(removed_at="9999-12-31T23:59:59-01:00")),
+     {"devices": [f"$.devices[0].removed_at: {YEARS}"]}),
+    (broken(lambda d: d["measuring_points"][0].update(commissioned_on="0001-01-01")),
+     {"measuring_points": [f"$.measuring_points[0].commissioned_on: {YEARS}"]}),
     (broken(lambda d: d.update(devices={})),
      {"devices": ["$.devices: must be a JSON array of objects"]}),
     (broken(lambda d: d.update(meters=[])),
