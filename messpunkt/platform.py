@@ -121,7 +121,10 @@ class Platform:
         key = (sandbox_id, state.data_set)
         auth = self._servers.get(key) or self._server(key, data, store)
         now = state.clock.now(wall)
-        return Sandbox(sandbox_id, state, wall, now, data, store, auth, read)
+        return Sandbox(sandbox_id, state, wall, now, data, store, auth, self._read_wall, read)
+
+    def _read_wall(self) -> datetime:
+        return self.wall()  # whoever replaces `wall` (tests) is read here too
 
     def verified_claims(
         self, sandbox_id: str, authorization: str | None

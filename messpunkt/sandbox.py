@@ -132,6 +132,8 @@ class Sandbox:
     data: DataSet
     store: SandboxStore
     auth: AuthorizationServer
+    # The machine's clock, read again only inside a move of the sandbox clock.
+    read_wall: Callable[[], datetime]
     # The access token's facts, read with the state when the request brought one.
     access: Access | None = None
 
@@ -139,15 +141,39 @@ class Sandbox:
     def generation(self) -> int:
         return self.state.generation
 
-    def move_clock(self, change: Callable[[ClockState, datetime], ClockState]) -> ClockState:
-        """Move the clock as `change(clock, wall)` says, in one step; return the new clock."""
-        return self.store.move_clock(lambda clock: change(clock, self.wall)).clock
+    def move_clock(
+        self, change: Callable[[ClockState, datetime], ClockState]
+    ) -> tuple[ClockState, datetime]:
+        """Move the clock as `change(clock, wall)` says, in one step; return the new clock and
+        the instant it reads then. See `moved`."""
+        return moved(self.store, change, self.read_wall)
+
+
+def moved(
+    store: SandboxStore,
+    change: Callable[[ClockState, datetime], ClockState],
+    read_wall: Callable[[], datetime],
+) -> tuple[ClockState, datetime]:
+    """Move a sandbox's clock; return it and the instant it reads.
+
+    The machine's time is read inside the store's step, not before it: a move that
+    waited for the step (another move, a sweep) would otherwise set the clock from an
+    older time, behind instants other requests were served at meanwhile.
+    """
+    walls: list[datetime] = []
+
+    def step(clock: ClockState) -> ClockState:
+        walls.append(read_wall())
+        return change(clock, walls[-1])
+
+    clock = store.move_clock(step).clock
+    return clock, clock.now(walls[-1])
 
 
 class SandboxClock:
     """A handle on one sandbox's clock for code outside a request (tests, the plugin).
 
-    Each call reads the machine's time once and moves the clock in the store.
+    Each call reads the machine's time and moves the clock in the store.
     """
 
     def __init__(self, store: SandboxStore, wall: Callable[[], datetime]) -> None:
@@ -174,5 +200,4 @@ class SandboxClock:
         return self._move(lambda clock, wall: clock.advance_to(wall, at))
 
     def _move(self, change: Callable[[ClockState, datetime], ClockState]) -> datetime:
-        wall = self._wall()
-        return self._store.move_clock(lambda clock: change(clock, wall)).clock.now(wall)
+        return moved(self._store, change, self._wall)[1]

@@ -7,7 +7,7 @@ import hashlib
 import json
 import secrets
 import shutil
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -208,6 +208,40 @@ def test_advance_to_an_instant_only_moves_forward(client, to, status, now):
 def test_an_instant_out_of_range_is_400_on_the_field_that_was_sent(client, path, field):
     response = control(client, "POST", path, {field: "9999-12-31T23:59:59-01:00"})
     assert (response.status_code, response.json["errors"]) == (400, {field: ["Out of range."]})
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [("/sandbox/clock/freeze", None), ("/sandbox/clock/advance", {"by": "PT1H"})]
+)
+def test_a_clock_move_that_waits_for_its_store_moves_from_the_time_it_runs_at(
+    store_config, monkeypatch, path, body
+):
+    """A move that waits for its turn in the store (another move, a sweep) while the
+    machine's time passes sets the clock from that time, not from an older one: the clock
+    never goes back behind an instant other requests were served at meanwhile."""
+    app = create_app({"MESSPUNKT_SANDBOX_ADMIN_KEY": KEY, **store_config})  # a running clock
+    platform = app.extensions["messpunkt"]
+    start = datetime(2026, 12, 5, 12, tzinfo=UTC)
+    walls = [start]
+    platform.wall = lambda: walls[-1]
+    client = app.test_client()
+    assert client.get("/sandbox/clock", headers=ADMIN).json == {
+        "now": "2026-12-05T12:00:00+00:00", "frozen": False,
+    }  # fmt: skip
+    waiting = platform.store.move_clock
+
+    def move_after_a_wait(change):
+        walls.append(start + timedelta(seconds=5))  # served elsewhere meanwhile: 12:00:05
+        return waiting(change)
+
+    monkeypatch.setattr(platform.store, "move_clock", move_after_a_wait)
+    moved = client.post(path, json=body, headers=ADMIN)
+    expected = start + timedelta(seconds=5) + (timedelta(hours=1) if body else timedelta(0))
+    assert datetime.fromisoformat(moved.json["now"]) == expected
+    monkeypatch.undo()
+    assert datetime.fromisoformat(client.get("/sandbox/clock", headers=ADMIN).json["now"]) == (
+        expected
+    )
 
 
 def test_unfreeze_lets_the_clock_run_on_from_where_it_stands(client):

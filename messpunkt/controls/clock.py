@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask.views import MethodView
@@ -40,7 +41,7 @@ class ClockUnfreeze(MethodView):
     @blp.response(200, ClockSchema)
     def post(self) -> dict[str, Any]:
         """Let the clock run again from where it stands"""
-        return clock_document(sandbox().move_clock(lambda clock, wall: clock.unfreeze(wall)))
+        return clock_document(*sandbox().move_clock(lambda clock, wall: clock.unfreeze(wall)))
 
 
 @blp.route("/clock/advance")
@@ -59,15 +60,15 @@ class ClockAdvance(MethodView):
         return _move(lambda clock, wall: clock.advance_to(wall, body["to"]), field="to")
 
 
-def clock_document(clock: ClockState) -> dict[str, Any]:
-    """Describe a clock as it reads at this request's wall time."""
-    return {"now": clock.now(sandbox().wall), "frozen": clock.frozen}
+def clock_document(clock: ClockState, now: datetime | None = None) -> dict[str, Any]:
+    """Describe a clock: `now`, or as it reads at this request's wall time."""
+    return {"now": now or clock.now(sandbox().wall), "frozen": clock.frozen}
 
 
 def _move(change: Any, *, field: str) -> dict[str, Any]:
     """Apply a clock change; report an impossible one on the field that asked for it."""
     try:
-        return clock_document(sandbox().move_clock(change))
+        return clock_document(*sandbox().move_clock(change))
     except ClockError as exc:
         abort(409, message=str(exc))
     except OverflowError:
