@@ -44,9 +44,14 @@ class Fault:
         """Return a rule with a fresh id."""
         return cls(id="f_" + secrets.token_urlsafe(9), **rule)
 
+    def ended(self, now: datetime) -> bool:
+        """Tell whether the rule's `until` has come: it is over for good, even if a reset
+        then moves the clock back before it."""
+        return self.until is not None and now >= self.until
+
     def matches(self, method: str, path: str, now: datetime) -> bool:
         """Tell whether this rule answers a request, left aside how many it has left."""
-        if self.until is not None and now >= self.until:
+        if self.ended(now):
             return False
         if self.count is not None and self.count <= 0:
             return False

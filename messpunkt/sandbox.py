@@ -48,7 +48,8 @@ class SandboxState:
     generation: int
     data_set: str  # a name among the platform's loaded data sets
     admin_key_hash: str
-    faults: tuple[Fault, ...] = ()  # armed ones (`messpunkt.faults`); a reset keeps them
+    # Armed ones (`messpunkt.faults`); a reset keeps those whose `until` has not come.
+    faults: tuple[Fault, ...] = ()
 
     def admits(self, presented: str) -> bool:
         """Tell whether `presented` is the admin key, compared in constant time."""

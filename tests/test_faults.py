@@ -144,6 +144,22 @@ def test_a_fault_until_an_instant_ends_with_the_sandbox_clock(client, tokens):
     assert armed(client) == []
 
 
+def test_a_fault_whose_until_came_stays_ended_when_a_reset_moves_the_clock_back(store_config):
+    """A reset keeps the armed rules, not those already over: the clock it moves back would
+    otherwise bring one to life again, for as long as the clock takes to reach it again."""
+    client = app_with(**store_config).test_client()  # frozen at 2026-11-23T09:00
+    client.post("/sandbox/clock/advance", json={"by": "P10D"}, headers=ADMIN)
+    ended = arm(client, method="*", path="/oauth/token", status=503, until="2026-12-03T10:00:00Z")
+    kept = arm(client, method="GET", path=CONSUMPTION, status=503, until="2026-12-30T00:00:00Z")
+    client.post("/sandbox/clock/advance", json={"by": "PT2H"}, headers=ADMIN)  # 11:00
+    assert [rule["id"] for rule in armed(client)] == [kept["id"]]
+    assert client.post("/sandbox/reset", headers=ADMIN).json["now"] == "2026-11-23T09:00:00+00:00"
+    assert [rule["id"] for rule in armed(client)] == [kept["id"]]
+    assert ended["id"] != kept["id"]
+    granted = client.post("/oauth/token", data={"grant_type": "client_credentials"}, auth=SERVICE)
+    assert granted.status_code == 200
+
+
 @pytest.mark.parametrize(("method", "path"), [
     ("POST", "/v1/whoami"), ("GET", "/v1/usage-units/*"), ("GET", "/v1/who*"[:-1] + "amI"),
 ])  # fmt: skip

@@ -73,6 +73,7 @@ class InMemoryStore(SandboxStore):
 
     def reset(self, data_set: str | None = None) -> SandboxState:
         with self._lock:
+            now = self._state.clock.now(self._wall())
             self._held = Held()
             if data_set is not None:
                 self._registrations = {}
@@ -83,6 +84,7 @@ class InMemoryStore(SandboxStore):
                 clock=self._state.clock.reset(),
                 generation=self._state.generation + 1,
                 data_set=data_set or self._state.data_set,
+                faults=tuple(f for f in self._state.faults if not f.ended(now)),
             )
             return self._state
 

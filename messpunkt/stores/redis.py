@@ -25,7 +25,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ..clock import ClockState
+from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import (
     CREDENTIAL_CHANGED,
@@ -98,9 +98,12 @@ class RedisStore(SandboxStore):
         grace: timedelta = timedelta(minutes=10),
         scripts: _Scripts | None = None,
         first: SandboxState | None = None,
+        wall: Callable[[], datetime] = system_time,
     ) -> None:
         """`first`: the state to (re)make the sandbox with when the store has none for it,
-        as after a restart of a Redis that kept nothing (the default sandbox)."""
+        as after a restart of a Redis that kept nothing (the default sandbox). `wall`: the
+        machine's clock, read to tell which fault rules a reset ends."""
+        self._wall = wall
         # redis-py's own annotations do not say that replies are bytes; ours do.
         self.client: Any = client
         self.sandbox_id = sandbox_id
@@ -157,11 +160,20 @@ class RedisStore(SandboxStore):
                 return replace(current, clock=moved)
 
     def reset(self, data_set: str | None = None) -> SandboxState:
-        clock = clock_fields(self.state().clock.reset())
-        fields = self._run("reset", clock["frozen_at"], clock["offset"], data_set or "")
-        if not fields:
-            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
-        return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
+        while True:  # compare-and-set on the clock, as move_clock: the rules ended by now go
+            current = self.state()
+            now = current.clock.now(self._wall())
+            ended = [fault.id for fault in current.faults if fault.ended(now)]
+            old, new = clock_fields(current.clock), clock_fields(current.clock.reset())
+            fields = self._run(
+                "reset", new["frozen_at"], new["offset"], data_set or "",
+                old["frozen_at"], old["offset"], *ended,
+            )  # fmt: skip
+            if fields == 0:
+                continue  # another request moved the clock first
+            if not fields:
+                raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+            return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
 
     def keep_data_set(self, name: str, document: bytes) -> None:
         if not self._run("keep_data_set", name, document):
@@ -419,10 +431,15 @@ def connect(url: str) -> redis.Redis:
 
 
 def open_sandbox(
-    client: redis.Redis, sandbox_id: str, first: SandboxState, *, grace: timedelta
+    client: redis.Redis,
+    sandbox_id: str,
+    first: SandboxState,
+    *,
+    grace: timedelta,
+    wall: Callable[[], datetime] = system_time,
 ) -> RedisStore:
     """Return a sandbox's store, writing `first` as its state only if it has none yet:
     every worker opens the default sandbox at start, and only the first one makes it."""
-    store = RedisStore(client, sandbox_id, first=first, grace=grace)
+    store = RedisStore(client, sandbox_id, first=first, grace=grace, wall=wall)
     store.make(first)
     return store

@@ -62,7 +62,7 @@ class RedisRegistry(SandboxRegistry):
         self._grace = grace
         self._scripts: Any = _Scripts(client)
         self._reserve = client.register_script(RESERVE)
-        self._default = open_sandbox(client, DEFAULT_ID, default, grace=grace)
+        self._default = open_sandbox(client, DEFAULT_ID, default, grace=grace, wall=wall)
         self._started_at = truncate(wall())
 
     def store(self, sandbox_id: str) -> SandboxStore | None:
@@ -72,7 +72,9 @@ class RedisRegistry(SandboxRegistry):
             return None
         # No round trip here: the request's first read (its state) finds out whether it is
         # still there, for its state key expires with it.
-        return RedisStore(self.client, sandbox_id, grace=self._grace, scripts=self._scripts)
+        return RedisStore(
+            self.client, sandbox_id, grace=self._grace, scripts=self._scripts, wall=self._wall
+        )
 
     def create(
         self,

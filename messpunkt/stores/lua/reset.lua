@@ -1,9 +1,13 @@
 -- ARGV: prefix, grace, clock fields after the reset (frozen_at, offset), data set ('' keeps
--- it and the registered clients).
+-- it and the registered clients), the clock as read (frozen_at, offset), then the ids of
+-- the fault rules that ended by the clock as read: they go, the other rules stay.
 -- Bump the generation: every record of the old one is unreachable at once; what the
 -- session index lists is deleted now, the rest expires with its TTL.
 local sbx = P .. 'sbx'
 if redis.call('EXISTS', sbx) == 0 then return {} end  -- deleted or expired meanwhile
+local read = redis.call('HMGET', sbx, 'frozen_at', 'offset')
+if read[1] ~= ARGV[6] or read[2] ~= ARGV[7] then return 0 end  -- moved since: the caller retries
+for i = 8, #ARGV do redis.call('HDEL', sbx, 'f:' .. ARGV[i], 'fc:' .. ARGV[i]) end
 redis.call('HINCRBY', sbx, 'gen', 1)
 redis.call('HSET', sbx, 'frozen_at', ARGV[3], 'offset', ARGV[4])
 local old = redis.call('HGET', sbx, 'data_set')
