@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import Api, load
 
+from messpunkt import create_app
 from messpunkt.testing import FIXTURES_COMPLETE_AT, QUICKSTART_PROPERTY, obtain_tokens
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -325,12 +326,34 @@ def first_cursor(api: Api, path: str, **query) -> str:
     return body["pagination"]["next_cursor"]
 
 
+def test_a_device_the_clock_brings_in_before_a_cursors_place_is_neither_repeated_nor_skipped():
+    """The WE 01 swap (2026-09-15 10:30) puts the new warm water meter between two devices
+    that page 1 gave before it: page 2 goes on after page 1's last device as the list now
+    stands, so no device is given twice and none after the place is passed over."""
+    app = create_app({"MESSPUNKT_FROZEN_AT": "2026-09-15T08:00:00+02:00"})
+    client = app.test_client()
+    query = {"usage_unit_id": unit("WE 01"), "limit": 2}
+    status, first = Api(client, obtain_tokens(client)).get("/v1/devices", **query)
+    given = [device["id"] for device in first["data"]]
+    assert status == 200 and OLD_WARM in given and NEW_WARM not in given
+    app.extensions["messpunkt"].clock.advance_to(datetime(2026, 9, 15, 10, 45, tzinfo=BERLIN))
+    api = Api(client, obtain_tokens(client))  # the first token has expired by now
+    cursor = first["pagination"]["next_cursor"]
+    status, second = api.get("/v1/devices", cursor=cursor, **query)
+    _, whole = api.get("/v1/devices", usage_unit_id=unit("WE 01"), limit=200)
+    listed = [device["id"] for device in whole["data"]]
+    assert listed.index(OLD_WARM) < listed.index(NEW_WARM) < listed.index(given[-1])
+    after = listed.index(given[-1]) + 1
+    assert status == 200
+    assert [device["id"] for device in second["data"]] == listed[after : after + 2]
+
+
 def with_offset(cursor: str, offset: int) -> str:
     """Rewrite the offset in a cursor's payload, keeping its (now wrong) signature."""
     payload, signature = cursor.rsplit(".", 1)
     assert not payload.startswith(".")  # not zlib-compressed
-    bound_to, _ = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    forged = base64.urlsafe_b64encode(json.dumps([bound_to, offset]).encode()).decode()
+    bound_to, _, last = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    forged = base64.urlsafe_b64encode(json.dumps([bound_to, offset, last]).encode()).decode()
     return forged.rstrip("=") + "." + signature
 
 

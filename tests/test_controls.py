@@ -244,6 +244,25 @@ def test_a_clock_move_that_waits_for_its_store_moves_from_the_time_it_runs_at(
     )
 
 
+def test_a_session_started_while_paging_the_sessions_repeats_none(client):
+    """Sessions are listed newest first, so a new one comes in before every cursor's place."""
+
+    def start_one() -> None:  # a second apart: the frozen clock would start them together
+        client.post("/sandbox/clock/advance", json={"by": "PT1S"}, headers=ADMIN)
+        obtain_tokens(client)
+
+    for _ in range(3):
+        start_one()
+    first = client.get("/sandbox/sessions?limit=2", headers=ADMIN).json
+    given = [session["id"] for session in first["data"]]
+    start_one()  # a fourth, newest: first in the list from now on
+    cursor = first["pagination"]["next_cursor"]
+    second = client.get(f"/sandbox/sessions?limit=2&cursor={cursor}", headers=ADMIN).json
+    listed = [s["id"] for s in client.get("/sandbox/sessions", headers=ADMIN).json["data"]]
+    assert len(listed) == 4 and listed[1:3] == given
+    assert [session["id"] for session in second["data"]] == listed[3:]
+
+
 def test_unfreeze_lets_the_clock_run_on_from_where_it_stands(client):
     advance(client, "P2D")
     response = control(client, "POST", "/sandbox/clock/unfreeze")

@@ -144,6 +144,22 @@ def test_a_fault_until_an_instant_ends_with_the_sandbox_clock(client, tokens):
     assert armed(client) == []
 
 
+def test_a_rule_disarmed_while_paging_is_not_passed_over_and_a_gone_place_is_a_400(client):
+    rules = [arm(client, method="GET", path="/v1/whoami", status=500, count=1) for _ in range(3)]
+    first = client.get("/sandbox/faults?limit=2", headers=ADMIN).json
+    assert [rule["id"] for rule in first["data"]] == [rules[0]["id"], rules[1]["id"]]
+    cursor = first["pagination"]["next_cursor"]
+    # A rule before the cursor's place goes: page 2 still starts after the second rule.
+    assert client.delete(f"/sandbox/faults/{rules[0]['id']}", headers=ADMIN).status_code == 204
+    second = client.get(f"/sandbox/faults?limit=2&cursor={cursor}", headers=ADMIN).json
+    assert [rule["id"] for rule in second["data"]] == [rules[2]["id"]]
+    # The rule it continues after goes: there is no place to go on from.
+    assert client.delete(f"/sandbox/faults/{rules[1]['id']}", headers=ADMIN).status_code == 204
+    gone = client.get(f"/sandbox/faults?limit=2&cursor={cursor}", headers=ADMIN)
+    assert (gone.status_code, gone.content_type) == (400, PROBLEM)
+    assert gone.json["errors"] == {"cursor": ["Cursor's place is gone."]}
+
+
 def test_a_fault_whose_until_came_stays_ended_when_a_reset_moves_the_clock_back(store_config):
     """A reset keeps the armed rules, not those already over: the clock it moves back would
     otherwise bring one to life again, for as long as the clock takes to reach it again."""

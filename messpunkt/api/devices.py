@@ -13,7 +13,7 @@ from flask_smorest import abort
 from ..metering.consumption import Window
 from ..metering.model import Device, Metric, Reading
 from ..metering.scope import ScopedCatalogue
-from ..web.pagination import paginate
+from ..web.pagination import by_id, paginate
 from .blueprint import ApiBlueprint
 from .render import local, ok
 from .schemas import (
@@ -37,7 +37,7 @@ blp = ApiBlueprint(
 def list_devices(limit: int, cursor: str | None, **filters: Any) -> Response:
     """List devices, optionally of one unit, measuring point or metric, or active on a day"""
     catalogue = visible_catalogue()
-    page = paginate(_devices(catalogue, **filters), limit, cursor, **filters)
+    page = paginate(_devices(catalogue, **filters), limit, cursor, key=by_id, **filters)
     page["data"] = [device_document(catalogue, d) for d in page["data"]]
     return ok(page)
 
@@ -84,7 +84,7 @@ def list_readings(
     readings: Sequence[Reading] = device.readings[low:high]
     if since is not None:
         readings = [r for r in readings if r.recorded > since]
-    page = paginate(readings, limit, cursor, from_=from_, to=to, since=since)
+    page = paginate(readings, limit, cursor, key=_at, from_=from_, to=to, since=since)
     page["data"] = [
         {
             "timestamp": local(r.timestamp, zone),
@@ -156,3 +156,8 @@ def _devices(
         for device in catalogue.devices(point.id):
             if day is None or device.is_installed_on(day.start, day.end):
                 yield device
+
+
+def _at(reading: Reading) -> str:
+    """A reading's key in its device's list: its instant (a device has one per instant)."""
+    return reading.timestamp.isoformat()

@@ -9,7 +9,7 @@ from flask_smorest import abort
 
 from ..metering.model import Property
 from ..metering.scope import ScopedCatalogue
-from ..web.pagination import paginate
+from ..web.pagination import by_id, paginate
 from .blueprint import ApiBlueprint
 from .render import ok
 from .schemas import ListQueryArgsSchema, PropertyListSchema, PropertySchema
@@ -25,7 +25,7 @@ blp = ApiBlueprint("properties", __name__, url_prefix="/v1/properties", descript
 def list_properties(limit: int, cursor: str | None) -> Response:
     """List the properties in the token's property scope"""
     catalogue = visible_catalogue()
-    page = paginate(catalogue.properties(), limit, cursor)
+    page = paginate(catalogue.properties(), limit, cursor, key=by_id)
     page["data"] = [property_document(catalogue, p) for p in page["data"]]
     return ok(page)
 

@@ -10,7 +10,7 @@ from flask_smorest import abort
 
 from ..metering.model import MeasuringPoint, UsageUnit
 from ..metering.scope import ScopedCatalogue
-from ..web.pagination import paginate
+from ..web.pagination import by_id, paginate
 from .blueprint import ApiBlueprint
 from .render import ok
 from .schemas import (
@@ -34,7 +34,7 @@ blp = ApiBlueprint(
 def list_usage_units(limit: int, cursor: str | None, property_id: str | None) -> Response:
     """List the usage units of the properties the token may see"""
     units = visible_catalogue().usage_units(property_id)
-    page = paginate(units, limit, cursor, property_id=property_id)
+    page = paginate(units, limit, cursor, key=by_id, property_id=property_id)
     page["data"] = [unit_document(u) for u in page["data"]]
     return ok(page)
 
@@ -56,7 +56,7 @@ def show_usage_unit(unit_id: str) -> Response:
 def list_measuring_points(unit_id: str, limit: int, cursor: str | None) -> Response:
     """List a unit's measuring points (where a meter sits, and for what)"""
     unit = visible_unit(unit_id)
-    page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor)
+    page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor, key=by_id)
     page["data"] = [measuring_point_document(p) for p in page["data"]]
     return ok(page)
 

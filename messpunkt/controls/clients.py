@@ -58,7 +58,7 @@ class Clients(MethodView):
             found += [(client, None) for client in served.auth.clients.values()]
         if origin in (None, "registered"):
             found += [(r.client(), r.issued_at) for r in served.store.registrations()]
-        page = paginate(found, limit, cursor, origin=origin)
+        page = paginate(found, limit, cursor, key=_client_id, origin=origin)
         page["data"] = [client_document(c, at) for c, at in page["data"]]
         return page
 
@@ -83,3 +83,7 @@ def client_document(client: Client, registered_at: datetime | None) -> dict[str,
         "property_ids": list(client.property_ids),
         "registered_at": registered_at,
     }
+
+
+def _client_id(listed: tuple[Client, datetime | None]) -> str:
+    return listed[0].client_id

@@ -51,7 +51,7 @@ class Faults(MethodView):
             for f in served.state.faults
             if f.until is None or served.now < f.until
         ]
-        return paginate(armed, limit, cursor)
+        return paginate(armed, limit, cursor, key=_id)
 
 
 @blp.route("/faults/<fault_id>")
@@ -68,3 +68,7 @@ class FaultById(MethodView):
 def fault_document(fault: Fault) -> dict[str, Any]:
     """Show a rule as the controls do; `count` is what it has left."""
     return asdict(fault)
+
+
+def _id(document: dict[str, Any]) -> str:
+    return str(document["id"])

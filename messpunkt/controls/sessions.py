@@ -11,7 +11,7 @@ from flask_smorest import abort
 from ..oauth.personal_tokens import create_personal_token
 from ..oauth.store import Session, SessionKind
 from ..web.context import sandbox
-from ..web.pagination import paginate
+from ..web.pagination import by_id, paginate
 from .admin import ControlsBlueprint
 from .schemas import (
     CreatedPersonalAccessTokenSchema,
@@ -44,7 +44,7 @@ class Sessions(MethodView):
             and filters["client_id"] in (None, s.client_id)
             and filters["tenant_id"] in (None, s.tenant_id)
         ]
-        page = paginate(chosen, limit, cursor, **filters)
+        page = paginate(chosen, limit, cursor, key=by_id, **filters)
         page["data"] = [session_document(s, now) for s in page["data"]]
         return page
 
@@ -90,7 +90,7 @@ class PersonalAccessTokens(MethodView):
             and filters["state"] in (None, s.state(now).value)
             and filters["tenant_id"] in (None, s.tenant_id)
         ]
-        page = paginate(chosen, limit, cursor, **filters)
+        page = paginate(chosen, limit, cursor, key=by_id, **filters)
         page["data"] = [token_document(s, now) for s in page["data"]]
         return page
 

@@ -14,7 +14,7 @@ from ..sandbox import hash_admin_key
 from ..sandboxes import RegistryFull, SandboxRecord, SandboxStatus, is_sandbox_id
 from ..web.blueprint import Blueprint
 from ..web.context import SANDBOX_KEY, platform
-from ..web.pagination import paginate
+from ..web.pagination import by_id, paginate
 from ..web.problems import unknown_data_set
 from ..web.schemas import ListQueryArgsSchema
 from .schemas import CreatedSandboxSchema, SandboxCreateSchema, SandboxListSchema, SandboxSchema
@@ -56,7 +56,7 @@ class Sandboxes(MethodView):
     @blp.response(200, SandboxListSchema)
     def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
         """List the live partner sandboxes, oldest first"""
-        page = paginate(platform().registry.list(), limit, cursor, within="operator")
+        page = paginate(platform().registry.list(), limit, cursor, key=by_id, within="operator")
         page["data"] = [sandbox_document(record) for record in page["data"]]
         return page
 
