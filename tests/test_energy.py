@@ -133,6 +133,31 @@ def test_a_month_of_allocator_units_is_in_kwh_through_the_central_heat_meter():
     assert (alone.consumption.value, alone.consumption.kwh) == (Decimal(300), None)
 
 
+def test_allocator_kwh_is_unknown_while_a_unit_has_allocators_in_service_but_unread():
+    # A (50 m²) counts 300 units a month, B (50 m²) 300 too; the central meter gives 3,000
+    # kWh. B's allocator stays installed but its last reading is on 1 February 2026: from
+    # February, B's share of the 3,000 kWh is unknown, and so is A's. A shop with no
+    # allocator at all used none: it never makes a share unknown.
+    def allocator_unit(name: str, months: int):
+        unit = UsageUnit(name, "prop", name, "residential", "EG", Decimal(50))
+        point = MeasuringPoint(f"{name}-hca", name, Metric.HEAT_ALLOCATION, "Wohnzimmer")
+        values = [str(300 * (k % 12 or (12 if k else 0))) for k in range(months)]
+        return unit, [(point, [meter(point, values, Metric.HEAT_ALLOCATION)])]
+
+    a, b = allocator_unit("A", 25), allocator_unit("B", 14)
+    shop = (UsageUnit("S", "prop", "S", "commercial", "EG", Decimal(80), Category.COMMERCIAL), [])
+    central = MeasuringPoint("central", None, Metric.HEAT, "Heizraum", property_id="prop")
+    central_heat = [(central, [meter(central, linear(3000), Metric.HEAT)])]
+
+    months = monthly_report(
+        a[0], a[1], [a, b, shop], Metric.HEAT_ALLOCATION, 2026, BERLIN, central_heat
+    )
+
+    january, february = months[0].consumption, months[1].consumption
+    assert (january.value, january.kwh) == (Decimal(300), Decimal(1500))  # 3,000 × 300 / 600
+    assert (february.value, february.status, february.kwh) == (Decimal(300), Status.COMPLETE, None)
+
+
 def test_a_month_before_the_first_reading_has_no_kwh_either():
     a = flat("A", "50", 2)
     december_2024 = monthly_report(a[0], a[1], [a], Metric.WATER_WARM, 2025, BERLIN)[0]

@@ -40,6 +40,9 @@ class MonthAmount:
     value: Decimal | None
     status: Status
     kwh: Decimal | None = None  # the value in kWh (see energy.py); None for cold water
+    # NO_DATA only: a point of the metric was in service, without a reading; its use is
+    # unknown. Otherwise none was, and it used nothing (`_central_share` counts it as 0).
+    in_service: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +80,8 @@ def month_amount(points: PointDevices, metric: Metric, month: date, zone: tzinfo
         if point.metric is metric
     ]
     if not any(result.segments for result in results):
-        return MonthAmount(month, None, Status.NO_DATA)
+        in_service = not all(result.complete for result in results)  # gaps: it was, unread
+        return MonthAmount(month, None, Status.NO_DATA, in_service=in_service)
     total = sum((r.consumption for r in results), Decimal(0).quantize(metric.precision))
     if not all(r.complete for r in results):
         return MonthAmount(month, total, Status.INCOMPLETE)
@@ -149,7 +153,9 @@ def _central_share(
     amounts = [own[offset], *(theirs[offset] for _, theirs in others)]
     if not central.status.covered or central.value is None:
         return None
-    if not all(a.status.covered or a.status is Status.NO_DATA for a in amounts):
+    # A unit with no allocator in service used none; one whose allocators went unread, unknown.
+    if not all(a.status.covered or (a.status is Status.NO_DATA and not a.in_service)
+               for a in amounts):  # fmt: skip
         return None
     return central.value, sum((a.value or Decimal(0) for a in amounts), Decimal(0))
 
