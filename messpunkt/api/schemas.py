@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..metering.model import Metric
-from ..web.schemas import ListQueryArgsSchema, list_schema
+from ..web.schemas import ListQueryArgsSchema, StrictAwareDateTime, StrictDate, list_schema
 
 METRICS = [m.value for m in Metric]
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
@@ -99,7 +99,7 @@ class DeviceQueryArgsSchema(ListQueryArgsSchema):
     usage_unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     measuring_point_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     metric = fields.String(load_default=None, validate=validate.OneOf(METRICS))
-    active_on = fields.Date(
+    active_on = StrictDate(
         load_default=None,
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": "Only devices installed at some time of this day."},
@@ -138,7 +138,7 @@ class DayRangeSchema(Schema):
 def day_field(description: str, *, required: bool, **kwargs: Any) -> fields.Date:
     """A calendar day within the supported years; optional ones default to None."""
     presence: dict[str, Any] = {"required": True} if required else {"load_default": None}
-    return fields.Date(
+    return StrictDate(
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": description},
         **presence,
@@ -153,7 +153,7 @@ LAST_DAY = "Last day, inclusive."
 class ReadingQueryArgsSchema(ListQueryArgsSchema, DayRangeSchema):
     from_ = day_field(FIRST_DAY, required=False, data_key="from")
     to = day_field(LAST_DAY, required=False)
-    since = fields.AwareDateTime(
+    since = StrictAwareDateTime(
         format="iso",
         load_default=None,
         metadata={

@@ -8,7 +8,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from ..faults import METHODS, PATHS, RETRY_STATUSES, STATUSES
 from ..path_pattern import BadPattern, check
-from ..web.schemas import ListQueryArgsSchema, StrictInteger, list_schema
+from ..web.schemas import ListQueryArgsSchema, StrictAwareDateTime, StrictInteger, list_schema
 
 SCOPES = ["read:units", "read:devices", "read:readings"]
 
@@ -37,7 +37,7 @@ class ClockSchema(Schema):
 
 
 class FreezeSchema(Schema):
-    at = fields.AwareDateTime(
+    at = StrictAwareDateTime(
         load_default=None,
         metadata={
             "description": "Instant to stop at (not in the past, not after 9000-01-01T00:00Z); "
@@ -52,7 +52,7 @@ class AdvanceSchema(Schema):
         validate=validate.Length(max=40),
         metadata={"description": "ISO 8601 duration, e.g. PT1H or P31D.", "example": "PT1H"},
     )
-    to = fields.AwareDateTime(
+    to = StrictAwareDateTime(
         load_default=None,
         metadata={"description": "Instant to move to (not after 9000-01-01T00:00Z)."},
     )
@@ -268,7 +268,7 @@ class FaultCreateSchema(Schema):
     count = StrictInteger(
         1, 1000, load_default=None, metadata={"description": "For this many matching requests."}
     )
-    until = fields.AwareDateTime(
+    until = StrictAwareDateTime(
         load_default=None, metadata={"description": "Until this instant of the sandbox clock."}
     )
 

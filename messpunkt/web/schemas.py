@@ -40,6 +40,34 @@ class StrictInteger(fields.Integer):
         return int(value)
 
 
+# RFC 3339's full-date and date-time (seconds may be left out), in ASCII digits.
+_FULL_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:[Zz]|[+-][0-9]{2}:[0-9]{2})?"  # without one: AwareDateTime says it is naive
+)
+
+
+class StrictDate(fields.Date):
+    """A calendar day written YYYY-MM-DD, as its documented `format: date` says: Python's
+    `date.fromisoformat`, which marshmallow uses, also takes 20260301 and 2026-W10-1."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not _FULL_DATE.fullmatch(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictAwareDateTime(fields.AwareDateTime):
+    """An instant with its UTC offset, written as RFC 3339 (`format: date-time`) writes it,
+    not in ISO 8601's basic or week forms."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not _DATE_TIME.fullmatch(value):
+            raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class ListQueryArgsSchema(Schema):
     limit = StrictInteger(
         1, 200, load_default=50, metadata={"description": "Items per page, 1–200."}
