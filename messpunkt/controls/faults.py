@@ -32,7 +32,7 @@ class Faults(MethodView):
         if rule["until"] is not None and rule["until"] <= served.now:
             abort(400, errors={"json": {"until": ["Must be after the sandbox's now."]}})
         for stale in served.state.faults:  # past their instant: they free their place
-            if stale.until is not None and stale.until <= served.now:
+            if stale.ended(served.now):
                 served.store.disarm_fault(stale.id)
         fault = Fault.new(**rule)
         if not served.store.arm_fault(fault):
@@ -46,11 +46,7 @@ class Faults(MethodView):
     def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
         """List the armed faults, oldest first, with what each has left"""
         served = sandbox()
-        armed = [
-            fault_document(f)
-            for f in served.state.faults
-            if f.until is None or served.now < f.until
-        ]
+        armed = [fault_document(f) for f in served.state.faults if not f.ended(served.now)]
         return paginate(armed, limit, cursor, key=_id)
 
 
