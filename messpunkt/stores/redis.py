@@ -121,6 +121,10 @@ class RedisStore(SandboxStore):
         store.client.hset(store.prefix + "sbx", mapping=state_fields(state))
         return store
 
+    def _gone(self) -> SandboxGone:
+        """The sandbox was deleted or expired (its state key is gone), or never was."""
+        return SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+
     def _run(self, script: str, *args: object) -> Any:
         return getattr(self._scripts, script)(args=[self.prefix, self._grace, *args])
 
@@ -135,7 +139,7 @@ class RedisStore(SandboxStore):
             self.make(self._first)
             fields = self.client.hgetall(self.prefix + "sbx")
         if not fields.get(b"gen"):
-            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+            raise self._gone()
         return state_from(fields)
 
     def make(self, first: SandboxState) -> None:
@@ -172,12 +176,12 @@ class RedisStore(SandboxStore):
             if fields == 0:
                 continue  # another request moved the clock first
             if not fields:
-                raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+                raise self._gone()
             return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
 
     def keep_data_set(self, name: str, document: bytes) -> None:
         if not self._run("keep_data_set", name, document):
-            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+            raise self._gone()
 
     def data_set_document(self, name: str) -> bytes | None:
         found: bytes | None = self.client.get(self.prefix + "ds:" + name)
@@ -198,7 +202,7 @@ class RedisStore(SandboxStore):
         count = "" if fault.count is None else fault.count
         armed = self._run("arm_fault", fault.id, fault.to_json(), count, MOST_ARMED)
         if armed == -1:
-            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+            raise self._gone()
         return bool(armed)
 
     def disarm_fault(self, fault_id: str) -> bool:
@@ -371,7 +375,7 @@ class RedisStore(SandboxStore):
             r.access_token_hash, ms(r.issued_at), most,
         )  # fmt: skip
         if kept == -1:
-            raise SandboxGone(f"no sandbox {self.sandbox_id!r} in the store")
+            raise self._gone()
         if kept == -2:
             raise TooManyRegistrations(most)
         return bool(kept)
