@@ -73,14 +73,15 @@ def configuration(client_id: str) -> Response:
     def answer(endpoint: RegistrationEndpoint) -> Response:
         served = sandbox()
         token = bearer_token(_authorization())
-        if request.method == "GET":
-            return json_response(endpoint.read(client_id, token), 200, NO_STORE)
         if request.method == "PUT":
             tenancy = CatalogueTenancy(served.data.catalogue)
             body = endpoint.update(client_id, token, _document(), tenancy, served.now)
             return json_response(body, 200, NO_STORE)
-        endpoint.delete(client_id, token, served.now)
-        return Response(status=204, headers=NO_STORE)
+        if request.method == "DELETE":
+            endpoint.delete(client_id, token, served.now)
+            return Response(status=204, headers=NO_STORE)
+        # GET, or the HEAD Flask adds to it (safe, RFC 9110 §9.2.1: the same answer, no body).
+        return json_response(endpoint.read(client_id, token), 200, NO_STORE)
 
     return _answer(answer)
 
