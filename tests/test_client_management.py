@@ -204,6 +204,36 @@ def test_without_its_own_token_a_registration_is_a_401_and_unchanged(client, met
         "authorization_code", "refresh_token"]  # fmt: skip
 
 
+def test_head_reads_the_registration_like_get_and_deletes_nothing(client):
+    # HEAD is safe (RFC 9110 §9.2.1); only DELETE deprovisions (RFC 7592 §2.3).
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    tokens = code_flow(client, reg)
+
+    head = client.head(path(reg), headers=management(reg))
+
+    assert (head.status_code, head.get_data()) == (200, b"")
+    assert head.headers["Cache-Control"] == "no-store"
+    assert client.get(path(reg), headers=management(reg)).status_code == 200
+    assert whoami(client, tokens["access_token"]).status_code == 200
+
+
+def test_a_client_id_that_names_another_of_the_clients_keys_is_unknown(client):
+    # A client's id is public; one with a suffix of the store's own must not reach its keys.
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    code_flow(client, reg)
+    borrowed = reg["client_id"] + ":sessions"
+
+    read = client.get(f"/oauth/register/{borrowed}", headers=management(reg))
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials",
+                                              "client_id": borrowed})  # fmt: skip
+    consent = authorize(client, borrowed, pkce()[1])
+
+    assert read.get_json() == {"error": "invalid_token", "error_description": NOT_THIS_CLIENT}
+    assert (token.status_code, token.get_json()["error"]) == (401, "invalid_client")
+    assert (consent.status_code, "unknown client_id" in consent.get_data(as_text=True)) == (
+        400, True)  # fmt: skip
+
+
 @pytest.mark.parametrize("client_id", ["sandbox-web-client", "mpc-unknown"])
 def test_a_fixture_or_unknown_client_id_is_the_same_401(client, client_id):
     reg = registered(client, ADMIN_KEY, CODE_CLIENT)

@@ -39,9 +39,11 @@ local function revoke(sid, reason, now, g)
   record(sid, now, 'revoked', reason)
 end
 
--- The sessions of a registered client, `client:<id>:sessions` (a set, filled by open):
+-- The sessions of a registered client, `client-sessions:<id>` (a set, filled by open):
 -- changing or deleting the client visits these, never every session of the sandbox.
-local function client_sessions(client_id) return P .. 'client:' .. client_id .. ':sessions' end
+-- Not under `client:`: an id is the client's to choose in a data set and public in every
+-- authorization URL, and `client:<id>:sessions` would be the hash of a client named so.
+local function client_sessions(client_id) return P .. 'client-sessions:' .. client_id end
 
 -- Revoke every session of a registered client (of the current generation); ids whose
 -- session was collected leave the index.
