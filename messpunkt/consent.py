@@ -30,8 +30,13 @@ class Consent:
     def signed_in(
         self, client: Client, tenant_id: str | None, user_id: str | None
     ) -> tuple[Tenant, DemoUser]:
-        """Return the tenant and demo user asked for, or the first ones this client allows."""
+        """Return the tenant and demo user asked for, or the first ones this client allows.
+
+        Raises `AccessDenied` when the data set has no tenant for this client at all.
+        """
         allowed = self.tenants_for(client)
+        if not allowed:
+            raise AccessDenied("no tenant of this sandbox's data set can sign in for this client")
         tenant = next((t for t in allowed if t.id == tenant_id), allowed[0])
         user = next((u for u in tenant.demo_users if u.id == user_id), tenant.demo_users[0])
         return tenant, user

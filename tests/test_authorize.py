@@ -339,6 +339,23 @@ def test_consent_page_redirects_invalid_requests(messpunkt_client, overrides, er
     _assert_error_redirect(_consent(messpunkt_client, **overrides), error)
 
 
+def test_with_no_tenant_to_sign_in_the_consent_page_redirects_access_denied(
+    messpunkt_app, messpunkt_client
+):
+    # A data set may hold a client but no tenant: nobody can sign in to grant it anything.
+    admin = {"X-Sandbox-Admin-Key": messpunkt_app.extensions["messpunkt"].admin_key}
+    exported = messpunkt_client.get("/sandbox/data/export", headers=admin).get_json()
+    bare = {name: [] for name, value in exported.items() if isinstance(value, list)}
+    bare["clients"] = [c for c in exported["clients"] if c["client_id"] == DEMO_CLIENT]
+    assert messpunkt_client.post("/sandbox/data", json=bare, headers=admin).status_code == 200
+
+    response = _consent(messpunkt_client)
+
+    _assert_error_redirect(response, "access_denied")
+    assert _redirect_query(response)["error_description"] == (
+        "no tenant of this sandbox's data set can sign in for this client")
+
+
 def test_error_page_carries_the_html_security_headers(messpunkt_client):
     response = _authorize(messpunkt_client, client_id="no-such-client")
     _assert_error_page(response)

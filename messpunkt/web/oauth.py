@@ -97,7 +97,11 @@ def _consent_page(params: Params, *, response_type_required: bool, asks_again: b
     consent = Consent(served.data.catalogue)
     client = authorization.client
     tenants = consent.tenants_for(client)
-    tenant, user = consent.signed_in(client, _first(params, "tenant"), _first(params, "user"))
+    try:
+        tenant, user = consent.signed_in(client, _first(params, "tenant"), _first(params, "user"))
+    except OAuthError as error:
+        failure = AuthorizationFailed(error, authorization.redirect_uri, authorization.state)
+        return redirect(failure.redirect(auth.issuer).location, code=302)
     request_params = {name: params[name][0] for name in AUTHORIZATION_PARAMS if name in params}
     # Each link carries the request once, then its own tenant and user: appended to the
     # current query, a second switch would lose to the first one's values.
