@@ -68,6 +68,14 @@ REFUSED = {
     "a bad port": (code_client(redirect_uris=["https://erp.example.com:99999/"]), REDIRECT),
     "a space": (code_client(redirect_uris=["https://erp.example.com/a b"]), REDIRECT),
     "a bad IPv6 literal": (code_client(redirect_uris=["http://[::1/cb"]), REDIRECT),
+    # a host is a DNS name or an IP literal: the consent page's CSP names it in form-action,
+    # where ";" would end the directive and "*" or "'" would widen it
+    "a semicolon in the host": (code_client(redirect_uris=["https://a;sandbox/cb"]), REDIRECT),
+    "a wildcard host": (code_client(redirect_uris=["https://*/cb"]), REDIRECT),
+    "a quote in the host": (code_client(redirect_uris=["https://a'b.example/cb"]), REDIRECT),
+    "a comma in the host": (code_client(redirect_uris=["https://a,b.example/cb"]), REDIRECT),
+    # a browser decodes it to evil.example, the host checked here would be "%65vil.example"
+    "a percent-encoded host": (code_client(redirect_uris=["https://%65vil.example/cb"]), REDIRECT),
     "http on a loopback look-alike": (
         code_client(redirect_uris=["http://localhost.example.com/cb"]), REDIRECT),
     "none for the code flow": (code_client(redirect_uris=[]), REDIRECT),
@@ -134,6 +142,9 @@ ACCEPTED = {
     "http on 127.0.0.1 with a port": code_client(redirect_uris=["http://127.0.0.1:8080/cb"]),
     "http on [::1]": code_client(redirect_uris=["http://[::1]:3000/cb"]),
     "http on localhost": code_client(redirect_uris=["http://localhost/cb"]),
+    "a host of digits, hyphens and an IDN label": code_client(
+        redirect_uris=["https://erp-2.xn--mnchen-3ya.example:8443/cb"]),
+    "an IPv4 host": code_client(redirect_uris=["https://192.0.2.7/cb"]),
     "a public client": code_client(token_endpoint_auth_method="none"),
     "client_secret_post": code_client(token_endpoint_auth_method="client_secret_post"),
     "a code client bound to a tenant": code_client(tenant_id=OTHER_TENANT),

@@ -9,6 +9,7 @@ data set's, asked through `Tenancy`, so the OAuth core knows nothing of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -21,6 +22,13 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 MAX_REDIRECT_URIS = 10
 MAX_URI_LENGTH = 2000
+# A redirect URI's authority: a DNS name (labels of letters, digits, hyphens) or an IP
+# literal, and a port. Nothing a browser would decode into another host (%65), and
+# nothing that means more inside the consent page's CSP form-action (; , * ').
+AUTHORITY = re.compile(
+    r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)(:[0-9]+)?"
+)
 MAX_NAME_LENGTH = 200
 MAX_PROPERTIES = 1000
 
@@ -219,6 +227,8 @@ def _check_redirect_uri(uri: str) -> None:
         raise InvalidRedirectUri(f"must be an absolute https URI: {uri[:100]!r}")
     if parts.username is not None:
         raise InvalidRedirectUri(f"must not carry user information: {uri[:100]!r}")
+    if not AUTHORITY.fullmatch(parts.netloc):
+        raise InvalidRedirectUri(f"the host must be a DNS name or an IP: {uri[:100]!r}")
     if parts.scheme == "http" and host not in LOOPBACK_HOSTS:
         raise InvalidRedirectUri(
             f"http only on a loopback host (127.0.0.1, [::1], localhost): {uri[:100]!r}"
