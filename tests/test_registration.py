@@ -143,7 +143,8 @@ ACCEPTED = {
     "http on [::1]": code_client(redirect_uris=["http://[::1]:3000/cb"]),
     "http on localhost": code_client(redirect_uris=["http://localhost/cb"]),
     "a host of digits, hyphens and an IDN label": code_client(
-        redirect_uris=["https://erp-2.xn--mnchen-3ya.example:8443/cb"]),
+        redirect_uris=["https://erp-2.xn--mnchen-3ya.example:8443/cb"]
+    ),
     "an IPv4 host": code_client(redirect_uris=["https://192.0.2.7/cb"]),
     "a public client": code_client(token_endpoint_auth_method="none"),
     "client_secret_post": code_client(token_endpoint_auth_method="client_secret_post"),

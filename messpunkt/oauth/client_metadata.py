@@ -8,8 +8,8 @@ data set's, asked through `Tenancy`, so the OAuth core knows nothing of them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
