@@ -353,7 +353,51 @@ def test_with_no_tenant_to_sign_in_the_consent_page_redirects_access_denied(
 
     _assert_error_redirect(response, "access_denied")
     assert _redirect_query(response)["error_description"] == (
-        "no tenant of this sandbox's data set can sign in for this client")
+        "no tenant of this sandbox's data set can sign in for this client"
+    )
+
+
+CROSS_ORIGIN = {
+    "another site, by fetch metadata": {"Sec-Fetch-Site": "cross-site"},
+    "a sibling site, by fetch metadata": {"Sec-Fetch-Site": "same-site"},
+    "another origin, by Origin alone": {"Origin": "https://evil.example"},
+    "another port, by Origin alone": {"Origin": "http://localhost:8001"},
+    "an opaque origin": {"Origin": "null"},
+}
+SAME_ORIGIN = {
+    "no browser headers (curl, the quickstart)": {},
+    "the consent page itself": {"Sec-Fetch-Site": "same-origin", "Origin": "http://localhost"},
+    "typed by the user": {"Sec-Fetch-Site": "none"},
+    "the same origin, by Origin alone": {"Origin": "http://localhost"},
+}
+
+
+@pytest.mark.parametrize("headers", CROSS_ORIGIN.values(), ids=CROSS_ORIGIN.keys())
+def test_a_consent_answered_from_another_site_is_refused_and_issues_no_code(
+    messpunkt_app, messpunkt_client, monkeypatch, headers
+):
+    # RFC 6749 §10.12: the authorization endpoint must not let a page the user never saw
+    # obtain a code. A browser says where a request comes from; curl says nothing.
+    issued = []
+    store = messpunkt_app.extensions["messpunkt"].store
+    add_code = store.add_code
+    monkeypatch.setattr(store, "add_code", lambda code: (issued.append(code), add_code(code)))
+
+    response = messpunkt_client.post("/oauth/authorize", data=_params(), headers=headers)
+
+    assert response.status_code == 403
+    assert "Location" not in response.headers
+    assert "answered from another site" in response.get_data(as_text=True)
+    assert issued == []
+
+
+@pytest.mark.parametrize("headers", SAME_ORIGIN.values(), ids=SAME_ORIGIN.keys())
+def test_a_consent_answered_from_its_own_page_or_without_a_browser_gets_its_code(
+    messpunkt_client, headers
+):
+    response = messpunkt_client.post("/oauth/authorize", data=_params(), headers=headers)
+
+    assert re.fullmatch("[A-F0-9]{40}", _redirect_query(response)["code"])
 
 
 def test_error_page_carries_the_html_security_headers(messpunkt_client):

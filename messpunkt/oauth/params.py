@@ -21,6 +21,8 @@ def single(params: Params, name: str, *, required: bool = False) -> str | None:
     if value is None and required:
         raise InvalidRequest(f"{name} is required")
     if value is not None and not value.isprintable():
+        if any("\udc80" <= c <= "\udcff" for c in value):  # see parse_form's `errors`
+            raise InvalidRequest(f"{name} is not UTF-8")
         raise InvalidRequest(f"{name} contains control characters")
     return value
 
@@ -32,13 +34,15 @@ def scope_list(value: str | None) -> tuple[str, ...]:
     return tuple(scope for scope in dict.fromkeys(value.split(" ")) if scope)
 
 
-def parse_form(text: str, max_fields: int) -> dict[str, list[str]]:
+def parse_form(text: str, max_fields: int, errors: str = "replace") -> dict[str, list[str]]:
     """Read an application/x-www-form-urlencoded body into names and their values.
 
-    What `urllib.parse.parse_qsl(text, keep_blank_values=True)` reads, fields
-    counted as it counts them (separators included), in one pass that
-    unquotes only the fields that need it: a token request is three short
-    fields, and parse_qsl cost as much as the rest of reading it.
+    What `urllib.parse.parse_qsl(text, keep_blank_values=True, errors=errors)`
+    reads, fields counted as it counts them (separators included), in one pass
+    that unquotes only the fields that need it: a token request is three short
+    fields, and parse_qsl cost as much as the rest of reading it. With
+    errors="surrogateescape" an escape that is not UTF-8 stays visible as lone
+    surrogates, which `single` refuses as "not UTF-8".
     """
     if text.count("&") >= max_fields:
         raise InvalidRequest(f"a form has at most {max_fields} fields")
@@ -48,6 +52,6 @@ def parse_form(text: str, max_fields: int) -> dict[str, list[str]]:
             continue
         name, _, value = field.partition("=")
         if "%" in field or "+" in field:
-            name, value = unquote_plus(name), unquote_plus(value)
+            name, value = unquote_plus(name, errors=errors), unquote_plus(value, errors=errors)
         params.setdefault(name, []).append(value)
     return params

@@ -21,6 +21,10 @@ from .security_headers import HTML_CSP
 bp = Blueprint("oauth", __name__, url_prefix="/oauth")
 
 MAX_FORM_FIELDS = 100
+# A value escaped from bytes that are not UTF-8 (RFC 6749 Appendix B) is kept as lone
+# surrogates, which `single` refuses by name: replaced by U+FFFD, a state the client never
+# sent would go back to it as its own. (The token endpoints only compare what they read.)
+NOT_UTF8 = "surrogateescape"
 FORM = "application/x-www-form-urlencoded"
 
 # The authorization request's own parameters: the consent form carries them as hidden
@@ -36,7 +40,10 @@ CONSENT_FORM = "consent_form"
 @bp.get("/authorize")
 def consent() -> Any:
     """Show the consent page for an authorization request."""
-    params = _multi(request.args)
+    try:
+        params = _query()
+    except InvalidRequest as error:  # too many fields
+        return _error_page(error.description)
     return _consent_page(params, response_type_required=True)
 
 
@@ -45,6 +52,12 @@ def decide() -> Any:
     """Answer the consent: approve (with properties) or deny."""
     served = sandbox()
     auth = served.auth
+    if _from_another_site():
+        return _error_page(
+            "a consent answered from another site is refused: approve on the consent page, "
+            "or post without a browser",
+            status=403,
+        )
     try:
         params = _form()
         if _asks_again(params):
@@ -58,6 +71,23 @@ def decide() -> Any:
     except AuthorizationFailed as failure:
         location = failure.redirect(auth.issuer).location
     return redirect(location, code=302)
+
+
+def _from_another_site() -> bool:
+    """Tell whether a browser says this consent was posted by another site's page.
+
+    RFC 6749 §10.12: a page the user never saw must not obtain a code. Browsers send
+    Sec-Fetch-Site, and older ones at least Origin; curl and scripts (the quickstart's
+    headless POST) send neither and are let through. The rule is Go's
+    http.CrossOriginProtection: the fetch metadata if present, else Origin against Host.
+    """
+    site = request.headers.get("Sec-Fetch-Site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return False
+    return urlsplit(origin).netloc != request.headers.get("Host")
 
 
 def _asks_again(params: Params) -> bool:
@@ -100,8 +130,8 @@ def _consent_page(params: Params, *, response_type_required: bool, asks_again: b
     try:
         tenant, user = consent.signed_in(client, _first(params, "tenant"), _first(params, "user"))
     except OAuthError as error:
-        failure = AuthorizationFailed(error, authorization.redirect_uri, authorization.state)
-        return redirect(failure.redirect(auth.issuer).location, code=302)
+        denied = AuthorizationFailed(error, authorization.redirect_uri, authorization.state)
+        return redirect(denied.redirect(auth.issuer).location, code=302)
     request_params = {name: params[name][0] for name in AUTHORIZATION_PARAMS if name in params}
     # Each link carries the request once, then its own tenant and user: appended to the
     # current query, a second switch would lose to the first one's values.
@@ -218,10 +248,10 @@ def _form() -> Params:
     """Read the consent form: urlencoded as a browser sends it, or multipart."""
     if request.mimetype != FORM:
         return _multi(request.form)
-    return _urlencoded()
+    return _urlencoded(NOT_UTF8)
 
 
-def _urlencoded() -> Params:
+def _urlencoded(errors: str = "replace") -> Params:
     """Read a urlencoded form; one that is not UTF-8 is refused, not read as empty.
 
     Parsed here in one pass: werkzeug drops every field of a body that is not
@@ -231,8 +261,16 @@ def _urlencoded() -> Params:
         text = read_body().decode()
     except UnicodeDecodeError:
         raise InvalidRequest("the form body is not UTF-8") from None
-    params = request.environ[FORM_READ] = parse_form(text, MAX_FORM_FIELDS)  # for the log
+    params = parse_form(text, MAX_FORM_FIELDS, errors)
+    if errors == "replace":  # else the log reads it again, as text it can write
+        request.environ[FORM_READ] = params
     return params
+
+
+def _query() -> Params:
+    """Read the authorization request's query as the consent form is read (`NOT_UTF8`)."""
+    raw = request.environ.get("QUERY_STRING", "")  # WSGI: the bytes, as latin-1
+    return parse_form(raw.encode("latin-1").decode(errors=NOT_UTF8), MAX_FORM_FIELDS, NOT_UTF8)
 
 
 def _first(params: Params, name: str) -> str | None:
