@@ -805,7 +805,7 @@ def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_o
     own = {open_session_of(store, deleted.client_id)[0].id for _ in range(2)}
     for _ in range(50):
         open_session_of(store, OTHER_CLIENT, registered=False)
-    index = store.prefix + "client:" + deleted.client_id + ":sessions"
+    index = store.prefix + "client-sessions:" + deleted.client_id
     assert {sid.decode() for sid in store.client.smembers(index)} == own
     # Garbage collection as for `sessions`: the index outlives its longest-lived session.
     assert store.client.ttl(index) >= max(store.client.ttl(store.prefix + "s:" + s) for s in own)
@@ -828,7 +828,7 @@ def test_on_redis_a_reset_drops_every_registered_clients_session_index(request):
     kept = registration()
     store.add_registration(kept)
     open_session_of(store, kept.client_id)
-    index = store.prefix + "client:" + kept.client_id + ":sessions"
+    index = store.prefix + "client-sessions:" + kept.client_id
     assert store.client.exists(index) == 1
 
     store.reset()
@@ -844,7 +844,7 @@ def test_on_redis_each_new_session_forgets_collected_ones_from_the_session_index
     client = registration()
     store.add_registration(client)
     key = store.prefix + (
-        "sessions" if index == "sessions" else f"client:{client.client_id}:sessions"
+        "sessions" if index == "sessions" else f"client-sessions:{client.client_id}"
     )
     collected = {open_session_of(store, client.client_id)[0].id for _ in range(200)}
     store.client.delete(*(store.prefix + "s:" + sid for sid in collected))  # their TTLs ran out
