@@ -11,9 +11,11 @@ import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _installed_fixtures() -> Path:
@@ -163,6 +165,8 @@ def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
     if config["MESSPUNKT_LOG_FORMAT"] not in ("text", "json"):
         raise ValueError("MESSPUNKT_LOG_FORMAT must be text or json")
+    _check_issuer(config["MESSPUNKT_ISSUER"])
+    _check_frozen_at(config["MESSPUNKT_FROZEN_AT"])
     _check_hosting(config)
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
@@ -183,6 +187,42 @@ def _whole_number(key: str, value: Any) -> int:
         bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
         raise ValueError(f"{key} must be {bounds}, not {value}")
     return value
+
+
+def _check_issuer(issuer: Any) -> None:
+    """Refuse an issuer that is not an absolute http(s) URL without query or fragment (RFC 8414
+    §2): it is every token's `iss` and the base of every URL the metadata names."""
+    if not _is_http_url(issuer):
+        raise ValueError(
+            "MESSPUNKT_ISSUER must be an absolute http or https URL without query or fragment, "
+            f"not {issuer!r}"
+        )
+
+
+def _is_http_url(text: Any) -> bool:
+    if not isinstance(text, str) or any(c.isspace() or not c.isprintable() for c in text):
+        return False
+    if "?" in text or "#" in text:
+        return False
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for one that is not a port number
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _check_frozen_at(frozen_at: Any) -> None:
+    """Refuse a MESSPUNKT_FROZEN_AT the platform could not read as an instant."""
+    if frozen_at == "":
+        return
+    try:
+        datetime.fromisoformat(frozen_at)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
+            f"or empty for real time, not {frozen_at!r}"
+        ) from None
 
 
 # With a shared store, every worker and every host must sign, verify and page alike.

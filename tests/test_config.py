@@ -96,3 +96,43 @@ def test_a_whole_number_given_as_text_is_read_as_its_environment_variable_would_
 ])  # fmt: skip
 def test_a_whole_number_setting_that_is_not_one_is_refused_naming_the_setting(value, message):
     assert refusal({"MESSPUNKT_MAX_BODY_BYTES": value}) == message
+
+
+# The issuer: an absolute http(s) URL without query or fragment (RFC 8414 §2)
+
+
+ISSUER_RULE = "MESSPUNKT_ISSUER must be an absolute http or https URL without query or fragment"
+
+
+@pytest.mark.parametrize("issuer", [
+    "", " ", "localhost:8000", "/relative", "ftp://sandbox.test", "http://", "http:///path",
+    "http://:8000", "http://sandbox.test:99999", "http://sandbox.test:port",
+    "http://sandbox.test?x=1", "http://sandbox.test/?", "http://sandbox.test#top",
+    "http://sandbox .test", " http://sandbox.test", "http://sandbox.test/\n", None,
+])  # fmt: skip
+def test_an_issuer_that_is_not_an_absolute_http_url_is_refused(issuer):
+    assert refusal({"MESSPUNKT_ISSUER": issuer}) == f"{ISSUER_RULE}, not {issuer!r}"
+
+
+@pytest.mark.parametrize("issuer", [
+    "http://localhost:8000", "https://sandbox.test", "HTTPS://sandbox.test/base/",
+    "http://[::1]:8000", "https://sandbox.test/tenants/one",
+])  # fmt: skip
+def test_an_absolute_http_issuer_is_taken(issuer):
+    assert resolve({"MESSPUNKT_ISSUER": issuer})["MESSPUNKT_ISSUER"] == issuer
+
+
+# The frozen clock
+
+
+@pytest.mark.parametrize("frozen_at", ["garbage", "2026-13-01T00:00:00+00:00", "tomorrow", 5])
+def test_a_frozen_instant_that_is_not_one_is_refused_naming_the_setting(frozen_at):
+    assert refusal({"MESSPUNKT_FROZEN_AT": frozen_at}) == (
+        "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
+        f"or empty for real time, not {frozen_at!r}"
+    )
+
+
+def test_a_frozen_instant_is_taken_as_it_was():
+    frozen_at = "2026-11-23T09:00:00+00:00"
+    assert resolve({"MESSPUNKT_FROZEN_AT": frozen_at})["MESSPUNKT_FROZEN_AT"] == frozen_at
