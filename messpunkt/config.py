@@ -11,9 +11,11 @@ import re
 from collections.abc import Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 def _installed_fixtures() -> Path:
@@ -33,17 +35,34 @@ class Setting:
     default: Any
     meaning: str
     parse: type = str
+    low: int | None = None  # a whole number's smallest value (every int setting has one)
+    high: int | None = None  # and its largest, where there is one
+
+
+# The longest lifetime or grace, in seconds (about 31 years): far past any a partner tests
+# with, and far from where a timedelta or an instant overflows (a stack trace at start).
+LONGEST = 10**9
 
 
 SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_HOST": Setting("127.0.0.1", "interface the server listens on"),
-    "MESSPUNKT_PORT": Setting(8000, "TCP port the server listens on", int),
-    "MESSPUNKT_THREADS": Setting(8, "threads per process (waitress, or each gunicorn worker)", int),
+    "MESSPUNKT_PORT": Setting(8000, "TCP port the server listens on", int, low=1, high=65535),
+    "MESSPUNKT_THREADS": Setting(
+        8, "threads per process (waitress, or each gunicorn worker)", int, low=1
+    ),
     "MESSPUNKT_WORKERS": Setting(
-        1, "processes; more than 1 serves with gunicorn (gthread) and needs a store URL", int
+        1,
+        "processes; more than 1 serves with gunicorn (gthread) and needs a store URL",
+        int,
+        low=1,
+        high=64,
     ),
     "MESSPUNKT_STORE_GRACE": Setting(
-        600, "seconds a record stays in the store after its own end (garbage only)", int
+        600,
+        "seconds a record stays in the store after its own end (garbage only)",
+        int,
+        low=0,
+        high=LONGEST,
     ),
     "MESSPUNKT_STORE_URL": Setting(
         "", "redis://host:port/db keeps the sandboxes on Redis; empty means in this process"
@@ -53,11 +72,17 @@ SETTINGS: dict[str, Setting] = {
     ),
     "MESSPUNKT_AUDIENCE": Setting("", "`aud` of access tokens; empty means ISSUER + '/v1'"),
     "MESSPUNKT_DATA_DIR": Setting(str(DEFAULT_DATA_DIR), "directory of the JSON fixtures"),
-    "MESSPUNKT_CODE_TTL": Setting(300, "authorization code lifetime, seconds", int),
-    "MESSPUNKT_ACCESS_TOKEN_TTL": Setting(3600, "access token lifetime, seconds", int),
-    "MESSPUNKT_REFRESH_TOKEN_TTL": Setting(7 * 86400, "refresh token lifetime, seconds", int),
+    "MESSPUNKT_CODE_TTL": Setting(
+        300, "authorization code lifetime, seconds", int, low=1, high=LONGEST
+    ),
+    "MESSPUNKT_ACCESS_TOKEN_TTL": Setting(
+        3600, "access token lifetime, seconds", int, low=1, high=LONGEST
+    ),
+    "MESSPUNKT_REFRESH_TOKEN_TTL": Setting(
+        7 * 86400, "refresh token lifetime, seconds", int, low=1, high=LONGEST
+    ),
     "MESSPUNKT_SESSION_MAX_AGE": Setting(
-        30 * 86400, "absolute session cap from the consent, seconds", int
+        30 * 86400, "absolute session cap from the consent, seconds", int, low=1, high=LONGEST
     ),
     "MESSPUNKT_SIGNING_KEY": Setting(
         "", "PEM file of the P-256 signing key; empty means a fresh key per process"
@@ -68,26 +93,30 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_FROZEN_AT": Setting(
         "", "ISO 8601 instant to freeze the clock at start; empty means real time"
     ),
-    "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int),
+    "MESSPUNKT_MAX_BODY_BYTES": Setting(64 * 1024, "largest request body accepted", int, low=1),
     "MESSPUNKT_MAX_DATA_SET_BYTES": Setting(
-        32 * 1024 * 1024, "largest data set a partner may upload (POST /sandbox/data)", int
+        32 * 1024 * 1024, "largest data set a partner may upload (POST /sandbox/data)", int, low=1
     ),
     "MESSPUNKT_REQUEST_LOG_SIZE": Setting(
-        500, "requests each sandbox's log keeps (GET /sandbox/requests); 0 turns it off", int
+        500, "requests each sandbox's log keeps (GET /sandbox/requests); 0 turns it off", int, low=0
     ),
     "MESSPUNKT_MAX_FAULT_DELAY_MS": Setting(
-        30_000, "longest delay a fault may add to a request (POST /sandbox/faults), ms", int
+        30_000,
+        "longest delay a fault may add to a request (POST /sandbox/faults), ms",
+        int,
+        low=0,
     ),
     "MESSPUNKT_MAX_HEADER_BYTES": Setting(
-        16 * 1024, "largest request line and header fields together, bytes", int
+        16 * 1024, "largest request line and header fields together, bytes", int, low=1
     ),
     "MESSPUNKT_CONNECTION_LIMIT": Setting(
         4096,
         "open connections per process; past it the server accepts no more until one closes",
         int,
+        low=1,
     ),
     "MESSPUNKT_CHANNEL_TIMEOUT": Setting(
-        30, "seconds a connection may stay idle, and a request may take to arrive whole", int
+        30, "seconds a connection may stay idle, and a request may take to arrive whole", int, low=1
     ),
     "MESSPUNKT_LOG_FORMAT": Setting(
         "text", "access log lines: `text` (one line of fields) or `json` (one object a line)"
@@ -106,7 +135,7 @@ SETTINGS: dict[str, Setting] = {
     "MESSPUNKT_OPERATOR_KEY": Setting(
         "", "key for /sandboxes (X-Operator-Key); empty means no operator API (404)"
     ),
-    "MESSPUNKT_MAX_SANDBOXES": Setting(1000, "most partner sandboxes alive at once", int),
+    "MESSPUNKT_MAX_SANDBOXES": Setting(1000, "most partner sandboxes alive at once", int, low=0),
     "MESSPUNKT_DATA_SETS": Setting(
         "", "more named data sets beside `default`, as name=directory,…; empty means none"
     ),
@@ -122,22 +151,78 @@ def defaults() -> dict[str, Any]:
 
 
 def resolve(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Merge overrides over the defaults, refusing keys that do not exist."""
+    """Merge overrides over the defaults, refusing keys that do not exist and values that
+    are out of their setting's range (ValueError, one line naming the setting)."""
     config = defaults()
     for key, value in (overrides or {}).items():
         if key not in SETTINGS:
             raise KeyError(f"unknown setting {key!r}")
         config[key] = value
+    for key, setting in SETTINGS.items():
+        if setting.parse is int:
+            config[key] = _whole_number(key, config[key])
     if config["MESSPUNKT_SANDBOX_CONTROLS"] not in ("on", "off"):
         raise ValueError("MESSPUNKT_SANDBOX_CONTROLS must be on or off")
     if config["MESSPUNKT_LOG_FORMAT"] not in ("text", "json"):
         raise ValueError("MESSPUNKT_LOG_FORMAT must be text or json")
+    _check_issuer(config["MESSPUNKT_ISSUER"])
+    _check_frozen_at(config["MESSPUNKT_FROZEN_AT"])
     _check_hosting(config)
-    if config["MESSPUNKT_MAX_SANDBOXES"] < 0:
-        raise ValueError("MESSPUNKT_MAX_SANDBOXES must not be negative")
     if not config["MESSPUNKT_AUDIENCE"]:
         config["MESSPUNKT_AUDIENCE"] = config["MESSPUNKT_ISSUER"].rstrip("/") + "/v1"
     return config
+
+
+def _whole_number(key: str, value: Any) -> int:
+    """Return a whole-number setting's value, or refuse it in the words the command line's
+    `whole_number` uses; text is read as its MESSPUNKT_* variable would be (`_parsed`)."""
+    if isinstance(value, str):
+        value = _parsed(key, value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{key} must be a whole number, not {value!r}")
+    setting = SETTINGS[key]
+    low, high = setting.low, setting.high
+    assert low is not None, f"{key} declares no smallest value"
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{key} must be {bounds}, not {value}")
+    return value
+
+
+def _check_issuer(issuer: Any) -> None:
+    """Refuse an issuer that is not an absolute http(s) URL without query or fragment (RFC 8414
+    §2): it is every token's `iss` and the base of every URL the metadata names."""
+    if not _is_http_url(issuer):
+        raise ValueError(
+            "MESSPUNKT_ISSUER must be an absolute http or https URL without query or fragment, "
+            f"not {issuer!r}"
+        )
+
+
+def _is_http_url(text: Any) -> bool:
+    if not isinstance(text, str) or any(c.isspace() or not c.isprintable() for c in text):
+        return False
+    if "?" in text or "#" in text:
+        return False
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for one that is not a port number
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _check_frozen_at(frozen_at: Any) -> None:
+    """Refuse a MESSPUNKT_FROZEN_AT the platform could not read as an instant."""
+    if frozen_at == "":
+        return
+    try:
+        datetime.fromisoformat(frozen_at)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
+            f"or empty for real time, not {frozen_at!r}"
+        ) from None
 
 
 # With a shared store, every worker and every host must sign, verify and page alike.
@@ -176,11 +261,12 @@ def data_set_directories(text: str) -> dict[str, str]:
 
 def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
     """Read every known `MESSPUNKT_*` variable present in `environ`."""
-    found: dict[str, Any] = {}
-    for key, setting in SETTINGS.items():
-        if key in environ:
-            try:
-                found[key] = setting.parse(environ[key])
-            except ValueError as exc:
-                raise ValueError(f"{key}={environ[key]!r}: {exc}") from None
-    return found
+    return {key: _parsed(key, environ[key]) for key in SETTINGS if key in environ}
+
+
+def _parsed(key: str, text: str) -> Any:
+    """Read a setting given as text, as its variable: `int()` for a whole number."""
+    try:
+        return SETTINGS[key].parse(text)
+    except ValueError as exc:
+        raise ValueError(f"{key}={text!r}: {exc}") from None

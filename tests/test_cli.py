@@ -132,6 +132,38 @@ def test_a_port_outside_1_to_65535_or_no_threads_exits_2_with_one_line_naming_it
     assert (status, *capsys.readouterr()) == (2, "", f"messpunkt-sandbox: {message}\n")
 
 
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"MESSPUNKT_MAX_HEADER_BYTES": "-1"}, "MESSPUNKT_MAX_HEADER_BYTES must be at least 1, not -1"),
+    ({"MESSPUNKT_MAX_BODY_BYTES": "0"}, "MESSPUNKT_MAX_BODY_BYTES must be at least 1, not 0"),
+    ({"MESSPUNKT_CODE_TTL": "-5"}, "MESSPUNKT_CODE_TTL must be from 1 to 1000000000, not -5"),
+    ({"MESSPUNKT_ACCESS_TOKEN_TTL": "-5"},
+     "MESSPUNKT_ACCESS_TOKEN_TTL must be from 1 to 1000000000, not -5"),
+    ({"MESSPUNKT_STORE_GRACE": "-1"}, "MESSPUNKT_STORE_GRACE must be from 0 to 1000000000, not -1"),
+    ({"MESSPUNKT_SESSION_MAX_AGE": "100000000000000"},
+     "MESSPUNKT_SESSION_MAX_AGE must be from 1 to 1000000000, not 100000000000000"),
+    ({"MESSPUNKT_MAX_FAULT_DELAY_MS": "-1"},
+     "MESSPUNKT_MAX_FAULT_DELAY_MS must be at least 0, not -1"),
+    ({"MESSPUNKT_REQUEST_LOG_SIZE": "-1"}, "MESSPUNKT_REQUEST_LOG_SIZE must be at least 0, not -1"),
+    ({"MESSPUNKT_FROZEN_AT": "garbage"},
+     "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
+     "or empty for real time, not 'garbage'"),
+    ({"MESSPUNKT_ISSUER": ""}, "MESSPUNKT_ISSUER must be an absolute http or https URL "
+     "without query or fragment, not ''"),
+], ids=["header-bytes", "body-bytes", "code-ttl", "access-token-ttl", "store-grace",
+        "session-max-age-overflow", "fault-delay", "request-log", "frozen-at", "empty-issuer"],
+)  # fmt: skip
+def test_a_setting_out_of_its_range_exits_2_with_one_line_naming_it(
+    environ, message, monkeypatch, capsys
+):
+    for key in [key for key in os.environ if key.startswith("MESSPUNKT_")]:
+        monkeypatch.delenv(key)
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    # Refused while the app is built: past it, it would bind a port and serve.
+    monkeypatch.setattr(cli, "waitress_server", lambda *a, **k: pytest.fail("accepted"))
+    assert (main([]), *capsys.readouterr()) == (2, "", f"messpunkt-sandbox: {message}\n")
+
+
 # The banner
 
 

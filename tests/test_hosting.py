@@ -6,6 +6,7 @@ live ones start `messpunkt-sandbox --workers 4` as a partner would.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import subprocess
@@ -28,6 +29,7 @@ from redis_server import RedisServer, free_port
 from test_quickstart import readme_runs_in_order
 
 from messpunkt import create_app
+from messpunkt.stores import redis as redis_store
 from messpunkt.testing import FROZEN_AT, obtain_tokens
 
 ADMIN_KEY = "hosted-admin-key"
@@ -100,6 +102,81 @@ def test_the_command_refuses_a_store_it_cannot_reach_in_one_line(signing_key):
         f"messpunkt-sandbox: cannot reach the store at redis://127.0.0.1:{port}/0: "
     )
     assert completed.stderr.count("\n") == 1
+
+
+REFUSED = f"Error {errno.ECONNREFUSED} connecting to 127.0.0.1:{{port}}. " + os.strerror(
+    errno.ECONNREFUSED
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("redis://:hunter2@127.0.0.1:{port}/0", "redis://127.0.0.1:{port}/0"),
+        ("redis://partner:hunter2@127.0.0.1:{port}/3", "redis://127.0.0.1:{port}/3"),
+        ("rediss://:hunter2@127.0.0.1:{port}/0", "rediss://127.0.0.1:{port}/0"),
+        ("redis://127.0.0.1:{port}?db=2&password=hunter2", "redis://127.0.0.1:{port}/2"),
+    ],
+    ids=["password", "user-and-password", "tls", "password-in-query"],
+)
+def test_a_store_it_cannot_reach_is_named_without_its_credentials(url, named):
+    port = free_port()  # nothing listens there
+    with pytest.raises(ConnectionError) as refused:
+        redis_store.connect(url.format(port=port))
+    assert str(refused.value) == (
+        f"cannot reach the store at {named.format(port=port)}: {REFUSED.format(port=port)}."
+    )
+
+
+def test_a_unix_socket_store_it_cannot_reach_is_named_without_its_password(tmp_path):
+    socket_path = tmp_path / "no.sock"
+    with pytest.raises(ConnectionError) as refused:
+        redis_store.connect(f"unix://:hunter2@{socket_path}?db=1")
+    assert str(refused.value) == (
+        f"cannot reach the store at unix://{socket_path}?db=1: Error {errno.ENOENT} connecting "
+        f"to {socket_path}. {os.strerror(errno.ENOENT)}."
+    )
+
+
+def test_an_error_text_carrying_the_password_is_not_repeated(monkeypatch):
+    def ping(client):
+        raise redis.AuthenticationError("WRONGPASS for hunter2")  # as a server might say
+
+    monkeypatch.setattr(redis.Redis, "ping", ping)
+    with pytest.raises(ConnectionError) as refused:
+        redis_store.connect("redis://:hunter2@127.0.0.1:6379/0")
+    assert str(refused.value) == (
+        "cannot reach the store at redis://127.0.0.1:6379/0: "
+        "AuthenticationError (its text is left out: it repeats the password)"
+    )
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["redis://:pass/word@127.0.0.1:6379/0", "redis://:hunter2@127.0.0.1:99999/0",
+     "http://:hunter2@127.0.0.1:6379/0"],
+    ids=["slash-in-password", "port-out-of-range", "not-redis"],
+)  # fmt: skip
+def test_a_store_url_redis_cannot_read_is_refused_without_repeating_it(url):
+    with pytest.raises(ValueError) as refused:
+        redis_store.connect(url)
+    assert str(refused.value) == (
+        "MESSPUNKT_STORE_URL is not a redis://, rediss:// or unix:// URL that Redis can read "
+        "(not repeated here, as it may carry a password)"
+    )
+
+
+def test_the_command_never_prints_the_store_password(signing_key):
+    port = free_port()  # nothing listens there
+    url = f"redis://:hunter2@127.0.0.1:{port}/0"
+    environ = {k: str(v) for k, v in hosted(url, signing_key).items()}
+    completed = run_cli("--port", str(free_port()), **environ)
+    assert (completed.returncode, completed.stdout, completed.stderr) == (
+        2,
+        "",
+        f"messpunkt-sandbox: cannot reach the store at redis://127.0.0.1:{port}/0: "
+        f"{REFUSED.format(port=port)}.\n",
+    )
 
 
 def test_without_a_store_url_nothing_imports_redis():

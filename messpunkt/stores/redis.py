@@ -19,6 +19,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from importlib.resources import files
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import redis
@@ -422,16 +423,44 @@ def connect(url: str) -> redis.Redis:
 
     Short timeouts, and no retry by the client: a script retried after a timeout
     would present a refresh token twice and revoke its session as a replay. A failed
-    call answers 503; the next request gets a fresh connection.
+    call answers 503; the next request gets a fresh connection. Neither error repeats
+    `url`, nor any part of it that may carry a password: the banner shows none either.
     """
-    client = redis.Redis.from_url(
-        url, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
-    )
+    try:
+        client = redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+    except ValueError:
+        # redis-py's own text may quote a piece of the URL ("… as 'pass'" of a password
+        # with a slash in it), so it is not passed on.
+        raise ValueError(UNREADABLE_STORE_URL) from None
     try:
         client.ping()
     except redis.RedisError as exc:
-        raise StoreUnavailable(f"cannot reach the store at {url}: {exc}") from None
+        where = client.connection_pool.connection_kwargs
+        password = where.get("password")
+        reason = str(exc)
+        if password and password in reason:
+            reason = f"{type(exc).__name__} (its text is left out: it repeats the password)"
+        store = _store_name(url, where)
+        raise StoreUnavailable(f"cannot reach the store at {store}: {reason}") from None
     return client
+
+
+UNREADABLE_STORE_URL = (
+    "MESSPUNKT_STORE_URL is not a redis://, rediss:// or unix:// URL that Redis can read "
+    "(not repeated here, as it may carry a password)"
+)
+
+
+def _store_name(url: str, where: dict[str, Any]) -> str:
+    """Name the store as redis-py reads `url`: where it is and which database, no credentials."""
+    db = where.get("db", 0)
+    if "path" in where:  # unix://
+        return f"unix://{where['path']}?db={db}"
+    host = str(where.get("host", "localhost"))
+    host = f"[{host}]" if ":" in host else host
+    return f"{urlsplit(url).scheme.lower()}://{host}:{where.get('port', 6379)}/{db}"
 
 
 def open_sandbox(
