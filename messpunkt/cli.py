@@ -194,6 +194,7 @@ def _serve_workers(config: dict[str, Any], app: Flask, limits: Limits) -> int:
     def build() -> AccessLog:
         worker_app = create_app(config)  # in each worker, after the fork
         _tune_collector()
+        # Closed as its worker exits (hosting.close_app), so its last lines are written.
         return AccessLog(worker_app, sys.stderr, system_time, log_format)
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
