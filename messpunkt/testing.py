@@ -150,7 +150,7 @@ class LiveServer:
         # Our own socket map (create_server's `map`), so stopping needs no private attribute.
         self._sockets: dict[int, Any] = {}
         self._server = waitress_server(late_app, host="127.0.0.1", port=0, threads=threads,
-                                       ident="messpunkt-sandbox", limits=limits,
+                                       ident="waitress", limits=limits,
                                        sockets=self._sockets)  # fmt: skip
         self._thread = threading.Thread(
             target=self._server.run, name="messpunkt-server", daemon=True
