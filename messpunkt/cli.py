@@ -120,6 +120,8 @@ def parse_args(argv: Sequence[str] | None, environ: dict[str, str]) -> dict[str,
         # The issuer must be the URL clients reach, so it follows the chosen port.
         host, port = config["MESSPUNKT_HOST"], config["MESSPUNKT_PORT"]
         name = "localhost" if host in ("127.0.0.1", "0.0.0.0", "::") else host  # noqa: S104
+        if ":" in name:  # an IPv6 address: bracketed in a URL (RFC 3986 §3.2.2)
+            name = f"[{name}]"
         config["MESSPUNKT_ISSUER"] = f"http://{name}:{port}"
     return config
 
@@ -192,6 +194,7 @@ def _serve_workers(config: dict[str, Any], app: Flask, limits: Limits) -> int:
     def build() -> AccessLog:
         worker_app = create_app(config)  # in each worker, after the fork
         _tune_collector()
+        # Closed as its worker exits (hosting.close_app), so its last lines are written.
         return AccessLog(worker_app, sys.stderr, system_time, log_format)
 
     bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

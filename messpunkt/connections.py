@@ -85,10 +85,12 @@ def _raise_open_files(wanted: int) -> int:
 
 
 def waitress_server(app: Any, *, host: str, port: int, threads: int, ident: str,
-                    limits: Limits) -> Any:  # fmt: skip
-    """Bind waitress to `host`:`port` with `limits` (OSError or ValueError if it cannot)."""
+                    limits: Limits, sockets: dict[int, Any] | None = None) -> Any:  # fmt: skip
+    """Bind waitress to `host`:`port` with `limits` (OSError or ValueError if it cannot);
+    `sockets`, when given, is the socket map its loop serves (create_server's `map`)."""
     server = create_server(
         app,
+        map=sockets,
         host=host,
         port=port,
         threads=threads,

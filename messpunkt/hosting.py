@@ -43,7 +43,8 @@ HEAD_TOO_LARGE = (
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with `workers` gthread processes of `threads` threads serving `build()`."""
+    """gunicorn with `workers` gthread processes of `threads` threads serving `build()`;
+    an app with a `close()` (the access log) is closed as its worker exits."""
 
     def __init__(
         self, build: Callable[[], Any], *, bind: str, workers: int, threads: int, limits: Limits
@@ -69,6 +70,7 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             "loglevel": "warning",
             "proc_name": "messpunkt-sandbox",
             "graceful_timeout": 5,
+            "worker_exit": close_app,
         }
         super().__init__()
 
@@ -78,6 +80,18 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Any:
         return self.build()
+
+
+def close_app(server: Any, worker: Any) -> None:
+    """gunicorn's `worker_exit` hook, in the exiting worker: close the app it built.
+
+    The app is the access log, whose writer thread writes every 0.1 s and dies with
+    the process: closed here, it writes the lines still queued (the last requests'
+    before a SIGTERM), as the waitress command does when it stops.
+    """
+    close = getattr(getattr(worker, "wsgi", None), "close", None)  # none if it never loaded
+    if callable(close):
+        close()
 
 
 class WholeRequestWorker(ThreadWorker):  # type: ignore[misc]

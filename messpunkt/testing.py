@@ -29,9 +29,10 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from waitress import wasyncore
-from waitress.server import create_server
 
 from . import create_app
+from .config import resolve
+from .connections import Limits, waitress_server
 
 FROZEN_AT = "2026-11-23T09:00:00+00:00"
 # The data follows the sandbox clock: frozen here, every reading of the fixtures
@@ -140,18 +141,27 @@ class LiveServer:
     """The sandbox served by waitress from a background thread on a free port."""
 
     def __init__(self, config: Mapping[str, Any] | None = None, threads: int = 4) -> None:
+        settings = dict(config or {})
+        # Checked before anything is bound, and held to the limits the command keeps
+        # (the declared body over the limit refused at once, the header, timeout and
+        # connection limits); a setting refused here leaves nothing open.
+        limits = Limits.from_config(resolve(settings))
         late_app = _LateApp()
         # Our own socket map (create_server's `map`), so stopping needs no private attribute.
         self._sockets: dict[int, Any] = {}
-        self._server = create_server(
-            late_app, map=self._sockets, host="127.0.0.1", port=0, threads=threads
-        )
-        self.url = f"http://127.0.0.1:{self._server.effective_port}"
-        self.app: Flask = create_app({**(config or {}), "MESSPUNKT_ISSUER": self.url})
-        late_app.app = self.app
+        self._server = waitress_server(late_app, host="127.0.0.1", port=0, threads=threads,
+                                       ident="waitress", limits=limits,
+                                       sockets=self._sockets)  # fmt: skip
         self._thread = threading.Thread(
             target=self._server.run, name="messpunkt-server", daemon=True
         )
+        self.url = f"http://127.0.0.1:{self._server.effective_port}"
+        try:
+            self.app: Flask = create_app({**settings, "MESSPUNKT_ISSUER": self.url})
+        except BaseException:
+            self.stop()  # the socket, the trigger's pipe and waitress's threads
+            raise
+        late_app.app = self.app
 
     @property
     def admin_key(self) -> str:

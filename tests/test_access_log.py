@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+from conftest import OPERATOR, OPERATOR_KEY, create_sandbox
 from live_sandbox import LiveSandbox
+from werkzeug.test import Client
 
+from messpunkt import create_app
 from messpunkt.access_log import AccessLog, escape
 from messpunkt.testing import DEMO_CLIENT, DEMO_REDIRECT_URI, QUICKSTART_PROPERTY
 
@@ -101,6 +104,29 @@ def test_the_json_format_names_the_sandbox_when_the_app_says_which(found):
 def test_the_json_format_leaves_the_sandbox_out_when_it_cannot_tell(found):
     entry = json.loads(_served("/v1/whoami", log_format="json", **{"messpunkt.sandbox": found}))
     assert "sandbox" not in entry
+
+
+def test_a_request_to_a_partner_sandbox_is_logged_with_its_id_through_the_whole_app():
+    # The app as the command serves it: create_app's own middleware under the access log.
+    app = create_app({"MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY})
+    sandbox_id = create_sandbox(app.test_client())["id"]
+    stream = io.StringIO()
+    log = AccessLog(app, stream, clock=lambda: AT, log_format="json")
+    client = Client(log)
+    paths = [f"/s/{sandbox_id}/.well-known/oauth-authorization-server",
+             f"/s/{sandbox_id}/v1/whoami", "/v1/whoami", "/s/default/v1/whoami"]  # fmt: skip
+    statuses = [client.get(path).status_code for path in paths]
+    client.post("/sandboxes", headers=OPERATOR, json={}).close()
+    log.close()
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert statuses == [200, 401, 401, 404]
+    assert [(e["path"], e["status"], e.get("sandbox")) for e in logged] == [
+        (paths[0], 200, sandbox_id),
+        (paths[1], 401, sandbox_id),
+        ("/v1/whoami", 401, None),  # the default sandbox is named by no request
+        ("/s/default/v1/whoami", 404, None),  # not a sandbox's id: it names none
+        ("/sandboxes", 201, None),
+    ]
 
 
 # A live server: no secret reaches the log.

@@ -82,6 +82,14 @@ def clean_environ(**extra: str) -> dict[str, str]:
       "MESSPUNKT_ISSUER": "http://localhost:65535"}),
     ([], {"MESSPUNKT_PORT": "1", "MESSPUNKT_THREADS": "1"},
      {"MESSPUNKT_PORT": 1, "MESSPUNKT_THREADS": 1, "MESSPUNKT_ISSUER": "http://localhost:1"}),
+    # An IPv6 address in a URL is bracketed (RFC 3986 §3.2.2); "::" is every address.
+    (["--host", "::1", "--port", "59215"], {},
+     {"MESSPUNKT_HOST": "::1", "MESSPUNKT_PORT": 59215, "MESSPUNKT_ISSUER": "http://[::1]:59215"}),
+    ([], {"MESSPUNKT_HOST": "2001:db8::5", "MESSPUNKT_PORT": "9009"},
+     {"MESSPUNKT_HOST": "2001:db8::5", "MESSPUNKT_PORT": 9009,
+      "MESSPUNKT_ISSUER": "http://[2001:db8::5]:9009"}),
+    (["--host", "::", "--port", "9010"], {},
+     {"MESSPUNKT_HOST": "::", "MESSPUNKT_PORT": 9010, "MESSPUNKT_ISSUER": "http://localhost:9010"}),
 ])  # fmt: skip
 def test_options_override_environment_which_overrides_defaults(argv, environ, expected):
     config = parse_args(argv, environ)

@@ -7,6 +7,7 @@ live ones start `messpunkt-sandbox --workers 4` as a partner would.
 from __future__ import annotations
 
 import errno
+import http.client
 import json
 import os
 import subprocess
@@ -243,6 +244,32 @@ def test_a_lost_store_is_503_and_the_kept_data_works_again_after_a_restart(tmp_p
         assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 200
     finally:
         server.stop()
+
+
+# Live, two gunicorn workers: the access log on SIGTERM
+
+
+def test_terminating_gunicorn_still_writes_every_request_line_of_its_workers(
+    store_url, signing_key, tmp_path
+):
+    settings = {k: str(v) for k, v in hosted(store_url, signing_key).items()}
+    server = LiveSandbox(tmp_path, MESSPUNKT_WORKERS="2", MESSPUNKT_THREADS="2", **settings)
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:  # one kept-alive connection: every request to the same worker
+            for n in range(20):
+                connection.request("GET", f"/nowhere-{n}")
+                response = connection.getresponse()
+                assert (response.status, response.read()[:1]) == (404, b"{")
+        finally:
+            connection.close()
+    finally:
+        # At once: the log writes every 0.1 s, so the last lines are still queued here.
+        server.stop()
+    logged = [line.split(" ")[1:4] for line in server.log().splitlines()
+              if " /nowhere-" in line]  # fmt: skip
+    assert logged == [["GET", f"/nowhere-{n}", "404"] for n in range(20)]
+    assert server.process.returncode == 0
 
 
 # Live, four gunicorn workers

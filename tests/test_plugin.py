@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import socket
 import statistics
 import threading
@@ -221,3 +223,68 @@ def test_the_live_server_exposes_its_admin_key_for_the_controls(messpunkt_server
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         assert json.load(response)["frozen"] is True
+
+
+def _exchange(url: str, request: bytes) -> bytes:
+    """Send `request` on a fresh connection; return all the server sent until it closed,
+    or until it sent nothing for 5 s (then a marker ends what it sent)."""
+    with socket.create_connection(("127.0.0.1", urlsplit(url).port), timeout=5) as sock:
+        sock.sendall(request)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            received += b"<still open, waiting>"
+    return received
+
+
+TOO_LARGE_OAUTH = {"error": "invalid_request", "error_description": "the request body is too large"}
+
+
+@pytest.mark.live
+def test_the_live_server_refuses_a_declared_body_over_the_limit_at_once_as_the_command_does():
+    with LiveServer() as server:
+        # 70000 bytes declared (the limit is 64 KiB) and none sent: 413, never 100 Continue.
+        received = _exchange(server.url, b"POST /oauth/token HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             b"Content-Type: application/x-www-form-urlencoded\r\n"
+                             b"Content-Length: 70000\r\nExpect: 100-continue\r\n\r\n")  # fmt: skip
+    head, _, body = received.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    assert lines[0].split(b" ")[:2] == [b"HTTP/1.1", b"413"]
+    assert b"Connection: close" in lines
+    assert json.loads(body) == TOO_LARGE_OAUTH
+
+
+@pytest.mark.live
+def test_the_live_server_keeps_the_connection_limits_of_its_config():
+    config = {"MESSPUNKT_MAX_HEADER_BYTES": 2048, "MESSPUNKT_CHANNEL_TIMEOUT": 7,
+              "MESSPUNKT_CONNECTION_LIMIT": 12}  # fmt: skip
+    with LiveServer(config) as server:
+        padding = b"X-Padding: " + b"a" * 3000 + b"\r\n"  # 3 KiB of head: over 2 KiB
+        refused = _exchange(server.url, b"GET /.well-known/jwks.json HTTP/1.1\r\n"
+                            b"Host: 127.0.0.1\r\n" + padding + b"\r\n")  # fmt: skip
+        adjustments = server._server.adj
+        kept = (adjustments.channel_timeout, adjustments.connection_limit)
+    assert refused.split(b"\r\n", 1)[0] == b"HTTP/1.0 431 Request Header Fields Too Large"
+    assert kept == (7, 12)
+
+
+def _open_files() -> list[str]:
+    return sorted(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+@pytest.mark.parametrize("config", [
+    {"MESSPUNKT_LOG_FORMAT": "xml"},  # refused by the settings
+    {"MESSPUNKT_DATA_DIR": "/nonexistent/messpunkt-data"},  # refused by the app
+], ids=["setting", "app"])  # fmt: skip
+def test_a_live_server_whose_app_cannot_be_built_leaves_no_socket_pipe_or_thread(config):
+    gc.collect()
+    threads, files = set(threading.enumerate()), len(_open_files())
+    for _ in range(5):
+        with pytest.raises(ValueError):
+            LiveServer(config)
+    gc.collect()  # an unclosed socket found here is a ResourceWarning, an error in this suite
+    assert set(threading.enumerate()) - threads == set()
+    assert len(_open_files()) == files

@@ -32,6 +32,10 @@ class SandboxPartition:
         path: str = environ.get("PATH_INFO", "")
         if path.startswith(PREFIX):
             sandbox_id, slash, rest = path[len(PREFIX) :].partition("/")
+            if is_sandbox_id(sandbox_id):
+                # Named in the server's own environ too, where whoever wraps the app (the
+                # access log) reads it; /s/default and the like name no sandbox.
+                environ[SANDBOX_KEY] = sandbox_id
             # A copy: whoever wraps the app (the access log) still sees the path requested.
             environ = {
                 **environ,
