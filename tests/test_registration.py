@@ -88,6 +88,7 @@ REFUSED = {
     # token_endpoint_auth_method
     "an unknown auth method": (code_client(token_endpoint_auth_method="private_key_jwt"), METADATA),
     "an auth method that is no string": (code_client(token_endpoint_auth_method=1), METADATA),
+    "an empty auth method": (code_client(token_endpoint_auth_method=""), METADATA),
     # grant_types and response_types (§2.1)
     "the implicit grant": (code_client(grant_types=["implicit"]), METADATA),
     "no grant type": (code_client(grant_types=[]), METADATA),

@@ -83,7 +83,9 @@ def parse_metadata(
     if not isinstance(document, dict):
         raise InvalidClientMetadata("the body must be a JSON object of client metadata")
     require_utf8(document)
-    method = _text(document, "token_endpoint_auth_method") or "client_secret_basic"  # §2
+    method = _text(document, "token_endpoint_auth_method")
+    if method is None:
+        method = "client_secret_basic"  # §2: the default when left out (not when empty)
     if method not in AUTH_METHODS:
         raise InvalidClientMetadata(
             f"token_endpoint_auth_method must be one of {', '.join(AUTH_METHODS)}"
