@@ -81,6 +81,18 @@ def test_a_confidential_client_runs_the_code_flow_refreshes_introspects_and_revo
     assert whoami(client, new["access_token"]).status_code == 401
 
 
+def test_a_client_without_the_refresh_token_grant_gets_no_refresh_token(client):
+    # RFC 7591 §2: grant_types are those the client can use at the token endpoint, and
+    # ["authorization_code"] is the default. A refresh token it could never present is
+    # a credential for nothing; the code still gives its access token.
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "grant_types": ["authorization_code"]})
+
+    tokens = code_flow(client, reg)
+
+    assert set(tokens) == {"access_token", "token_type", "expires_in", "scope"}
+    assert whoami(client, tokens["access_token"]).status_code == 200
+
+
 def test_a_public_client_runs_the_code_flow_with_pkce_alone(client):
     reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, "token_endpoint_auth_method": "none"})
 

@@ -110,7 +110,10 @@ class TokenEndpoint:
             expires_at=now + self.lifetimes.session,
             client_registered=client.registered,
         )
-        refresh_token = randomness.token_urlsafe(32)
+        # RFC 7591 §2: only a client that may use the refresh_token grant gets one.
+        refresh_token = (
+            randomness.token_urlsafe(32) if "refresh_token" in client.grant_types else None
+        )
         outcome = self.store.redeem_code(
             digest(code), attempt, new, self._issue(client, refresh_token), now
         )
@@ -147,7 +150,9 @@ class TokenEndpoint:
         outcome = self.store.start_session(new, grant, Issue(ttl), now)
         return self._response(_issued(outcome), None, now, None)
 
-    def _issue(self, client: Client, refresh_token: str) -> Issue:
+    def _issue(self, client: Client, refresh_token: str | None) -> Issue:
+        if refresh_token is None:
+            return Issue(self._access_token_ttl(client))
         return Issue(
             self._access_token_ttl(client), digest(refresh_token), self.lifetimes.refresh_token
         )
