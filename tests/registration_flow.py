@@ -71,7 +71,8 @@ def code_flow(
 ) -> dict[str, Any]:
     """Run authorize → token for a registered code client; return the token answer."""
     verifier, challenge = pkce()
-    answer = authorize(client, registration["client_id"], challenge, prefix)
+    answer = authorize(client, registration["client_id"], challenge, prefix,
+                       scope=registration["scope"])  # fmt: skip
     assert answer.status_code == 302, answer.get_data(as_text=True)
     code = parse_qs(urlsplit(answer.headers["Location"]).query)["code"][0]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": ERP_CALLBACK,

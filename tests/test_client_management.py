@@ -11,6 +11,7 @@ import pytest
 from registration_flow import (
     CODE_CLIENT,
     ERP_CALLBACK,
+    HAFEN,
     LINDENHOF,
     SERVICE_CLIENT,
     TENANT,
@@ -512,6 +513,73 @@ def test_switching_between_the_secret_methods_keeps_the_secret_and_the_sessions(
     own = {"client_id": reg["client_id"], "client_secret": reg["client_secret"]}
     assert refresh(client, tokens, **own).status_code == 200
     assert whoami(client, tokens["access_token"]).status_code == 200
+
+
+GRANTS_CHANGED = "client registration changed what it may be granted"
+
+
+def refreshed(client, reg: dict, tokens: dict):
+    """Present the refresh token as the registered client_secret_basic client."""
+    form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}
+    return client.post("/oauth/token", data=form,
+                       headers=basic(reg["client_id"], reg["client_secret"]))  # fmt: skip
+
+
+CHANGES_WHAT_IT_MAY_BE_GRANTED = {  # registered with, then updated to
+    "a scope taken away": ({}, {"scope": "read:units"}),
+    "a scope added": ({"scope": "read:units read:devices"}, {}),
+    "bound to a tenant": ({}, {"tenant_id": TENANT}),
+}
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    CHANGES_WHAT_IT_MAY_BE_GRANTED.values(),
+    ids=CHANGES_WHAT_IT_MAY_BE_GRANTED.keys(),
+)
+def test_an_update_of_what_the_client_may_be_granted_ends_every_session_it_had(
+    client, before, after
+):
+    # The sessions were granted under the old registration: refreshed after a scope was
+    # taken away, one kept the scope (fosite refuses such a refresh). A change either way
+    # ends them in the update's own step; the client's users consent again.
+    reg = registered(client, ADMIN_KEY, {**CODE_CLIENT, **before})
+    tokens = code_flow(client, reg)
+    update = {**CODE_CLIENT, "client_id": reg["client_id"], **after}
+
+    assert client.put(path(reg), json=update, headers=management(reg)).status_code == 200
+
+    assert refreshed(client, reg, tokens).get_json() == {
+        "error": "invalid_grant", "error_description": "the session is revoked"}  # fmt: skip
+    assert whoami(client, tokens["access_token"]).status_code == 401
+    sessions = client.get(f"/sandbox/sessions?client_id={reg['client_id']}", headers=ADMIN)
+    [session] = sessions.get_json()["data"]
+    assert (session["state"], session["revoked_reason"]) == ("revoked", GRANTS_CHANGED)
+
+
+def test_an_update_of_the_name_and_redirect_uris_keeps_the_sessions(client):
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    tokens = code_flow(client, reg)
+    update = {**CODE_CLIENT, "client_id": reg["client_id"], "client_name": "Neuer Name",
+              "redirect_uris": [ERP_CALLBACK, "https://erp.example.com/other"],
+              "scope": " ".join(reversed(CODE_CLIENT["scope"].split()))}  # fmt: skip
+
+    assert client.put(path(reg), json=update, headers=management(reg)).status_code == 200
+
+    assert refreshed(client, reg, tokens).status_code == 200
+    assert whoami(client, tokens["access_token"]).status_code == 200
+
+
+def test_a_service_client_whose_properties_change_loses_its_tokens(client):
+    reg = registered(client, ADMIN_KEY, SERVICE_CLIENT)
+    credentials = basic(reg["client_id"], reg["client_secret"])
+    token = client.post("/oauth/token", data={"grant_type": "client_credentials"},
+                        headers=credentials).get_json()["access_token"]  # fmt: skip
+    update = {**SERVICE_CLIENT, "client_id": reg["client_id"], "property_ids": [HAFEN]}
+
+    assert client.put(path(reg), json=update, headers=management(reg)).status_code == 200
+
+    assert whoami(client, token).status_code == 401
 
 
 @pytest.mark.parametrize("member", ["client_secret", "client_id", "redirect_uris"])

@@ -27,6 +27,16 @@ class Registration:
     access_token_hash: str
     issued_at: datetime
 
+    @property
+    def grant_basis(self) -> str:
+        """What the client's sessions were granted under: its scopes, grant types, tenant
+        and properties, in a canonical text a store can keep and compare (`sessions_end`).
+        Not its name, redirect URIs or how it sends its secret."""
+        meta = self.metadata
+        basis = [sorted(meta.scopes), sorted(meta.grant_types), meta.tenant_id,
+                 sorted(meta.property_ids)]  # fmt: skip
+        return json.dumps(basis, separators=(",", ":"))
+
     def client(self) -> Client:
         """Return the client the OAuth endpoints authenticate and authorize."""
         meta = self.metadata
@@ -70,8 +80,24 @@ def metadata_from_json(text: str | bytes) -> ClientMetadata:
 # environments, and a bound on what a leaked admin key can make the store hold.
 MOST_REGISTERED = 100
 
-# Why a session ends when its client's registration changes its credential.
+# Why a session ends when its client's registration changes its credential, or what the
+# client may be granted.
 CREDENTIAL_CHANGED = "client credential changed"
+GRANTS_CHANGED = "client registration changed what it may be granted"
+
+
+def sessions_end(before: Registration, after: Registration) -> str | None:
+    """Return why replacing `before` with `after` ends every session of the client, if it does.
+
+    A changed secret: the refresh tokens were bound to the old credential. A change to what
+    the client may be granted, either way: the sessions were granted under the old terms (a
+    scope taken away would stay in every refresh), and its users consent again.
+    """
+    if before.secret_hash != after.secret_hash:
+        return CREDENTIAL_CHANGED
+    if before.grant_basis != after.grant_basis:
+        return GRANTS_CHANGED
+    return None
 
 
 class SandboxGone(LookupError):

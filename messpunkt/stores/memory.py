@@ -19,11 +19,11 @@ from typing import Any
 from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import (
-    CREDENTIAL_CHANGED,
     MOST_REGISTERED,
     Registration,
     SandboxGone,
     TooManyRegistrations,
+    sessions_end,
 )
 from ..oauth.store import (
     EVENTS_KEPT,
@@ -345,8 +345,9 @@ class InMemoryStore(SandboxStore):
             if current is None:
                 return False
             self._registrations[registration.client_id] = registration
-            if current.secret_hash != registration.secret_hash:
-                self._revoke_client(registration.client_id, CREDENTIAL_CHANGED, now)
+            reason = sessions_end(current, registration)
+            if reason is not None:
+                self._revoke_client(registration.client_id, reason, now)
             return True
 
     def delete_registration(self, client_id: str, now: datetime) -> bool:

@@ -30,6 +30,7 @@ from ..clock import ClockState, system_time
 from ..faults import MOST_ARMED, Fault
 from ..oauth.registrations import (
     CREDENTIAL_CHANGED,
+    GRANTS_CHANGED,
     MOST_REGISTERED,
     Registration,
     SandboxGone,
@@ -373,7 +374,7 @@ class RedisStore(SandboxStore):
         r = registration
         kept = self._run(
             "add_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
-            r.access_token_hash, ms(r.issued_at), most,
+            r.access_token_hash, ms(r.issued_at), most, r.grant_basis,
         )  # fmt: skip
         if kept == -1:
             raise self._gone()
@@ -389,7 +390,7 @@ class RedisStore(SandboxStore):
         r = registration
         return bool(self._run(
             "replace_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
-            ms(now), CREDENTIAL_CHANGED,
+            ms(now), CREDENTIAL_CHANGED, r.grant_basis, GRANTS_CHANGED,
         ))  # fmt: skip
 
     def delete_registration(self, client_id: str, now: datetime) -> bool:
