@@ -41,14 +41,13 @@ def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
     return parse
 
 
-# Checked here, not left to waitress: a port over 65535 wraps around (73642 serves on 8106).
+# Checked here, before anything is bound, not left to waitress: a port over 65535 wraps
+# around (73642 serves on 8106). The ranges are the settings' own (config.SETTINGS).
 CHECKS = {
-    "MESSPUNKT_PORT": whole_number(1, 65535),
-    "MESSPUNKT_THREADS": whole_number(1),
-    "MESSPUNKT_WORKERS": whole_number(1, 64),
-    "MESSPUNKT_CONNECTION_LIMIT": whole_number(1),
-    "MESSPUNKT_CHANNEL_TIMEOUT": whole_number(1),
-}
+    key: whole_number(SETTINGS[key].low or 0, SETTINGS[key].high)
+    for key in ("MESSPUNKT_PORT", "MESSPUNKT_THREADS", "MESSPUNKT_WORKERS",
+                "MESSPUNKT_CONNECTION_LIMIT", "MESSPUNKT_CHANNEL_TIMEOUT")
+}  # fmt: skip
 
 OPTIONS = {
     "host": "MESSPUNKT_HOST",
