@@ -185,6 +185,20 @@ def test_a_fault_for_another_method_or_path_leaves_the_request_alone(client, tok
     assert armed(client)[0]["count"] == 5
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/v1/whoami"])
+def test_a_rule_for_every_method_leaves_a_cors_preflight_alone(path):
+    # A preflight is the browser's, not the partner's request: answered with the fault,
+    # it hides the injected answer behind a CORS error and spends the count twice.
+    client = app_with(MESSPUNKT_CORS_ORIGINS="http://localhost:5173").test_client()
+    arm(client, method="*", path=path, status=503, count=2)
+
+    preflight = client.options(path, headers={"Origin": "http://localhost:5173",
+                                              "Access-Control-Request-Method": "POST"})  # fmt: skip
+
+    assert preflight.status_code == 204
+    assert armed(client)[0]["count"] == 2
+
+
 def test_faults_never_touch_the_controls_even_when_armed_under_v1(client, tokens):
     arm(client, method="*", path="/v1/**", status=500, count=5)
     assert client.get("/sandbox/clock", headers=ADMIN).status_code == 200

@@ -43,8 +43,8 @@ def inject(served: Sandbox) -> None:
     if not served.state.faults:
         return  # nearly every request: nothing armed, nothing read
     method, path = request.method, request.path
-    if not path.startswith(PATHS):
-        return
+    if not path.startswith(PATHS) or method == "OPTIONS":
+        return  # a CORS preflight is the browser's, not the partner's request
     for fault in served.state.faults:
         if not fault.matches(method, path, served.now):
             continue
