@@ -115,15 +115,17 @@ def paginate_by_id(
     """Return one page of `items` (numbered `id`s, newest first) in the list envelope.
 
     The cursor holds the last id given, not an offset: a log that grows while a
-    partner pages through it neither repeats nor skips an entry.
+    partner pages through it neither repeats nor skips an entry. It is bound to the
+    sandbox, not its generation: the log, and its numbering, outlive a reset.
     """
+    within = sandbox().id
     before = None
     if cursor is not None:
         try:
             bound_to, before = _signer().loads(cursor)
         except (BadData, ValueError, TypeError):
             abort(400, message="the cursor is invalid", errors={"cursor": ["Invalid cursor."]})
-        if bound_to != _binding(filters, None) or not isinstance(before, int):
+        if bound_to != _binding(filters, within) or not isinstance(before, int):
             abort(
                 400,
                 message="the cursor belongs to another query",
@@ -134,5 +136,5 @@ def paginate_by_id(
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
-        next_cursor = _signer().dumps([_binding(filters, None), int(page[-1]["id"])])
+        next_cursor = _signer().dumps([_binding(filters, within), int(page[-1]["id"])])
     return {"data": page, "pagination": {"next_cursor": next_cursor}}
