@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -208,6 +209,60 @@ def test_a_registration_answer_is_redacted_however_deep():
     assert redact(answer) == {"client_id": "c", "client_secret": R,
                               "registration_access_token": R,
                               "nested": [{"password": R, "id_token": R}]}  # fmt: skip
+
+
+def test_a_basic_header_without_a_colon_is_never_logged_as_who_sent_it(client):
+    # base64("secret") alone: no user-id, only what may be the secret (RFC 7617 §2).
+    client.post(
+        "/oauth/token",
+        data={"grant_type": "client_credentials"},
+        headers={"Authorization": "Basic " + base64.b64encode(b"only-the-secret").decode()},
+    )
+
+    [entry] = log(client)
+    assert entry["client_id"] is None
+    assert "only-the-secret" not in json.dumps(entry)
+
+
+def test_a_raw_non_ascii_query_is_logged_as_its_utf8_escapes(client):
+    # WSGI hands the query over as latin-1 text: read as such, é came back as %C3%83%C2%A9.
+    client.get("/v1/whoami", environ_overrides={"QUERY_STRING": "y=\xc3\xa9&code=x"})
+
+    [entry] = log(client)
+    assert entry["query"] == f"y=%C3%A9&code={R}"
+
+
+def test_a_log_cursor_outlives_a_reset_which_keeps_the_log(client):
+    for _ in range(3):
+        client.get("/v1/whoami")
+    first = client.get("/sandbox/requests?limit=2", headers=ADMIN).json
+    assert client.post("/sandbox/reset", headers=ADMIN).status_code == 200
+
+    after = client.get(
+        "/sandbox/requests",
+        headers=ADMIN,
+        query_string={"limit": 2, "cursor": first["pagination"]["next_cursor"]},
+    )
+
+    assert after.status_code == 200, after.json
+    assert [e["id"] for e in after.json["data"]] == ["1"]
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_an_entry_with_a_lone_surrogate_is_kept_alike_on_every_store(store, request):
+    # JSON may escape a lone surrogate; UTF-8 cannot hold one. Redis's entry was dropped.
+    config = {}
+    if store == "redis":
+        config = {"MESSPUNKT_STORE_URL": request.getfixturevalue("store_url"),
+                  "MESSPUNKT_SIGNING_KEY": request.getfixturevalue("signing_key"),
+                  "MESSPUNKT_SECRET_KEY": "cursor-secret"}  # fmt: skip
+    client = app_with(**config).test_client()
+
+    client.post("/oauth/revoke", data='{"token": "x", "x": "\\udfff"}',
+                content_type="application/json")  # fmt: skip
+
+    [entry] = log(client)
+    assert (entry["path"], entry["request_body"]) == ("/oauth/revoke", {"token": R, "x": "\ufffd"})
 
 
 def test_the_logs_own_reads_are_not_logged(client):

@@ -13,8 +13,11 @@ is there, in the query string and in the `/oauth` bodies, the only bodies kept.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
 import json
+import re
 import time
 from datetime import datetime
 from typing import Any
@@ -26,6 +29,7 @@ from .bodies import FORM_READ, READ
 from .json import DocumentResponse, loads
 
 REDACTED = "[redacted]"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Members and parameters whose value is a secret, wherever they appear (RFC 6749 §4.1.3,
 # §5.1, §6, §2.3.1; RFC 7636 §4.5; RFC 7009 §2.1; RFC 7662 §2.1; RFC 7591 §3.2.1).
 SECRETS = frozenset({
@@ -115,7 +119,8 @@ class _Seen:
         environ = current.environ
         if oauth:
             self.request_body = _request_body(environ)
-            if environ.get("HTTP_AUTHORIZATION", "")[:6].lower() == "basic ":
+            header = environ.get("HTTP_AUTHORIZATION", "")
+            if header[:6].lower() == "basic " and _names_a_user(header[6:]):
                 try:
                     credentials = current.authorization
                 except ValueError:  # werkzeug's base64 of a header that is not ASCII
@@ -157,6 +162,15 @@ class _Seen:
         return self.basic_user
 
 
+def _names_a_user(credentials: str) -> bool:
+    """Whether Basic credentials hold `user-id ":" password` (RFC 7617 §2). Without the
+    colon the whole is no user-id, and may well be a secret: it is never logged."""
+    try:
+        return b":" in base64.b64decode(credentials.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        return False
+
+
 def _request_body(environ: dict[str, Any]) -> Any:
     """The /oauth body as read (form or JSON), redacted; None when none was read."""
     raw = environ.get(READ)
@@ -195,12 +209,20 @@ def _answer(response: Response) -> Any:
 
 
 def redact(value: Any) -> Any:
-    """Return `value` with every secret member's value replaced, however deep."""
+    """Return `value` with every secret member's value replaced, however deep, and every
+    lone surrogate (JSON may escape one, UTF-8 cannot hold it) replaced by U+FFFD, so
+    that every store can write the entry."""
     if isinstance(value, dict):
-        return {k: REDACTED if k in SECRETS else redact(v) for k, v in value.items()}
+        return {_text(k): REDACTED if k in SECRETS else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
+    if isinstance(value, str):
+        return _text(value)
     return value
+
+
+def _text(text: str) -> str:
+    return text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text)
 
 
 def _may_hold_secret(query: str) -> bool:
@@ -212,5 +234,9 @@ def _query(raw: str) -> str:
     """The query string with every secret parameter's value redacted (WSGI's latin-1 str)."""
     if not raw:
         return ""
+    if not raw.isascii():
+        # The bytes as sent, read as UTF-8: é arrives as the two latin-1 characters Ã©.
+        with contextlib.suppress(UnicodeEncodeError):
+            raw = raw.encode("latin-1").decode(errors="replace")
     pairs = parse_qsl(raw, keep_blank_values=True)
     return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
