@@ -331,6 +331,59 @@ def test_a_replayed_refresh_token_revokes_the_session(store):
     assert rotate(store, current, replay_at + SECOND)[0] == Refused(Refusal.SESSION_REVOKED)
 
 
+@pytest.mark.parametrize(
+    ("at", "answer", "revoked"),
+    [(T0 + 7 * DAY - SECOND, Refusal.REFRESH_REPLAYED, True),
+     (T0 + 7 * DAY, Refusal.REFRESH_EXPIRED, False)],
+    ids=["the second before its expiry", "at its expiry"],
+)  # fmt: skip
+def test_a_rotated_token_replayed_once_it_expired_is_expired_and_ends_nothing(
+    store, at, answer, revoked
+):
+    # Replay is detected until the token's own expiry (stores/retention.py), whether or not
+    # the store has forgotten it yet: after that it is an expired token, and the session's
+    # current one works on. Memory and Redis answered apart, and memory by its sweeps.
+    session, first = open_session(store)
+    current = rotated(store, first, T0 + DAY)
+
+    assert rotate(store, first, at)[0] == Refused(answer)
+
+    found = store.session(session.id)
+    assert found is not None
+    assert (found.revoked_at is not None) is revoked
+    assert isinstance(rotate(store, current, at)[0], Refused) is revoked
+
+
+def test_a_replay_after_the_sessions_cap_is_expired_and_leaves_it_expired(store):
+    session, first = open_session(store)
+    current = first
+    for day in (6, 12, 18, 24):
+        current, before = rotated(store, current, T0 + day * DAY), current
+    at = T0 + 30 * DAY  # the session's cap, which no refresh token outlives
+
+    assert rotate(store, before, at)[0] == Refused(Refusal.REFRESH_EXPIRED)
+
+    found = store.session(session.id)
+    assert found is not None
+    assert (found.revoked_at, found.state(at)) == (None, SessionState.EXPIRED)
+
+
+@pytest.mark.parametrize(
+    ("at", "ended"), [(T0 + 7 * DAY - SECOND, True), (T0 + 7 * DAY, False)],
+    ids=["the second before its expiry", "at its expiry"],
+)  # fmt: skip
+def test_revoking_a_refresh_token_once_it_expired_ends_nothing(store, at, ended):
+    # RFC 7009 §2.2: an invalid token is answered 200 and nothing more.
+    session, first = open_session(store)
+    rotated(store, first, T0 + DAY)
+
+    assert store.revoke_refresh_token(digest(first), CLIENT, "revoked by the client", at) is ended
+
+    found = store.session(session.id)
+    assert found is not None
+    assert (found.revoked_at is not None) is ended
+
+
 def test_a_second_replay_records_nothing_more(store):
     session, first = open_session(store)
     rotated(store, first, T0 + DAY)

@@ -244,6 +244,10 @@ class InMemoryStore(SandboxStore):
             if session is None or token.client_id != client_id:
                 # RFC 6749 §6: the token must have been issued to this client.
                 return Refused(Refusal.REFRESH_OTHER_CLIENT)
+            # Expired first: a replay is detected until the token's own expiry (see
+            # retention), never later, whether or not a sweep has forgotten it yet.
+            if now >= token.expires_at or now >= session.expires_at:
+                return Refused(Refusal.REFRESH_EXPIRED)
             if token.rotated_at is not None:
                 if session.revoked_at is None:
                     detail = "a rotated refresh token was presented again"
@@ -252,8 +256,6 @@ class InMemoryStore(SandboxStore):
                 return Refused(Refusal.REFRESH_REPLAYED)
             if session.revoked_at is not None:
                 return Refused(Refusal.SESSION_REVOKED)
-            if now >= token.expires_at or now >= session.expires_at:
-                return Refused(Refusal.REFRESH_EXPIRED)
             extra = [scope for scope in scopes if scope not in session.scopes]
             if extra:
                 return Refused(Refusal.SCOPE_NOT_GRANTED, " ".join(extra))
@@ -267,8 +269,8 @@ class InMemoryStore(SandboxStore):
         with self._lock:
             self._held.sweep_if_due(now)
             token = self._held.refresh_tokens.get(token_hash)
-            if token is None or token.client_id != client_id:
-                return False
+            if token is None or token.client_id != client_id or now >= token.expires_at:
+                return False  # RFC 7009 §2.2: an invalid token, answered and nothing more
             self._revoke(token.session_id, reason, now)
             return True
 

@@ -8,6 +8,11 @@ local skey = session_of(t[2], g)
 -- RFC 6749 §6: the token must have been issued to this client.
 if not skey or t[3] ~= ARGV[5] then return {'refused', 'refresh_other_client'} end
 local s = redis.call('HMGET', skey, 'revoked_at', 'expires_at', 'scopes')
+-- Expired first: a replay is detected until the token's own expiry, never later, as in
+-- memory, whose sweeps forget it then (retention.py).
+if tonumber(now) >= tonumber(t[4]) or tonumber(now) >= tonumber(s[2]) then
+  return {'refused', 'refresh_expired'}
+end
 if t[5] ~= '' then
   if s[1] == '' then
     record(t[2], now, 'replay_detected', 'a rotated refresh token was presented again')
@@ -16,9 +21,6 @@ if t[5] ~= '' then
   return {'refused', 'refresh_replayed'}
 end
 if s[1] ~= '' then return {'refused', 'session_revoked'} end
-if tonumber(now) >= tonumber(t[4]) or tonumber(now) >= tonumber(s[2]) then
-  return {'refused', 'refresh_expired'}
-end
 -- RFC 6749 §6: a refresh may narrow the scope, never widen it.
 local granted, extra = {}, {}
 for scope in string.gmatch(s[3], '%S+') do granted[scope] = true end
