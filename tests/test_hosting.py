@@ -420,6 +420,30 @@ def test_a_revocation_through_one_worker_holds_at_every_worker_and_cursors_trave
     assert {call(gunicorn, "/v1/whoami", headers=bearer)[0] for _ in range(20)} == {401}
 
 
+def test_a_frozen_clock_keeps_a_code_the_store_would_have_collected_in_real_time(
+    store_url, signing_key
+):
+    # A 1 s code and no grace: its real-time TTL from its lifetime was 1 s, and real time
+    # runs on while the sandbox clock stands still. Valid by that clock, it must redeem.
+    app = create_app(hosted(store_url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT,
+                            MESSPUNKT_CODE_TTL=1, MESSPUNKT_STORE_GRACE=0))  # fmt: skip
+    client = app.test_client()
+    verifier = "v" * 43
+    challenge = "7w_YNF9DSfIdPf_pRjSq646_kPr-2-o9NAl16JGghdM"  # S256 of 43 times "v"
+    answer = client.post("/oauth/authorize", data={
+        "client_id": "sandbox-demo-client", "redirect_uri": "http://localhost:3000/callback",
+        "scope": "read:units", "code_challenge": challenge, "code_challenge_method": "S256",
+        "property": "6fb74d25-5517-4dcc-ae8b-0914579ab036", "decision": "approve"})  # fmt: skip
+    code = answer.headers["Location"].split("code=")[1].split("&")[0]
+
+    time.sleep(1.5)  # real time only: the sandbox clock stands at FROZEN_AT
+    redeemed = client.post("/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "client_id": "sandbox-demo-client",
+        "redirect_uri": "http://localhost:3000/callback", "code_verifier": verifier})  # fmt: skip
+
+    assert redeemed.status_code == 200, redeemed.get_json()
+
+
 def test_with_short_lifetimes_every_record_leaves_the_store_once_they_have_passed(
     store_url, signing_key
 ):

@@ -849,6 +849,57 @@ def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing
     assert store.sessions() == []
 
 
+def test_on_redis_a_frozen_clock_keeps_every_record_as_long_as_it_may_stay_frozen(request):
+    # Real time runs while a frozen sandbox clock stands still: a TTL from a record's own
+    # lifetime (a code's 5 minutes and the grace) collected what the sandbox still held
+    # valid. FIRST_STATE is frozen at T0. A sandbox without an end keeps its records
+    # FROZEN_KEEP at least; a partner's, as long as the sandbox itself lives.
+    from messpunkt.stores.redis import FROZEN_KEEP
+
+    store = redis_store(request)
+    code = add_code(store)
+    _, refresh_token = open_session(store)
+    ttls = [store.client.ttl(store.prefix + "code:" + digest(code)),
+            store.client.ttl(store.prefix + "rt:" + digest(refresh_token))]  # fmt: skip
+    assert min(ttls) >= FROZEN_KEEP.total_seconds() - 1
+
+    ending = redis_store(request)
+    ending.client.expire(ending.prefix + "sbx", 90 * 86400)
+    code = add_code(ending)
+    assert ending.client.ttl(ending.prefix + "code:" + digest(code)) >= 90 * 86400 - 1
+
+
+def test_on_redis_freezing_the_clock_keeps_what_was_made_while_it_ran(request):
+    import redis as redis_py
+
+    from messpunkt.stores.redis import FROZEN_KEEP, RedisStore
+
+    client = redis_py.Redis.from_url(request.getfixturevalue("redis_server").url)
+    request.addfinalizer(client.close)
+    running = SandboxState(ClockState.starting(None), 1, "default", hash_admin_key("key"))
+    store = RedisStore.create(client, fresh("sandbox"), running)
+    now = running.clock.now(datetime.now(UTC))
+    grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
+    new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, now + 30 * 60 * SECOND)
+    issued = store.start_session(new, grant, Issue(HOUR), now)
+    key = store.prefix + "s:" + issued.session.id
+    assert client.ttl(key) <= 30 * 60 + 600  # its lifetime and the grace, while it runs
+
+    store.move_clock(lambda clock: clock.freeze(datetime.now(UTC)))
+
+    assert client.ttl(key) >= FROZEN_KEEP.total_seconds() - 1
+    assert client.ttl(store.prefix + "sessions") >= FROZEN_KEEP.total_seconds() - 1  # its index
+
+
+def test_the_lua_scripts_keep_frozen_records_as_long_as_the_store_says():
+    from importlib.resources import files
+
+    from messpunkt.stores.redis import FROZEN_KEEP
+
+    common = (files("messpunkt.stores") / "lua" / "common.lua").read_text()
+    assert f"local FROZEN_KEEP = {int(FROZEN_KEEP.total_seconds())} " in common
+
+
 def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_only_those(
     request,
 ):

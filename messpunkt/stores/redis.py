@@ -9,7 +9,9 @@ bumps it and every older record is unreachable at once.
 
 Instants are sandbox-clock milliseconds. Real-time TTLs only collect the
 garbage (a record's own lifetime plus `grace`); whether something is valid is
-always decided against the sandbox's clock, inside the script.
+always decided against the sandbox's clock, inside the script. While that clock
+is frozen, real time runs on and a lifetime says nothing about when a record
+may go: records are then kept as long as the sandbox lives, or FROZEN_KEEP.
 """
 
 from __future__ import annotations
@@ -163,7 +165,23 @@ class RedisStore(SandboxStore):
                 "move_clock", old["frozen_at"], old["offset"], new["frozen_at"], new["offset"]
             )
             if swapped:
+                if moved.frozen and not current.clock.frozen:
+                    self._keep_while_frozen()
                 return replace(current, clock=moved)
+
+    def _keep_while_frozen(self) -> None:
+        """Give every record made while the clock ran the TTL of one made while it stands
+        (common.lua's `expire`), never a shorter one: one made since has it already.
+
+        Garbage collection only, so not one step with the freeze: SCAN walks the keyspace
+        in slices (as ending a sandbox does) rather than blocking Redis in a script.
+        """
+        left = self.client.ttl(self.prefix + "sbx")
+        keep = left if left > 0 else int(FROZEN_KEEP.total_seconds())
+        pipe = self.client.pipeline(transaction=False)
+        for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
+            pipe.expire(key, keep, gt=True)  # a key kept for good stays so
+        pipe.execute()
 
     def reset(self, data_set: str | None = None) -> SandboxState:
         while True:  # compare-and-set on the clock, as move_clock: the rules ended by now go
@@ -417,6 +435,12 @@ class RedisStore(SandboxStore):
 
 class StoreUnavailable(ConnectionError):
     """The store cannot be reached; the request may be tried again shortly."""
+
+
+# How long a record outlasts the moment it was written while the sandbox clock stands still,
+# in a sandbox without an end of its own (the default); a partner's keeps it as long as it
+# lives. Also in common.lua (FROZEN_KEEP), which a test holds equal to this.
+FROZEN_KEEP = timedelta(days=7)
 
 
 def connect(url: str) -> redis.Redis:

@@ -11,10 +11,23 @@ local function fmt(n) return string.format('%.0f', n) end
 -- The sandbox's generation; a sandbox that is gone has none, and no record matches '-'.
 local function generation() return redis.call('HGET', P .. 'sbx', 'gen') or '-' end
 
+-- Seconds a record outlasts its writing while the clock stands still, in a sandbox without
+-- an end (redis.py's FROZEN_KEEP, 7 days).
+local FROZEN_KEEP = 604800 -- seconds
+
 -- Real-time TTLs only collect garbage; validity is always decided on the sandbox clock.
+-- While it is frozen, real time runs on and the sandbox's instant does not: a TTL from the
+-- record's lifetime would collect what the sandbox still holds valid. It is kept as long
+-- as the sandbox lives then, or FROZEN_KEEP (redis.py `_keep_while_frozen` does the same
+-- for what was written before the freeze).
 local function expire(key, ends, now)
   local seconds = math.floor((tonumber(ends) - tonumber(now)) / 1000) + GRACE
   if seconds < GRACE then seconds = GRACE end
+  if redis.call('HGET', P .. 'sbx', 'frozen_at') ~= '' then
+    local left = redis.call('TTL', P .. 'sbx')
+    if left < 0 then left = FROZEN_KEEP end
+    if left > seconds then seconds = left end
+  end
   redis.call('EXPIRE', key, seconds)
 end
 
