@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -75,3 +76,21 @@ class Fault:
         rule = json.loads(text)
         until = rule.pop("until")
         return cls(**rule, count=count, until=datetime.fromisoformat(until) if until else None)
+
+
+class DelayPlaces:
+    """How many requests of one process may wait in injected delays at once.
+
+    A delay holds a server thread while it waits. Every sandbox of a process shares its
+    threads, so one partner's delays must leave the rest of them to everyone else.
+    """
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self._free = threading.BoundedSemaphore(most)
+
+    def acquire(self, blocking: bool = False) -> bool:
+        return self._free.acquire(blocking=blocking)
+
+    def release(self) -> None:
+        self._free.release()

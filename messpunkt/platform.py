@@ -20,6 +20,7 @@ from .clock import ClockState, system_time
 from .config import DATA_SET_NAME, data_set_directories
 from .data_document import export_directory, is_upload, load_canonical, upload
 from .dataset import DataSet, load_dataset
+from .faults import DelayPlaces
 from .oauth.access_tokens import AccessTokenClaims, AccessTokens, SigningKey
 from .oauth.bearer import bearer_token
 from .oauth.docs_client import docs_client
@@ -64,6 +65,8 @@ class Platform:
         operator_key = config["MESSPUNKT_OPERATOR_KEY"]
         self.operator_key_hash = hash_admin_key(operator_key) if operator_key else None
         self.controls_enabled = config["MESSPUNKT_SANDBOX_CONTROLS"] == "on"
+        # Half the process's threads may wait in injected delays (web.fault_injection).
+        self.delays = DelayPlaces(max(1, config["MESSPUNKT_THREADS"] // 2))
         self.lifetimes = Lifetimes(
             code=timedelta(seconds=config["MESSPUNKT_CODE_TTL"]),
             access_token=timedelta(seconds=config["MESSPUNKT_ACCESS_TOKEN_TTL"]),

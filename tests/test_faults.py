@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -131,6 +132,40 @@ def test_a_delay_answers_as_usual_after_waiting(client, tokens, monkeypatch):
         200, 200, 200,
     ]  # fmt: skip
     assert waited == [0.25, 0.25]
+
+
+def test_delays_hold_at_most_half_the_threads_and_the_next_is_a_503_that_spends_nothing(
+    monkeypatch,
+):
+    # A partner's 30 s delays on every thread of a hosted process kept every other partner
+    # waiting (29.7 s for the default sandbox's metadata with 4 threads). Half the threads
+    # may wait in delays; past that, the delayed request is a 503 and its count is kept.
+    client = app_with(MESSPUNKT_THREADS=4).test_client()
+    tokens = obtain_tokens(client)
+    rule = arm(client, method="GET", path="/v1/whoami", delay_ms=30000, count=5)
+    waiting, release = threading.Semaphore(0), threading.Event()
+
+    def sleep(seconds: float) -> None:
+        waiting.release()
+        release.wait(10)
+
+    monkeypatch.setattr(fault_injection.time, "sleep", sleep)
+    with ThreadPoolExecutor(2) as pool:
+        held = [pool.submit(client.get, "/v1/whoami", headers=tokens.bearer) for _ in range(2)]
+        assert all(waiting.acquire(timeout=10) for _ in held)
+
+        refused = client.get("/v1/whoami", headers=tokens.bearer)
+
+        assert (refused.status_code, refused.headers["Retry-After"]) == (503, "1")
+        assert refused.json["detail"] == (
+            f"an injected delay (sandbox rule {rule['id']}) was not held: 2 delayed requests "
+            "already wait in this process, the most it holds (half its threads)"
+        )
+        assert armed(client)[0]["count"] == 3
+        release.set()
+        assert [answer.result().status_code for answer in held] == [200, 200]
+    assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 200  # a slot again
+    assert armed(client)[0]["count"] == 2
 
 
 def test_a_fault_until_an_instant_ends_with_the_sandbox_clock(client, tokens):

@@ -19,7 +19,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from ..faults import PATHS, RETRY_STATUSES, Fault
 from ..oauth.bearer import revoked_token
 from ..sandbox import Sandbox
-from .context import sandbox
+from .context import platform, sandbox
 from .json import json_response
 from .problems import problem, problem_from_oauth_error
 
@@ -48,21 +48,52 @@ def inject(served: Sandbox) -> None:
     for fault in served.state.faults:
         if not fault.matches(method, path, served.now):
             continue
+        if fault.delay_ms is not None:
+            if _delay(served, fault):
+                return
+            continue  # another request took its last one
         if fault.count is not None and not served.store.take_fault(fault.id):
             continue  # another request took its last one
         g.injected_fault = fault.id
-        if fault.delay_ms is not None:
-            time.sleep(fault.delay_ms / 1000)  # a real delay, on the machine's clock
-            return
         _answer(fault)
+
+
+def _delay(served: Sandbox, fault: Fault) -> bool:
+    """Wait as `fault` says, holding one of the process's places for a delayed request.
+
+    A delay holds a server thread: one partner's delays on every thread kept every other
+    partner (every sandbox of the process) waiting. At most half the threads wait at
+    once; past that the request is a 503 with Retry-After, and the rule's count is kept.
+    Return False when another request took the rule's last count first.
+    """
+    places = platform().delays
+    if not places.acquire(blocking=False):
+        detail = (
+            f"an injected delay (sandbox rule {fault.id}) was not held: {places.most} delayed "
+            "requests already wait in this process, the most it holds (half its threads)"
+        )
+        _respond(503, detail, retry_after=1)
+    try:
+        if fault.count is not None and not served.store.take_fault(fault.id):
+            return False
+        g.injected_fault = fault.id
+        assert fault.delay_ms is not None
+        time.sleep(fault.delay_ms / 1000)  # a real delay, on the machine's clock
+        return True
+    finally:
+        places.release()
 
 
 def _answer(fault: Fault) -> NoReturn:
     detail = DETAIL.format(id=fault.id)
     if fault.invalid_token:
         abort(problem_from_oauth_error(revoked_token()))
-    status = fault.status or 500
-    headers = {"Retry-After": str(fault.retry_after)} if status in RETRY_STATUSES else {}
+    _respond(fault.status or 500, detail, fault.retry_after)
+
+
+def _respond(status: int, detail: str, retry_after: int | None) -> NoReturn:
+    """Answer `status` in the endpoint's own format, with Retry-After where it belongs."""
+    headers = {"Retry-After": str(retry_after)} if status in RETRY_STATUSES else {}
     if request.path == "/oauth/authorize":
         html = render_template("error.html", description=detail, status=status)
         abort(Response(html, status=status, headers=headers, mimetype="text/html"))
