@@ -141,14 +141,17 @@ class LiveServer:
     """The sandbox served by waitress from a background thread on a free port."""
 
     def __init__(self, config: Mapping[str, Any] | None = None, threads: int = 4) -> None:
-        settings = dict(config or {})
+        # The app knows its threads (half of them may wait in injected delays).
+        settings = {"MESSPUNKT_THREADS": threads, **(config or {})}
         # Checked before anything is bound, and held to the limits the command keeps
         # (the declared body over the limit refused at once, the header, timeout and
         # connection limits); a setting refused here leaves nothing open.
-        limits = Limits.from_config(resolve(settings))
+        resolved = resolve(settings)
+        limits = Limits.from_config(resolved)
         late_app = _LateApp()
         # Our own socket map (create_server's `map`), so stopping needs no private attribute.
         self._sockets: dict[int, Any] = {}
+        threads = resolved["MESSPUNKT_THREADS"]
         self._server = waitress_server(late_app, host="127.0.0.1", port=0, threads=threads,
                                        ident="waitress", limits=limits,
                                        sockets=self._sockets)  # fmt: skip

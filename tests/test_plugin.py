@@ -270,6 +270,14 @@ def test_the_live_server_keeps_the_connection_limits_of_its_config():
     assert kept == (7, 12)
 
 
+@pytest.mark.parametrize(("config", "threads"), [({}, 4), ({"MESSPUNKT_THREADS": 6}, 6)])
+def test_the_live_server_and_its_app_agree_on_its_threads(config, threads):
+    # Half of them may wait in injected delays: the app must know how many there are.
+    with LiveServer(config) as server:
+        served = server._server.adj.threads
+    assert (served, server.app.extensions["messpunkt"].delays.most) == (threads, threads // 2)
+
+
 def _open_files() -> list[str]:
     return sorted(os.listdir("/proc/self/fd"))
 
