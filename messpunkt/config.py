@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .clock import LATEST
+
 
 def _installed_fixtures() -> Path:
     """Return the fixtures shipped as `messpunkt.sandbox_data` as a directory on disk."""
@@ -213,16 +215,21 @@ def _is_http_url(text: Any) -> bool:
 
 
 def _check_frozen_at(frozen_at: Any) -> None:
-    """Refuse a MESSPUNKT_FROZEN_AT the platform could not read as an instant."""
+    """Refuse a MESSPUNKT_FROZEN_AT the clock could not stand at: not an instant, one
+    without its offset, or one past the clock's last (clock.LATEST)."""
     if frozen_at == "":
         return
     try:
-        datetime.fromisoformat(frozen_at)
+        instant = datetime.fromisoformat(frozen_at)
+        fits = instant.tzinfo is not None and instant <= LATEST
     except (TypeError, ValueError):
+        fits = False
+    if not fits:
         raise ValueError(
-            "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
-            f"or empty for real time, not {frozen_at!r}"
-        ) from None
+            "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant with its UTC offset, such as "
+            f"2026-11-23T09:00:00+00:00, up to the year {LATEST.year}, or empty for real time, "
+            f"not {frozen_at!r}"
+        )
 
 
 # With a shared store, every worker and every host must sign, verify and page alike.

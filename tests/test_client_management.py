@@ -570,6 +570,27 @@ def test_an_update_of_the_name_and_redirect_uris_keeps_the_sessions(client):
     assert whoami(client, tokens["access_token"]).status_code == 200
 
 
+def test_on_redis_a_registration_kept_before_grant_bases_keeps_its_sessions_on_a_rename(
+    client, store_config
+):
+    # Kept by an earlier version, a registration has no `basis` beside its secret hash: a
+    # rename must not read as a change of what it may be granted.
+    if not store_config:
+        pytest.skip("a Redis record")
+    store = client.application.extensions["messpunkt"].store
+    reg = registered(client, ADMIN_KEY, CODE_CLIENT)
+    tokens = code_flow(client, reg)
+    store.client.hdel(store.prefix + "client:" + reg["client_id"], "basis")
+    update = {**CODE_CLIENT, "client_id": reg["client_id"], "client_name": "Neuer Name"}
+
+    assert client.put(path(reg), json=update, headers=management(reg)).status_code == 200
+
+    assert whoami(client, tokens["access_token"]).status_code == 200
+    taken_away = {**update, "scope": "read:units"}
+    assert client.put(path(reg), json=taken_away, headers=management(reg)).status_code == 200
+    assert whoami(client, tokens["access_token"]).status_code == 401  # the basis was written
+
+
 def test_a_service_client_whose_properties_change_loses_its_tokens(client):
     reg = registered(client, ADMIN_KEY, SERVICE_CLIENT)
     credentials = basic(reg["client_id"], reg["client_secret"])

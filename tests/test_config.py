@@ -125,11 +125,15 @@ def test_an_absolute_http_issuer_is_taken(issuer):
 # The frozen clock
 
 
-@pytest.mark.parametrize("frozen_at", ["garbage", "2026-13-01T00:00:00+00:00", "tomorrow", 5])
+@pytest.mark.parametrize("frozen_at", [
+    "garbage", "2026-13-01T00:00:00+00:00", "tomorrow", 5,
+    "2026-11-23T09:00:00",  # no offset: which instant is it?
+    "9999-12-31T00:00:00+00:00",  # past the clock's last instant: the first token was a 500
+])  # fmt: skip
 def test_a_frozen_instant_that_is_not_one_is_refused_naming_the_setting(frozen_at):
     assert refusal({"MESSPUNKT_FROZEN_AT": frozen_at}) == (
-        "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant such as 2026-11-23T09:00:00+00:00, "
-        f"or empty for real time, not {frozen_at!r}"
+        "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant with its UTC offset, such as "
+        f"2026-11-23T09:00:00+00:00, up to the year 9000, or empty for real time, not {frozen_at!r}"
     )
 
 

@@ -162,6 +162,8 @@ def test_delays_hold_at_most_half_the_threads_and_the_next_is_a_503_that_spends_
             "already wait in this process, the most it holds (half its threads)"
         )
         assert armed(client)[0]["count"] == 3
+        logged = client.get("/sandbox/requests?path=/v1/whoami", headers=ADMIN).json["data"][0]
+        assert (logged["status"], logged["injected_fault"]) == (503, rule["id"])
         release.set()
         assert [answer.result().status_code for answer in held] == [200, 200]
     assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 200  # a slot again

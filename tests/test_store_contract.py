@@ -891,6 +891,46 @@ def test_on_redis_freezing_the_clock_keeps_what_was_made_while_it_ran(request):
     assert client.ttl(store.prefix + "sessions") >= FROZEN_KEEP.total_seconds() - 1  # its index
 
 
+def test_on_redis_a_freeze_whose_keeping_failed_keeps_on_the_next_move(request, monkeypatch):
+    # The freeze is one step and the keeping (a SCAN) another: one that failed is done by
+    # the next move that leaves the clock frozen, an advance or the same freeze again.
+    import redis as redis_py
+
+    from messpunkt.stores.redis import FROZEN_KEEP, RedisStore
+
+    client = redis_py.Redis.from_url(request.getfixturevalue("redis_server").url)
+    request.addfinalizer(client.close)
+    running = SandboxState(ClockState.starting(None), 1, "default", hash_admin_key("key"))
+    store = RedisStore.create(client, fresh("sandbox"), running)
+    now = running.clock.now(datetime.now(UTC))
+    grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
+    new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, now + 30 * 60 * SECOND)
+    key = store.prefix + "s:" + store.start_session(new, grant, Issue(HOUR), now).session.id
+    keep = RedisStore._keep_while_frozen
+
+    def fails_once(self):
+        monkeypatch.setattr(RedisStore, "_keep_while_frozen", keep)
+        raise redis_py.ConnectionError("gone for a moment")
+
+    monkeypatch.setattr(RedisStore, "_keep_while_frozen", fails_once)
+    with pytest.raises(redis_py.ConnectionError):
+        store.move_clock(lambda clock: clock.freeze(datetime.now(UTC)))
+    assert store.state().clock.frozen and client.ttl(key) <= 30 * 60 + 600
+
+    store.move_clock(lambda clock: clock.advance(datetime.now(UTC), SECOND))
+
+    assert client.ttl(key) >= FROZEN_KEEP.total_seconds() - 1
+
+
+def test_on_redis_a_record_written_as_its_sandbox_ends_keeps_the_usual_ttl(request):
+    # A request in flight as its sandbox ends may still write; without the sandbox's state
+    # there is no frozen clock to keep the record for, and it goes with its own lifetime.
+    store = redis_store(request)
+    store.client.delete(store.prefix + "sbx")
+    code = add_code(store)
+    assert store.client.ttl(store.prefix + "code:" + digest(code)) == 5 * 60 + 600
+
+
 def test_the_lua_scripts_keep_frozen_records_as_long_as_the_store_says():
     from importlib.resources import files
 

@@ -165,7 +165,7 @@ class RedisStore(SandboxStore):
                 "move_clock", old["frozen_at"], old["offset"], new["frozen_at"], new["offset"]
             )
             if swapped:
-                if moved.frozen and not current.clock.frozen:
+                if moved.frozen:  # again on every move: one that failed is done by the next
                     self._keep_while_frozen()
                 return replace(current, clock=moved)
 

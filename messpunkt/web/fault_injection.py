@@ -68,6 +68,7 @@ def _delay(served: Sandbox, fault: Fault) -> bool:
     """
     places = platform().delays
     if not places.acquire(blocking=False):
+        g.injected_fault = fault.id  # its rule's answer, though not the one it asked for
         detail = (
             f"an injected delay (sandbox rule {fault.id}) was not held: {places.most} delayed "
             "requests already wait in this process, the most it holds (half its threads)"

@@ -23,7 +23,8 @@ local FROZEN_KEEP = 604800 -- seconds
 local function expire(key, ends, now)
   local seconds = math.floor((tonumber(ends) - tonumber(now)) / 1000) + GRACE
   if seconds < GRACE then seconds = GRACE end
-  if redis.call('HGET', P .. 'sbx', 'frozen_at') ~= '' then
+  local frozen = redis.call('HGET', P .. 'sbx', 'frozen_at')
+  if frozen and frozen ~= '' then  -- (no state: the sandbox ended, its records go as usual)
     local left = redis.call('TTL', P .. 'sbx')
     if left < 0 then left = FROZEN_KEEP end
     if left > seconds then seconds = left end

@@ -9,7 +9,7 @@ local before = redis.call('HMGET', key, 'secret_hash', 'basis')
 redis.call('HSET', key, 'doc', ARGV[4], 'secret_hash', ARGV[5], 'basis', ARGV[8])
 if before[1] ~= ARGV[5] then
   revoke_client(ARGV[3], ARGV[7], ARGV[6])
-elseif before[2] ~= ARGV[8] then
+elseif before[2] and before[2] ~= ARGV[8] then  -- none: kept before bases were, unknown
   revoke_client(ARGV[3], ARGV[9], ARGV[6])
 end
 return 1
