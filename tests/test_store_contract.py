@@ -633,6 +633,15 @@ def test_sessions_are_listed_newest_first_with_their_events(store):
     assert store.session("no-such-session") is None
 
 
+def test_sessions_opened_at_one_instant_are_listed_alike_on_every_store(store):
+    # A frozen clock opens them all at T0: newest first cannot tell them apart, so the id
+    # does, the higher first, on every store (memory gave insertion order, Redis the
+    # sorted set's).
+    ids = [open_session(store, T0)[0].id for _ in range(5)]
+
+    assert [s.id for s in store.sessions()] == sorted(ids, reverse=True)
+
+
 def test_a_session_keeps_its_start_and_its_newest_events(store):
     session, token = open_session(store)
     for minute in range(1, EVENTS_KEPT + 10):

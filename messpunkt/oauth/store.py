@@ -137,6 +137,12 @@ class Session:
         return list(self.events)
 
 
+def newest_first(session: Session) -> tuple[datetime, str]:
+    """The key every store lists sessions by, reversed: by when they were opened, and
+    those opened at one instant (a frozen clock) by id, so every store lists them alike."""
+    return session.created_at, session.id
+
+
 @dataclass(frozen=True, slots=True)
 class RefreshToken:
     token_hash: str
@@ -334,4 +340,4 @@ class AuthStore(ABC):
 
     @abstractmethod
     def sessions(self) -> Sequence[Session]:
-        """Read every session with its events, newest first."""
+        """Read every session with its events, newest first (`newest_first`)."""

@@ -41,6 +41,7 @@ from ..oauth.store import (
     Session,
     SessionEvent,
     SessionKind,
+    newest_first,
 )
 from ..sandbox import LoggedRequest, SandboxState, SandboxStore
 from .retention import Held
@@ -323,7 +324,7 @@ class InMemoryStore(SandboxStore):
     def sessions(self) -> Sequence[Session]:
         with self._lock:
             found = [self._with_events(s) for s in self._held.sessions.values()]
-        return sorted(found, key=lambda s: s.created_at, reverse=True)
+        return sorted(found, key=newest_first, reverse=True)
 
     # Registered clients
 

@@ -52,6 +52,7 @@ from ..oauth.store import (
     Refused,
     Session,
     SessionKind,
+    newest_first,
 )
 from ..sandbox import LoggedRequest, SandboxState, SandboxStore
 from .redis_log import writer
@@ -366,7 +367,7 @@ class RedisStore(SandboxStore):
     def sessions(self) -> Sequence[Session]:
         ids = [sid.decode() for sid in self.client.zrange(self.prefix + "sessions", 0, -1)]
         found = self._sessions(ids)
-        return sorted(found, key=lambda s: s.created_at, reverse=True)
+        return sorted(found, key=newest_first, reverse=True)
 
     def _sessions(self, ids: list[str]) -> list[Session]:
         pipe = self.client.pipeline(transaction=False)
