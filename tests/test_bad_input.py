@@ -688,6 +688,9 @@ CONTROLS = [
     case("token-name-control-characters",
          control("/sandbox/personal-access-tokens", {**PAT, "name": "a\u0000\u001b[2J"}), 400,
          problem(400, name=["Must not contain control characters."])),
+    case("token-name-lone-surrogate",  # memory kept it; Redis could not encode it: a 500
+         control("/sandbox/personal-access-tokens", {**PAT, "name": "a\ud800"}), 400,
+         problem(400, name=["Must be UTF-8 text (no lone surrogate)."])),
     case("token-name-huge",
          control("/sandbox/personal-access-tokens", {**PAT, "name": "n" * 101}), 400,
          problem(400, name=["Length must be between 1 and 100."])),

@@ -117,6 +117,10 @@ class PersonalAccessTokenCreateSchema(Schema):
             validate.Regexp(
                 r"^[^\x00-\x1f\x7f-\x9f]*$", error="Must not contain control characters."
             ),
+            # JSON may escape a lone surrogate; UTF-8 (and so Redis) cannot hold one.
+            validate.Regexp(
+                r"^[^\ud800-\udfff]*$", error="Must be UTF-8 text (no lone surrogate)."
+            ),
         ],
     )
     scopes = fields.List(
