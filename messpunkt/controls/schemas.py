@@ -107,6 +107,12 @@ class SessionQueryArgsSchema(PersonalAccessTokenQueryArgsSchema):
     client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
 
 
+def _utf8_text(text: str) -> None:
+    """JSON may escape a lone surrogate; UTF-8 (and so Redis) cannot hold one."""
+    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
+        raise ValidationError("Must be UTF-8 text (no lone surrogate).")
+
+
 class PersonalAccessTokenCreateSchema(Schema):
     tenant_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(
@@ -117,10 +123,7 @@ class PersonalAccessTokenCreateSchema(Schema):
             validate.Regexp(
                 r"^[^\x00-\x1f\x7f-\x9f]*$", error="Must not contain control characters."
             ),
-            # JSON may escape a lone surrogate; UTF-8 (and so Redis) cannot hold one.
-            validate.Regexp(
-                r"^[^\ud800-\udfff]*$", error="Must be UTF-8 text (no lone surrogate)."
-            ),
+            _utf8_text,
         ],
     )
     scopes = fields.List(
