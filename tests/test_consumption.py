@@ -326,7 +326,13 @@ def test_a_segment_ends_at_the_last_reading_and_the_rest_is_a_no_readings_gap(re
     assert segment.readings[1] == reading(last, "127.259")
     assert segment.readings[1].quality is Quality.MEASURED
     assert segment.consumption == Decimal("27.009")  # 127.259 - 100.250
-    assert result.gaps == (Gap(last, year.end, GapCause.NO_READINGS),)
+    if removed_at is None:
+        assert result.gaps == (Gap(last, year.end, GapCause.NO_READINGS),)
+    else:  # unread until its removal, and nothing installed after it
+        assert result.gaps == (
+            Gap(last, at(removed_at), GapCause.NO_READINGS),
+            Gap(at(removed_at), year.end, GapCause.NO_DEVICE_INSTALLED),
+        )
     assert result.complete is False
 
 
@@ -381,6 +387,25 @@ def test_a_device_installed_mid_window_leaves_a_no_device_installed_gap_before_i
     assert segment.consumption == Decimal("1.498")
     assert result.gaps == (Gap(quarter.start, at(installed), GapCause.NO_DEVICE_INSTALLED),)
     assert result.complete is False
+
+
+def test_a_gap_before_and_after_an_installation_is_two_gaps_each_with_its_cause():
+    # Installed on 10 February, read only from 1 April: before the installation nothing
+    # could be read, after it nothing was. One gap called no_readings said otherwise of
+    # January, and the same January asked alone said no_device_installed.
+    installed = "2025-02-10T09:40:00+01:00"
+    meter = device("late", monthly(2025, range(4, 7), ["10.000", "12.500", "15.250"]),
+                   installed_at=installed)  # fmt: skip
+    half = window(date(2025, 1, 1), date(2025, 5, 31))
+
+    result = measuring_point_consumption(point(), [meter], half)
+
+    first = at("2025-04-01T00:00:00+02:00")
+    assert result.gaps == (
+        Gap(half.start, at(installed), GapCause.NO_DEVICE_INSTALLED),
+        Gap(at(installed), first, GapCause.NO_READINGS),
+    )
+    assert result.consumption == Decimal("5.250")
 
 
 def test_a_device_removed_without_a_successor_leaves_a_no_device_installed_gap_after_it():

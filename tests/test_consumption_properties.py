@@ -558,23 +558,30 @@ def test_segments_are_never_extrapolated_and_with_the_gaps_they_tile_the_window(
         assert utc(window.start) <= utc(segment.start) and utc(segment.end) <= utc(window.end)
     pieces = sorted(
         [(utc(s.start), utc(s.end), "segment") for s in result.segments]
-        + [(utc(g.start), utc(g.end), "gap") for g in result.gaps]
+        + [(utc(g.start), utc(g.end), f"gap {g.cause}") for g in result.gaps]
     )
     cursor = utc(window.start)
     for (start, end, kind), following in zip(pieces, [*pieces[1:], None], strict=True):
         assert start == cursor and start < end
-        assert not (kind == "gap" and following is not None and following[2] == "gap")
+        # Gaps are whole: two in a row only where their cause changes.
+        assert not (kind.startswith("gap") and following is not None and following[2] == kind)
         cursor = end
     assert cursor == utc(window.end)
     assert result.complete is (result.gaps == ())
     event("complete" if result.complete else f"{len(result.gaps)} gap(s)")
+    moments = {utc(m) for d in scenario.devices for m in (d.installed_at, d.removed_at) if m}
     for gap in result.gaps:
-        installed = any(
-            utc(d.installed_at) < utc(gap.end)
-            and (d.removed_at is None or utc(d.removed_at) > utc(gap.start))
-            for d in scenario.devices
-        )
-        assert gap.cause is (GapCause.NO_READINGS if installed else GapCause.NO_DEVICE_INSTALLED)
+        # One cause for every part of a gap: cut where a device came or went, each part is
+        # no_readings exactly when some device was installed in it.
+        cuts = sorted(m for m in moments if utc(gap.start) < m < utc(gap.end))
+        for low, high in zip([utc(gap.start), *cuts], [*cuts, utc(gap.end)], strict=True):
+            installed = any(
+                utc(d.installed_at) < high and (d.removed_at is None or utc(d.removed_at) > low)
+                for d in scenario.devices
+            )
+            assert gap.cause is (
+                GapCause.NO_READINGS if installed else GapCause.NO_DEVICE_INSTALLED
+            )
 
 
 # Heat cost allocators --------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
+from itertools import pairwise
 
 from .model import Device, MeasuringPoint, Metric, Quality, Reading, Reason, RegisterRun
 
@@ -202,7 +203,26 @@ def _gaps(
             cursor, cursor_u = segment.end, end_u
     if cursor_u < window.utc_end:
         uncovered.append((cursor, window.end))
-    return tuple(Gap(start, end, _cause(start, end, devices)) for start, end in uncovered)
+    return tuple(gap for start, end in uncovered for gap in _by_cause(start, end, devices))
+
+
+def _by_cause(start: datetime, end: datetime, devices: list[Device]) -> list[Gap]:
+    """Name what left [start, end) uncovered, split where a device was installed or removed
+    within it: before an installation nothing could be read, after it nothing was."""
+    start_u, end_u = _utc(start), _utc(end)
+    cuts = sorted(
+        {moment for device in devices for moment in (device.installed_at, device.removed_at)
+         if moment is not None and start_u < _utc(moment) < end_u},
+        key=_utc,
+    )  # fmt: skip
+    gaps: list[Gap] = []
+    for low, high in pairwise([start, *cuts, end]):
+        cause = _cause(low, high, devices)
+        if gaps and gaps[-1].cause is cause:
+            gaps[-1] = Gap(gaps[-1].start, high, cause)
+        else:
+            gaps.append(Gap(low, high, cause))
+    return gaps
 
 
 def _cause(start: datetime, end: datetime, devices: list[Device]) -> GapCause:
