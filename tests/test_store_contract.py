@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from itertools import count
+from typing import Any
 
 import pytest
 from conftest import Logged
@@ -878,10 +879,12 @@ def test_on_redis_a_frozen_clock_keeps_every_record_as_long_as_it_may_stay_froze
     assert ending.client.ttl(ending.prefix + "code:" + digest(code)) >= 90 * 86400 - 1
 
 
-def test_on_redis_freezing_the_clock_keeps_what_was_made_while_it_ran(request):
+def running_with_a_session(request: pytest.FixtureRequest) -> tuple[Any, Any, str]:
+    """A Redis store whose clock runs on the wall, with a 30-minute client-credentials
+    session in it: the store, its client and the session's key."""
     import redis as redis_py
 
-    from messpunkt.stores.redis import FROZEN_KEEP, RedisStore
+    from messpunkt.stores.redis import RedisStore
 
     client = redis_py.Redis.from_url(request.getfixturevalue("redis_server").url)
     request.addfinalizer(client.close)
@@ -890,9 +893,15 @@ def test_on_redis_freezing_the_clock_keeps_what_was_made_while_it_ran(request):
     now = running.clock.now(datetime.now(UTC))
     grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
     new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, now + 30 * 60 * SECOND)
-    issued = store.start_session(new, grant, Issue(HOUR), now)
-    key = store.prefix + "s:" + issued.session.id
+    key = store.prefix + "s:" + store.start_session(new, grant, Issue(HOUR), now).session.id
     assert client.ttl(key) <= 30 * 60 + 600  # its lifetime and the grace, while it runs
+    return store, client, key
+
+
+def test_on_redis_freezing_the_clock_keeps_what_was_made_while_it_ran(request):
+    from messpunkt.stores.redis import FROZEN_KEEP
+
+    store, client, key = running_with_a_session(request)
 
     store.move_clock(lambda clock: clock.freeze(datetime.now(UTC)))
 
@@ -907,14 +916,7 @@ def test_on_redis_a_freeze_whose_keeping_failed_keeps_on_the_next_move(request, 
 
     from messpunkt.stores.redis import FROZEN_KEEP, RedisStore
 
-    client = redis_py.Redis.from_url(request.getfixturevalue("redis_server").url)
-    request.addfinalizer(client.close)
-    running = SandboxState(ClockState.starting(None), 1, "default", hash_admin_key("key"))
-    store = RedisStore.create(client, fresh("sandbox"), running)
-    now = running.clock.now(datetime.now(UTC))
-    grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
-    new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, now + 30 * 60 * SECOND)
-    key = store.prefix + "s:" + store.start_session(new, grant, Issue(HOUR), now).session.id
+    store, client, key = running_with_a_session(request)
     keep = RedisStore._keep_while_frozen
 
     def fails_once(self):
