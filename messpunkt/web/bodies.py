@@ -9,6 +9,19 @@ READ = "messpunkt.body"  # the environ key of the body once read
 FORM_READ = "messpunkt.form"  # the environ key of a urlencoded body once parsed
 
 
+def wsgi_text(raw: str, errors: str = "replace") -> str:
+    """Read a WSGI string (the bytes as sent, as latin-1: é arrives as Ã©) as UTF-8 text.
+
+    A string that is not latin-1 did not come from a WSGI server; it is taken as it is.
+    """
+    if raw.isascii():
+        return raw
+    try:
+        return raw.encode("latin-1").decode(errors=errors)
+    except UnicodeEncodeError:
+        return raw
+
+
 def read_body(limit: int | None = None) -> bytes:
     """Return the request body whole, or raise RequestEntityTooLarge past `limit`
     (MAX_CONTENT_LENGTH unless given).

@@ -12,7 +12,7 @@ from ..consent import Consent
 from ..oauth.authorization import AuthorizationFailed, UnsafeRequest
 from ..oauth.errors import InvalidClient, InvalidRequest, OAuthError, RequestTooLarge
 from ..oauth.params import Params, parse_form
-from .bodies import FORM_READ, read_body
+from .bodies import FORM_READ, read_body, wsgi_text
 from .consent_text import TEXT, negotiate
 from .context import sandbox
 from .json import json_response, loads
@@ -87,7 +87,7 @@ def _from_another_site() -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return False
-    return urlsplit(origin).netloc != request.headers.get("Host")
+    return urlsplit(origin).netloc.lower() != request.headers.get("Host", "").lower()
 
 
 def _asks_again(params: Params) -> bool:
@@ -269,8 +269,8 @@ def _urlencoded(errors: str = "replace") -> Params:
 
 def _query() -> Params:
     """Read the authorization request's query as the consent form is read (`NOT_UTF8`)."""
-    raw = request.environ.get("QUERY_STRING", "")  # WSGI: the bytes, as latin-1
-    return parse_form(raw.encode("latin-1").decode(errors=NOT_UTF8), MAX_FORM_FIELDS, NOT_UTF8)
+    text = wsgi_text(request.environ.get("QUERY_STRING", ""), NOT_UTF8)
+    return parse_form(text, MAX_FORM_FIELDS, NOT_UTF8)
 
 
 def _first(params: Params, name: str) -> str | None:

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, Response, g, request
 
-from .bodies import FORM_READ, READ
+from .bodies import FORM_READ, READ, wsgi_text
 from .json import DocumentResponse, loads
 
 REDACTED = "[redacted]"
@@ -234,9 +234,5 @@ def _query(raw: str) -> str:
     """The query string with every secret parameter's value redacted (WSGI's latin-1 str)."""
     if not raw:
         return ""
-    if not raw.isascii():
-        # The bytes as sent, read as UTF-8: é arrives as the two latin-1 characters Ã©.
-        with contextlib.suppress(UnicodeEncodeError):
-            raw = raw.encode("latin-1").decode(errors="replace")
-    pairs = parse_qsl(raw, keep_blank_values=True)
+    pairs = parse_qsl(wsgi_text(raw), keep_blank_values=True)
     return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
