@@ -182,6 +182,8 @@ class RedisStore(SandboxStore):
         pipe = self.client.pipeline(transaction=False)
         for key in self.client.scan_iter(match=self.prefix + "*", count=1000):
             pipe.expire(key, keep, gt=True)  # a key kept for good stays so
+            if len(pipe) >= 1000:  # in slices too: a large sandbox is not held in one
+                pipe.execute()
         pipe.execute()
 
     def reset(self, data_set: str | None = None) -> SandboxState:
