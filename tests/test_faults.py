@@ -190,12 +190,8 @@ def test_a_rule_disarmed_while_paging_is_not_passed_over_and_a_gone_place_is_a_4
     assert client.delete(f"/sandbox/faults/{rules[0]['id']}", headers=ADMIN).status_code == 204
     second = client.get(f"/sandbox/faults?limit=2&cursor={cursor}", headers=ADMIN).json
     assert [rule["id"] for rule in second["data"]] == [rules[2]["id"]]
-    # The rule it continues after goes: it goes on from the rule that followed it.
+    # The rule it continues after goes: there is no place to go on from.
     assert client.delete(f"/sandbox/faults/{rules[1]['id']}", headers=ADMIN).status_code == 204
-    second = client.get(f"/sandbox/faults?limit=2&cursor={cursor}", headers=ADMIN).json
-    assert [rule["id"] for rule in second["data"]] == [rules[2]["id"]]
-    # And that one too: there is no place to go on from.
-    assert client.delete(f"/sandbox/faults/{rules[2]['id']}", headers=ADMIN).status_code == 204
     gone = client.get(f"/sandbox/faults?limit=2&cursor={cursor}", headers=ADMIN)
     assert (gone.status_code, gone.content_type) == (400, PROBLEM)
     assert gone.json["errors"] == {"cursor": ["Cursor's place is gone."]}

@@ -29,41 +29,36 @@ def paginate(
 
     A cursor holds in this request's sandbox and its generation only, or
     `within` what the caller names (a list that belongs to no sandbox). It
-    holds its place three times: the offset of the next item, the `key` (unique
-    in the list) of the last item given, and that of the item after it. Where
-    the list has changed before that place since (the sandbox clock brought a
-    device or a late reading, a session started, a sandbox was deleted), the
-    next page starts after that item wherever it now is: nothing is given
-    twice or passed over. An item that came in before the place is not given;
-    one that came after is. Where the last item itself is gone (a page listed,
-    then deleted), the next page starts at the item that followed it.
+    holds its place twice: the offset of the next item, and the `key` (unique
+    in the list) of the last item given. Where the list has changed before
+    that place since (the sandbox clock brought a device or a late reading, a
+    session started, a sandbox was deleted), the next page starts after that
+    item wherever it now is: nothing is given twice or passed over. An item
+    that came in before the place is not given; one that came after is.
     """
     rest: Iterator[Item] = iter(items)
     offset = 0
     if cursor is not None:
-        offset, last, following = _place(cursor, _binding(filters, within))
+        offset, last = _place(cursor, _binding(filters, within))
         passed = list(islice(rest, offset))
         if len(passed) < offset or key(passed[-1]) != last:
             # The list changed before the cursor's place: find its last item again.
             whole = [*passed, *rest]
             keys = [key(item) for item in whole]
-            if last in keys:
-                offset = keys.index(last) + 1
-            elif following in keys:
-                offset = keys.index(following)
-            else:
+            if last not in keys:
                 abort(
                     400,
-                    message="the list has changed: the items this cursor continues between "
-                    "are gone; list again from the first page",
+                    message="the list has changed: the item this cursor continues after is "
+                    "gone; list again from the first page",
                     errors={"cursor": ["Cursor's place is gone."]},
                 )
+            offset = keys.index(last) + 1
             rest = iter(whole[offset:])
     page = list(islice(rest, limit + 1))
     next_cursor = None
     if len(page) > limit:
-        place = [_binding(filters, within), offset + limit, key(page[-2]), key(page[-1])]
         page = page[:limit]
+        place = [_binding(filters, within), offset + limit, key(page[-1])]
         next_cursor = _signer().dumps(place)
     return {"data": page, "pagination": {"next_cursor": next_cursor}}
 
@@ -73,11 +68,10 @@ def by_id(item: Any) -> str:
     return str(item.id)
 
 
-def _place(cursor: str, binding: str) -> tuple[int, str, str]:
-    """Read a cursor's place (offset, last key, the key after it); 400 for a bad cursor or
-    another query's."""
+def _place(cursor: str, binding: str) -> tuple[int, str]:
+    """Read a cursor's place (offset, last key); 400 for a bad cursor or another query's."""
     try:
-        bound_to, offset, last, following = _signer().loads(cursor)
+        bound_to, offset, last = _signer().loads(cursor)
     except (BadData, ValueError, TypeError):
         abort(400, message="the cursor is invalid", errors={"cursor": ["Invalid cursor."]})
     if (
@@ -85,14 +79,13 @@ def _place(cursor: str, binding: str) -> tuple[int, str, str]:
         or not isinstance(offset, int)
         or offset < 1
         or not isinstance(last, str)
-        or not isinstance(following, str)
     ):
         abort(
             400,
             message="the cursor belongs to another query",
             errors={"cursor": ["Cursor does not belong to this query."]},
         )
-    return offset, last, following
+    return offset, last
 
 
 def _signer() -> URLSafeSerializer:
