@@ -87,7 +87,8 @@ def _from_another_site() -> bool:
     origin = request.headers.get("Origin")
     if origin is None:
         return False
-    return urlsplit(origin).netloc.lower() != request.headers.get("Host", "").lower()
+    site_of_origin = urlsplit(origin).netloc.lower()  # "null" (an opaque origin) has none
+    return not site_of_origin or site_of_origin != request.headers.get("Host", "").lower()
 
 
 def _asks_again(params: Params) -> bool:
