@@ -25,26 +25,26 @@ from .connections import Limits, waitress_server
 PROG = "messpunkt-sandbox"
 
 
-def whole_number(low: int, high: int | None = None) -> Callable[[str], int]:
-    """Return a parser of whole numbers from `low` to `high` (inclusive)."""
-    bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+def whole_number(key: str) -> Callable[[str], int]:
+    """Return a parser of the whole numbers setting `key` takes (its range in SETTINGS)."""
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"must be {bounds}, not {value}")
+        refusal = SETTINGS[key].out_of_range(value)
+        if refusal is not None:
+            raise argparse.ArgumentTypeError(f"{refusal}, not {value}")
         return value
 
     return parse
 
 
 # Checked here, before anything is bound, not left to waitress: a port over 65535 wraps
-# around (73642 serves on 8106). The ranges are the settings' own (config.SETTINGS).
+# around (73642 serves on 8106).
 CHECKS = {
-    key: whole_number(SETTINGS[key].low or 0, SETTINGS[key].high)
+    key: whole_number(key)
     for key in ("MESSPUNKT_PORT", "MESSPUNKT_THREADS", "MESSPUNKT_WORKERS",
                 "MESSPUNKT_CONNECTION_LIMIT", "MESSPUNKT_CHANNEL_TIMEOUT")
 }  # fmt: skip

@@ -40,6 +40,17 @@ class Setting:
     low: int | None = None  # a whole number's smallest value (every int setting has one)
     high: int | None = None  # and its largest, where there is one
 
+    def out_of_range(self, value: int) -> str | None:
+        """Say what a whole number outside this setting's range must be, or None if in it:
+        the words of every refusal, from `resolve` and the command line alike."""
+        low, high = self.low, self.high
+        assert low is not None, "every whole-number setting declares its smallest value"
+        if value < low or (high is not None and value > high):
+            return (
+                f"must be from {low} to {high}" if high is not None else f"must be at least {low}"
+            )
+        return None
+
 
 # The longest lifetime or grace, in seconds (about 31 years): far past any a partner tests
 # with, and far from where a timedelta or an instant overflows (a stack trace at start).
@@ -182,12 +193,9 @@ def _whole_number(key: str, value: Any) -> int:
         value = _parsed(key, value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{key} must be a whole number, not {value!r}")
-    setting = SETTINGS[key]
-    low, high = setting.low, setting.high
-    assert low is not None, f"{key} declares no smallest value"
-    if value < low or (high is not None and value > high):
-        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
-        raise ValueError(f"{key} must be {bounds}, not {value}")
+    refusal = SETTINGS[key].out_of_range(value)
+    if refusal is not None:
+        raise ValueError(f"{key} {refusal}, not {value}")
     return value
 
 
