@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from ..faults import METHODS, PATHS, RETRY_STATUSES, STATUSES
+from ..oauth.client_metadata import utf8_encodable
 from ..path_pattern import BadPattern, check
 from ..web.schemas import ListQueryArgsSchema, StrictAwareDateTime, StrictInteger, list_schema
 
@@ -109,7 +110,7 @@ class SessionQueryArgsSchema(PersonalAccessTokenQueryArgsSchema):
 
 def _utf8_text(text: str) -> None:
     """JSON may escape a lone surrogate; UTF-8 (and so Redis) cannot hold one."""
-    if not text.isascii() and any("\ud800" <= c <= "\udfff" for c in text):
+    if not utf8_encodable(text):
         raise ValidationError("Must be UTF-8 text (no lone surrogate).")
 
 

@@ -113,13 +113,14 @@ def require_utf8(document: dict[str, Any]) -> None:
     would fail with a 500. Such a member is named, its value never echoed.
     """
     for name, value in document.items():
-        if not _encodable(name):
+        if not utf8_encodable(name):
             raise InvalidClientMetadata("a member's name is not UTF-8 text (a lone surrogate)")
-        if not _encodable(value):
+        if not utf8_encodable(value):
             raise InvalidClientMetadata(f"{name} is not UTF-8 text (a lone surrogate)")
 
 
-def _encodable(value: object) -> bool:
+def utf8_encodable(value: object) -> bool:
+    """Whether UTF-8 can encode every string in `value` (none holds a lone surrogate)."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
@@ -127,9 +128,9 @@ def _encodable(value: object) -> bool:
             return False
         return True
     if isinstance(value, list):
-        return all(_encodable(item) for item in value)
+        return all(utf8_encodable(item) for item in value)
     if isinstance(value, dict):
-        return all(_encodable(k) and _encodable(v) for k, v in value.items())
+        return all(utf8_encodable(k) and utf8_encodable(v) for k, v in value.items())
     return True
 
 
