@@ -125,6 +125,24 @@ def test_every_error_response_is_problem_json(spec):
                 assert list(inline(response, spec)["content"]) == [PROBLEM], (path, status)
 
 
+def test_no_query_parameter_is_declared_nullable_or_defaulting_to_null(spec):
+    # A query string cannot carry null: an optional filter is one that may be left out.
+    # Generated clients took `nullable` and `enum: [..., null]` at their word.
+    seen = 0
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            for parameter in op.get("parameters", []) if method != "parameters" else []:
+                if parameter["in"] != "query":
+                    continue
+                seen += 1
+                schema = parameter["schema"]
+                where = (method, path, parameter["name"])
+                assert "nullable" not in schema, where
+                assert None not in schema.get("enum", ()), where
+                assert schema.get("default", "absent") is not None, where
+    assert seen >= 28  # the eleven list operations' filters, /v1 and /sandbox alike
+
+
 def test_every_operation_is_called_below(spec):
     assert {path for path, _, _ in operations(spec)} == {path for path, _ in CALLS}
 

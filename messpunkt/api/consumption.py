@@ -36,7 +36,7 @@ _GAP_DETAIL = {
 @blp.arguments(ConsumptionQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, ConsumptionSchema)
 @blp.errors(404)
-def show_consumption(unit_id: str, from_: date, to: date, metric: str | None) -> Response:
+def show_consumption(unit_id: str, from_: date, to: date, metric: str | None = None) -> Response:
     """Compute a unit's consumption per measuring point and device segment"""
     catalogue = visible_catalogue()
     unit = visible_unit(unit_id, catalogue)

@@ -22,7 +22,6 @@ class ConsumptionQueryArgsSchema(DayRangeSchema):
     from_ = day_field(FIRST_DAY, required=True, data_key="from")
     to = day_field(LAST_DAY, required=True)
     metric = fields.String(
-        load_default=None,
         validate=validate.OneOf(METRICS),
         metadata={"description": "One metric; omitted means all."},
     )

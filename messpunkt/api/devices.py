@@ -34,7 +34,7 @@ blp = ApiBlueprint(
 @blp.requires("read:devices")
 @blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, DeviceListSchema)
-def list_devices(limit: int, cursor: str | None, **filters: Any) -> Response:
+def list_devices(limit: int, cursor: str | None = None, **filters: Any) -> Response:
     """List devices, optionally of one unit, measuring point or metric, or active on a day"""
     catalogue = visible_catalogue()
     page = paginate(_devices(catalogue, **filters), limit, cursor, key=by_id, **filters)
@@ -60,10 +60,10 @@ def show_device(device_id: str) -> Response:
 def list_readings(
     device_id: str,
     limit: int,
-    cursor: str | None,
-    from_: date | None,
-    to: date | None,
-    since: datetime | None,
+    cursor: str | None = None,
+    from_: date | None = None,
+    to: date | None = None,
+    since: datetime | None = None,
 ) -> Response:
     """List a device's readings between two days (inclusive), oldest first
 
@@ -129,10 +129,10 @@ def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any
 def _devices(
     catalogue: ScopedCatalogue,
     *,
-    usage_unit_id: str | None,
-    measuring_point_id: str | None,
-    metric: str | None,
-    active_on: date | None,
+    usage_unit_id: str | None = None,
+    measuring_point_id: str | None = None,
+    metric: str | None = None,
+    active_on: date | None = None,
 ) -> Iterator[Device]:
     """Yield the visible devices that pass every filter, in the stable order."""
     points: Any

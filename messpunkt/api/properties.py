@@ -22,7 +22,7 @@ blp = ApiBlueprint("properties", __name__, url_prefix="/v1/properties", descript
 @blp.requires("read:units")
 @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, PropertyListSchema)
-def list_properties(limit: int, cursor: str | None) -> Response:
+def list_properties(limit: int, cursor: str | None = None) -> Response:
     """List the properties in the token's property scope"""
     catalogue = visible_catalogue()
     page = paginate(catalogue.properties(), limit, cursor, key=by_id)

@@ -42,7 +42,6 @@ class UsageUnitSchema(Schema):
 
 class UsageUnitQueryArgsSchema(ListQueryArgsSchema):
     property_id = fields.String(
-        load_default=None,
         validate=validate.Length(min=1, max=64),
         metadata={"description": "Only units of this property."},
     )
@@ -96,11 +95,10 @@ class DeviceSchema(Schema):
 
 
 class DeviceQueryArgsSchema(ListQueryArgsSchema):
-    usage_unit_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    measuring_point_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    metric = fields.String(load_default=None, validate=validate.OneOf(METRICS))
+    usage_unit_id = fields.String(validate=validate.Length(min=1, max=64))
+    measuring_point_id = fields.String(validate=validate.Length(min=1, max=64))
+    metric = fields.String(validate=validate.OneOf(METRICS))
     active_on = StrictDate(
-        load_default=None,
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": "Only devices installed at some time of this day."},
     )
@@ -136,12 +134,11 @@ class DayRangeSchema(Schema):
 
 
 def day_field(description: str, *, required: bool, **kwargs: Any) -> fields.Date:
-    """A calendar day within the supported years; optional ones default to None."""
-    presence: dict[str, Any] = {"required": True} if required else {"load_default": None}
+    """A calendar day within the supported years."""
     return StrictDate(
+        required=required,
         validate=validate.Range(min=EARLIEST, max=LATEST),
         metadata={"description": description},
-        **presence,
         **kwargs,
     )
 
@@ -155,7 +152,6 @@ class ReadingQueryArgsSchema(ListQueryArgsSchema, DayRangeSchema):
     to = day_field(LAST_DAY, required=False)
     since = StrictAwareDateTime(
         format="iso",
-        load_default=None,
         metadata={
             "description": "Only readings recorded after this instant (ISO 8601 with a UTC "
             "offset; write + as %2B): pass the latest `recorded_at` you have seen."

@@ -31,7 +31,9 @@ blp = ApiBlueprint(
 @blp.requires("read:units")
 @blp.arguments(UsageUnitQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, UsageUnitListSchema)
-def list_usage_units(limit: int, cursor: str | None, property_id: str | None) -> Response:
+def list_usage_units(
+    limit: int, cursor: str | None = None, property_id: str | None = None
+) -> Response:
     """List the usage units of the properties the token may see"""
     units = visible_catalogue().usage_units(property_id)
     page = paginate(units, limit, cursor, key=by_id, property_id=property_id)
@@ -53,7 +55,7 @@ def show_usage_unit(unit_id: str) -> Response:
 @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, MeasuringPointListSchema)
 @blp.errors(404)
-def list_measuring_points(unit_id: str, limit: int, cursor: str | None) -> Response:
+def list_measuring_points(unit_id: str, limit: int, cursor: str | None = None) -> Response:
     """List a unit's measuring points (where a meter sits, and for what)"""
     unit = visible_unit(unit_id)
     page = paginate(visible_catalogue().measuring_points(unit.id), limit, cursor, key=by_id)

@@ -20,7 +20,7 @@ ORIGINS = ["fixture", "registered"]
 
 
 class ClientQueryArgsSchema(ListQueryArgsSchema):
-    origin = fields.String(load_default=None, validate=validate.OneOf(ORIGINS))
+    origin = fields.String(validate=validate.OneOf(ORIGINS))
 
 
 class ClientSchema(Schema):
@@ -50,7 +50,9 @@ class Clients(MethodView):
     @blp.documented()
     @blp.arguments(ClientQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, ClientListSchema)
-    def get(self, limit: int, cursor: str | None, origin: str | None) -> dict[str, Any]:
+    def get(
+        self, limit: int, cursor: str | None = None, origin: str | None = None
+    ) -> dict[str, Any]:
         """List the sandbox's clients, the data set's first, never a secret"""
         served = sandbox()
         found: list[tuple[Client, datetime | None]] = []

@@ -43,7 +43,7 @@ class Faults(MethodView):
     @blp.documented()
     @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, FaultListSchema)
-    def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
+    def get(self, limit: int, cursor: str | None = None) -> dict[str, Any]:
         """List the armed faults, oldest first, with what each has left"""
         served = sandbox()
         armed = [fault_document(f) for f in served.state.faults if not f.ended(served.now)]

@@ -23,9 +23,16 @@ class Requests(MethodView):
     @blp.documented()
     @blp.arguments(RequestQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, RequestEntryListSchema)
-    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+    def get(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        client_id: str | None = None,
+        status: int | None = None,
+        path: str | None = None,
+    ) -> dict[str, Any]:
         """List this sandbox's latest requests, newest first, secrets redacted"""
-        client_id, status, path = filters["client_id"], filters["status"], filters["path"]
+        filters = {"client_id": client_id, "status": status, "path": path}
         chosen = (
             entry
             for entry in sandbox().store.requests()

@@ -100,12 +100,12 @@ class SessionSchema(Schema):
 
 
 class PersonalAccessTokenQueryArgsSchema(ListQueryArgsSchema):
-    state = fields.String(load_default=None, validate=validate.OneOf(STATES))
-    tenant_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    state = fields.String(validate=validate.OneOf(STATES))
+    tenant_id = fields.String(validate=validate.Length(min=1, max=64))
 
 
 class SessionQueryArgsSchema(PersonalAccessTokenQueryArgsSchema):
-    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
+    client_id = fields.String(validate=validate.Length(min=1, max=100))
 
 
 def _utf8_text(text: str) -> None:
@@ -194,10 +194,9 @@ class DataSetSchema(Schema):
 
 
 class RequestQueryArgsSchema(ListQueryArgsSchema):
-    client_id = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-    status = StrictInteger(100, 599, load_default=None)
+    client_id = fields.String(validate=validate.Length(min=1, max=100))
+    status = StrictInteger(100, 599)
     path = fields.String(
-        load_default=None,
         validate=validate_path_pattern,
         metadata={
             "description": "A path, or a pattern: `*` for one segment, a final `**` for the "

@@ -33,17 +33,25 @@ class Sessions(MethodView):
     @blp.documented()
     @blp.arguments(SessionQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SessionListSchema)
-    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+    def get(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        state: str | None = None,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+    ) -> dict[str, Any]:
         """List sessions, newest first, with their state and history"""
         served = sandbox()
         now = served.now
         chosen = [
             s
             for s in served.store.sessions()
-            if (filters["state"] is None or s.state(now).value == filters["state"])
-            and filters["client_id"] in (None, s.client_id)
-            and filters["tenant_id"] in (None, s.tenant_id)
+            if state in (None, s.state(now).value)
+            and client_id in (None, s.client_id)
+            and tenant_id in (None, s.tenant_id)
         ]
+        filters = {"state": state, "tenant_id": tenant_id, "client_id": client_id}
         page = paginate(chosen, limit, cursor, key=by_id, **filters)
         page["data"] = [session_document(s, now) for s in page["data"]]
         return page
@@ -79,7 +87,13 @@ class PersonalAccessTokens(MethodView):
     @blp.documented()
     @blp.arguments(PersonalAccessTokenQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, PersonalAccessTokenListSchema)
-    def get(self, limit: int, cursor: str | None, **filters: Any) -> dict[str, Any]:
+    def get(
+        self,
+        limit: int,
+        cursor: str | None = None,
+        state: str | None = None,
+        tenant_id: str | None = None,
+    ) -> dict[str, Any]:
         """List personal access tokens (never their secrets)"""
         served = sandbox()
         now = served.now
@@ -87,9 +101,10 @@ class PersonalAccessTokens(MethodView):
             s
             for s in served.store.sessions()
             if s.kind is SessionKind.PERSONAL_ACCESS_TOKEN
-            and filters["state"] in (None, s.state(now).value)
-            and filters["tenant_id"] in (None, s.tenant_id)
+            and state in (None, s.state(now).value)
+            and tenant_id in (None, s.tenant_id)
         ]
+        filters = {"state": state, "tenant_id": tenant_id}
         page = paginate(chosen, limit, cursor, key=by_id, **filters)
         page["data"] = [token_document(s, now) for s in page["data"]]
         return page

@@ -54,7 +54,7 @@ class Sandboxes(MethodView):
     @blp.secured("operatorKey")
     @blp.arguments(ListQueryArgsSchema, location="query", as_kwargs=True)
     @blp.response(200, SandboxListSchema)
-    def get(self, limit: int, cursor: str | None) -> dict[str, Any]:
+    def get(self, limit: int, cursor: str | None = None) -> dict[str, Any]:
         """List the live partner sandboxes, oldest first"""
         page = paginate(platform().registry.list(), limit, cursor, key=by_id, within="operator")
         page["data"] = [sandbox_document(record) for record in page["data"]]

@@ -73,7 +73,6 @@ class ListQueryArgsSchema(Schema):
         1, 200, load_default=50, metadata={"description": "Items per page, 1–200."}
     )
     cursor = fields.String(
-        load_default=None,
         validate=validate.Length(max=512),
         metadata={"description": "`pagination.next_cursor` of the previous page."},
     )
