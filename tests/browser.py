@@ -35,10 +35,32 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):  # fmt: skip
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # see `sent_headers`
     driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(10)
     yield driver
     driver.quit()
+
+
+def sent_headers(driver: Any, method: str, url_prefix: str) -> list[dict[str, str]]:
+    """The headers Chromium sent, as they went on the wire, with each `method` request
+    to a URL starting with `url_prefix` since the last call (the performance log)."""
+    import json
+
+    events = [json.loads(entry["message"])["message"] for entry in driver.get_log("performance")]
+    wanted = {
+        event["params"]["requestId"]
+        for event in events
+        if event["method"] == "Network.requestWillBeSent"
+        and event["params"]["request"]["method"] == method
+        and event["params"]["request"]["url"].startswith(url_prefix)
+    }
+    return [
+        event["params"]["headers"]
+        for event in events
+        if event["method"] == "Network.requestWillBeSentExtraInfo"
+        and event["params"]["requestId"] in wanted
+    ]
 
 
 def speak(driver: Any, accept_language: str) -> None:

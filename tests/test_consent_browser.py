@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 import requests
-from browser import chromium, speak, viewport
+from browser import chromium, sent_headers, speak, viewport
 
 from messpunkt.testing import (
     DEMO_CLIENT,
@@ -142,6 +142,38 @@ def test_approving_in_the_browser_returns_a_code_that_the_token_endpoint_exchang
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
     whoami = requests.get(f"{messpunkt_server.url}/v1/whoami", headers=bearer, timeout=10)
     assert (whoami.status_code, whoami.json()["property_scope"]) == (200, [QUICKSTART_PROPERTY])
+
+
+@pytest.mark.live
+def test_the_browsers_consent_post_carries_its_own_origin_which_alone_passes(
+    browser, messpunkt_server
+):
+    """RFC 6749 §10.12's check without fetch metadata rests on Origin (older browsers send
+    no Sec-Fetch-Site). Under `Referrer-Policy: no-referrer` the Fetch standard makes that
+    Origin `null` on a form POST, even one to the page's own site, so the check would
+    refuse every consent such a browser gives; under `same-origin` it is the page's own."""
+    from selenium.webdriver.common.by import By
+
+    challenge = _pkce()[1]
+    browser.get(_authorize_url(messpunkt_server, challenge, "origin-state"))
+    sent_headers(browser, "POST", messpunkt_server.url)  # forget the page's own requests
+    browser.find_element(By.CSS_SELECTOR, f'input[value="{QUICKSTART_PROPERTY}"]').click()
+    _click_and_follow(browser, "approve")
+
+    (sent,) = sent_headers(browser, "POST", f"{messpunkt_server.url}/oauth/authorize")
+    assert sent["Origin"] == messpunkt_server.url
+    assert sent["Sec-Fetch-Site"] == "same-origin"
+    # What an older browser sends: the same Origin, no fetch metadata. It gets its code.
+    form = {
+        "client_id": DEMO_CLIENT, "redirect_uri": DEMO_REDIRECT_URI, "state": "old-browser",
+        "scope": " ".join(DEMO_SCOPES), "code_challenge": challenge,
+        "code_challenge_method": "S256", "property": QUICKSTART_PROPERTY, "decision": "approve",
+    }  # fmt: skip
+    posted = requests.post(f"{messpunkt_server.url}/oauth/authorize", data=form,
+                           headers={"Origin": sent["Origin"]}, allow_redirects=False,
+                           timeout=10)  # fmt: skip
+    assert posted.status_code == 302
+    assert set(_query(posted.headers["Location"])) == {"code", "state", "iss"}
 
 
 @pytest.mark.live

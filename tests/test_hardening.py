@@ -275,6 +275,9 @@ def test_html_pages_forbid_framing_scripts_and_sniffing(messpunkt_client, method
     assert not [part for part in csp if part.startswith("script-src")]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # No Referer leaves the site (the page's query is the authorization request), and
+    # the consent form's POST still carries its own Origin (tests/test_consent_browser.py).
+    assert response.headers["Referrer-Policy"] == "same-origin"
 
 
 # --- body limits -----------------------------------------------------------

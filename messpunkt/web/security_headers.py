@@ -19,5 +19,7 @@ def register(app: Flask) -> None:
         if response.mimetype == "text/html":
             headers.setdefault("Content-Security-Policy", HTML_CSP)
             headers["X-Frame-Options"] = "DENY"
-            headers["Referrer-Policy"] = "no-referrer"
+            # same-origin, not no-referrer: under no-referrer a browser posts the consent
+            # with `Origin: null`, which the consent check must take for another site.
+            headers["Referrer-Policy"] = "same-origin"
         return response
