@@ -443,6 +443,8 @@ LIMIT_RANGE = "Must be greater than or equal to 1 and less than or equal to 200.
 DATE_RANGE = "Must be greater than or equal to 2000-01-01 and less than or equal to 2099-12-31."
 METRIC = "Must be one of: water_warm, water_cold, heat, heat_allocation."
 ID_LENGTH = "Length must be between 1 and 64."
+# A parameter given twice: which one was meant? Neither is taken.
+TWICE = "Given more than once."
 NOT_INTEGER, NOT_DATE, NOT_STRING = (
     "Not a valid integer: digits 0-9 only, without sign, spaces or leading zeros.",
     "Not a valid date.",
@@ -470,7 +472,7 @@ BAD_CURSOR = (400, problem(400, "the cursor is invalid", cursor=["Invalid cursor
 EVERY_LIST = {
     "limit-not-utf8": ("limit=%FF%FE", invalid("limit", NOT_INTEGER)),
     "limit-nul": ("limit=%00", invalid("limit", NOT_INTEGER)),
-    "limit-twice": ("limit=1&limit=2", invalid("limit", NOT_INTEGER)),
+    "limit-twice": ("limit=1&limit=2", invalid("limit", TWICE)),
     "limit-huge": (f"limit={HUGE}", invalid("limit", LIMIT_RANGE)),
     "limit-fraction": ("limit=1.5", invalid("limit", NOT_INTEGER)),
     "limit-empty": ("limit=", invalid("limit", NOT_INTEGER)),
@@ -478,6 +480,8 @@ EVERY_LIST = {
     "cursor-escape": ("cursor=%1B", BAD_CURSOR),
     "cursor-huge": ("cursor=" + "c" * 513, invalid("cursor", "Longer than maximum length 512.")),
     "unknown-parameter": ("limti=5", invalid("limti", "Unknown field.")),
+    "unknown-parameter-twice": ("limti=5&limti=6", invalid("limti", "Unknown field.")),
+    "cursor-twice": ("cursor=a&cursor=b", invalid("cursor", TWICE)),
 }
 CATALOGUE = [
     *(case(f"{name}-{bad}", f"{path}?{query}", *expected)
@@ -488,14 +492,14 @@ CATALOGUE = [
          "/v1/usage-units?property_id=" + "p" * 65, *invalid("property_id", ID_LENGTH)),
     case("property_id-twice",
          f"/v1/usage-units?property_id={QUICKSTART_PROPERTY}&property_id=x",
-         *invalid("property_id", NOT_STRING)),
+         *invalid("property_id", TWICE)),
     case("active_on-huge",
          "/v1/devices?active_on=9999-12-31", *invalid("active_on", DATE_RANGE)),
     case("active_on-not-utf8",
          "/v1/devices?active_on=%FF%FE", *invalid("active_on", NOT_DATE)),
     case("metric-nul", "/v1/devices?metric=heat%00", *invalid("metric", METRIC)),
     case("metric-twice",
-         "/v1/devices?metric=heat&metric=water_cold", *invalid("metric", NOT_STRING)),
+         "/v1/devices?metric=heat&metric=water_cold", *invalid("metric", TWICE)),
     # An id that names nothing filters down to nothing, like one outside the token's scope.
     case("property_id-nul", "/v1/usage-units?property_id=%00", 200, EMPTY),
     case("usage_unit_id-not-utf8", "/v1/devices?usage_unit_id=%FF%FE", 200, EMPTY),
@@ -532,7 +536,7 @@ READS = [
     case("from-not-utf8", f"{CONSUMPTION}?from=%FF%FE&to=2026-01-01", {"from": [NOT_DATE]}),
     case("from-nul", f"{CONSUMPTION}?from=2026-01-01%00&to=2026-01-02", {"from": [NOT_DATE]}),
     case("from-escape", f"{CONSUMPTION}?from=%1B&to=2026-01-02", {"from": [NOT_DATE]}),
-    case("from-twice", f"{CONSUMPTION}?{YEAR}&from=2026-02-01", {"from": [NOT_DATE]}),
+    case("from-twice", f"{CONSUMPTION}?{YEAR}&from=2026-02-01", {"from": [TWICE]}),
     case("from-a-datetime",
          f"{CONSUMPTION}?from=2026-01-01T00:00:00Z&to=2026-01-02", {"from": [NOT_DATE]}),
     # ISO 8601's basic and week forms: Python reads them, `format: date` does not allow them.
@@ -544,14 +548,14 @@ READS = [
     case("window-missing", CONSUMPTION, {"from": [MISSING], "to": [MISSING]}),
     case("metric-nul", f"{CONSUMPTION}?{YEAR}&metric=heat%00", {"metric": [METRIC]}),
     case("metric-twice",
-         f"{CONSUMPTION}?{YEAR}&metric=heat&metric=heat", {"metric": [NOT_STRING]}),
+         f"{CONSUMPTION}?{YEAR}&metric=heat&metric=heat", {"metric": [TWICE]}),
     case("unknown-parameter",
          f"{CONSUMPTION}?{YEAR}&From=2026-01-01", {"From": ["Unknown field."]}),
     case("year-huge", f"{MONTHLY}?year=1000000000&metric=heat", {"year": [YEAR_RANGE]}),
     case("year-huger", f"{MONTHLY}?year={HUGE}&metric=heat", {"year": [YEAR_RANGE]}),
     case("year-not-utf8", f"{MONTHLY}?year=%FF%FE&metric=heat", {"year": [NOT_INTEGER]}),
     case("year-nul", f"{MONTHLY}?year=2026%00&metric=heat", {"year": [NOT_INTEGER]}),
-    case("year-twice", f"{MONTHLY}?year=2026&year=2025&metric=heat", {"year": [NOT_INTEGER]}),
+    case("year-twice", f"{MONTHLY}?year=2026&year=2025&metric=heat", {"year": [TWICE]}),
     case("year-boolean", f"{MONTHLY}?year=true&metric=heat", {"year": [NOT_INTEGER]}),
     case("metric-escape", f"{MONTHLY}?year=2026&metric=%1B", {"metric": [METRIC]}),
     case("metric-empty", f"{MONTHLY}?year=2026&metric=", {"metric": [METRIC]}),
@@ -573,7 +577,7 @@ READINGS = f"/v1/devices/{DEVICE}/readings"
 READING_CASES = [
     case("from-huge", f"{READINGS}?from=9999-12-31", *invalid("from", DATE_RANGE)),
     case("to-year-1", f"{READINGS}?to=0001-01-01", *invalid("to", DATE_RANGE)),
-    case("from-twice", f"{READINGS}?from=2026-01-01&from=2026-02-01", *invalid("from", NOT_DATE)),
+    case("from-twice", f"{READINGS}?from=2026-01-01&from=2026-02-01", *invalid("from", TWICE)),
     case("to-not-utf8", f"{READINGS}?to=%FF%FE", *invalid("to", NOT_DATE)),
     case("from-nul", f"{READINGS}?from=%00", *invalid("from", NOT_DATE)),
     case("to-before-from",
@@ -729,7 +733,7 @@ CONTROLS = [
     case("sessions-limit-not-utf8",
          listing("/sandbox/sessions?limit=%FF%FE"), 400, problem(400, limit=[NOT_INTEGER])),
     case("sessions-limit-twice",
-         listing("/sandbox/sessions?limit=1&limit=2"), 400, problem(400, limit=[NOT_INTEGER])),
+         listing("/sandbox/sessions?limit=1&limit=2"), 400, problem(400, limit=[TWICE])),
     case("sessions-state-nul",
          listing("/sandbox/sessions?state=active%00"), 400,
          problem(400, state=["Must be one of: active, revoked, expired."])),

@@ -129,8 +129,23 @@ def _load(schema: Any, location: str) -> dict[str, Any]:
     try:
         return schema.load(raw)  # type: ignore[no-any-return]
     except ValidationError as error:
-        abort(400, errors={location: error.messages})
+        messages = error.messages
+        if location == "query":
+            messages = _given_twice(schema, raw, messages)
+        abort(400, errors={location: messages})
         raise  # unreachable: abort raises
+
+
+def _given_twice(schema: Any, raw: Any, messages: Any) -> Any:
+    """Name a known query parameter given more than once as that, not by its type's error
+    (`?limit=1&limit=2` reaches `limit` as a list: "Not a valid integer" misleads)."""
+    if not isinstance(messages, dict):  # pragma: no cover - a schema error is per field
+        return messages
+    known = {field.data_key or name for name, field in schema.fields.items()}
+    return {
+        key: ["Given more than once."] if key in known and isinstance(raw.get(key), list) else m
+        for key, m in messages.items()
+    }
 
 
 def _json_body() -> Any:
