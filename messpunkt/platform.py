@@ -25,6 +25,7 @@ from .oauth.access_tokens import AccessTokenClaims, AccessTokens, SigningKey
 from .oauth.bearer import bearer_token
 from .oauth.docs_client import docs_client
 from .oauth.personal_tokens import PREFIX as PERSONAL_PREFIX
+from .oauth.registrations import SandboxGone
 from .oauth.server import AuthorizationServer
 from .oauth.store import Lifetimes
 from .records import DataSetError
@@ -191,17 +192,17 @@ class Platform:
         """Validate an uploaded document, keep it in the sandbox's store and switch the
         sandbox to it with a reset; nothing changes when it is refused (DataSetError)."""
         name, canonical, data = upload(document)  # raises before anything is replaced
-        store.keep_data_set(name, canonical)
         self._uploads.put(name, data)
-        store.reset(name)
+        store.reset(name, canonical)
         return name, data
 
     def export(self, name: str, store: SandboxStore) -> bytes:
         """Return the data set `name` of a sandbox as one document (the upload's shape)."""
         if is_upload(name):
             document = store.data_set_document(name)
-            if document is not None:
-                return document
+            if document is None:  # kept with the switch to it (`reset`): the sandbox went
+                raise SandboxGone(f"the uploaded data set {name!r} is gone with its sandbox")
+            return document
         return export_directory(self._data(name, store).directory)
 
     def _data(self, name: str, store: SandboxStore) -> DataSet:

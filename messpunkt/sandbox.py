@@ -78,16 +78,17 @@ class SandboxStore(AuthStore, RegistrationStore):
         round trip to a shared store)."""
 
     @abstractmethod
-    def reset(self, data_set: str | None = None) -> SandboxState:
+    def reset(self, data_set: str | None = None, document: bytes | None = None) -> SandboxState:
         """Forget every code, session and token, reset the clock and bump the generation;
         switch to `data_set` when given, which forgets the registered clients too (and the
-        uploaded data set it replaces)."""
+        uploaded data set it replaces).
 
-    # Uploaded data sets (`messpunkt.data_document`)
+        `document` is an uploaded data set's canonical bytes (`messpunkt.data_document`),
+        kept as `data_set` for as long as the sandbox lives. Keeping them and switching to
+        them is this one step: a change in between could otherwise leave the sandbox on
+        an upload whose bytes it has dropped."""
 
-    @abstractmethod
-    def keep_data_set(self, name: str, document: bytes) -> None:
-        """Keep an uploaded data set's canonical bytes for as long as the sandbox lives."""
+    # Uploaded data sets
 
     @abstractmethod
     def data_set_document(self, name: str) -> bytes | None:

@@ -293,3 +293,69 @@ def test_a_live_server_takes_a_large_upload_at_its_path_only(tmp_path, mode, req
         )  # fmt: skip
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_choice_made_while_an_upload_switches_leaves_the_set_in_use_whole(
+    backend, request, monkeypatch
+):
+    """A threaded server may run one data-set change to its end while another is between
+    its steps. The uploaded set that ends up in use still has its bytes: keeping them and
+    switching to them is one step of the store, so the choice of `default` in between
+    cannot drop them (it used to: the export then answered 500, and another worker served
+    the fixtures under the upload's name)."""
+    config = {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_SANDBOX_ADMIN_KEY": KEY}
+    if backend == "redis":
+        store_url, signing_key = map(request.getfixturevalue, ("store_url", "signing_key"))
+        config = hosted(store_url, signing_key)
+    app = create_app(config)
+    client = app.test_client()
+    document = renamed(json.loads(export(client)), "Uploaded while chosen away")
+    assert upload(client, document).status_code == 200  # in use, and now uploaded again:
+    store_type = type(app.extensions["messpunkt"].store)
+    switch = store_type.reset
+
+    def another_choice_first(store, *args, **kwargs):
+        monkeypatch.setattr(store_type, "reset", switch)
+        chosen = app.test_client().post("/sandbox/data", json={"data_set": "default"},
+                                        headers=ADMIN)  # fmt: skip
+        assert chosen.status_code == 200
+        return switch(store, *args, **kwargs)
+
+    monkeypatch.setattr(store_type, "reset", another_choice_first)
+    assert upload(client, document).status_code == 200
+
+    assert client.get("/sandbox/data", headers=ADMIN).json["data_set"].startswith("upload-")
+    assert json.loads(export(client)) == document
+    tokens = obtain_tokens(client)
+    found = client.get(f"/v1/properties/{A1}", headers=tokens.bearer).json["name"]
+    assert found == "Uploaded while chosen away"
+
+
+def test_on_redis_an_export_whose_sandbox_is_deleted_meanwhile_is_a_404(
+    store_url, signing_key, monkeypatch
+):
+    """The bytes of an upload in use go only with its sandbox; an export that finds them
+    gone answers as every path of a deleted sandbox does, not with a 500."""
+    from messpunkt.stores.redis import RedisStore
+
+    app = create_app(hosted(store_url, signing_key))
+    operator = app.test_client()
+    created = create_sandbox(operator)
+    partner = Prefixed(operator, f"/s/{created['id']}")
+    admin = {"X-Sandbox-Admin-Key": created["admin_key"], "Content-Type": "application/json"}
+    document = renamed(json.loads(export(operator)), "Deleted while exported")
+    uploaded = partner.post("/sandbox/data", data=json.dumps(document), headers=admin)
+    assert uploaded.status_code == 200
+    read = RedisStore.data_set_document
+
+    def deleted_first(store, name):
+        monkeypatch.setattr(RedisStore, "data_set_document", read)
+        ended = app.test_client().delete(f"/sandboxes/{created['id']}",
+                                         headers={"X-Operator-Key": OPERATOR_KEY})  # fmt: skip
+        assert ended.status_code == 204
+        return read(store, name)
+
+    monkeypatch.setattr(RedisStore, "data_set_document", deleted_first)
+    response = partner.get("/sandbox/data/export", headers=admin)
+    assert (response.status_code, response.mimetype) == (404, PROBLEM)

@@ -441,7 +441,7 @@ def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(stor
 
     store.write_log(50, [b'{"path": "/v1/usage-units"}'])
     changes = {
-        "upload": lambda: store.keep_data_set("mine", b"{}"),
+        "upload": lambda: store.reset("upload-mine", b"{}"),
         "fault": lambda: store.arm_fault(Fault.new(method="GET", path="/v1/whoami", status=500)),
         "clock": lambda: store.move_clock(lambda clock: clock),
         "reset": store.reset,

@@ -1050,20 +1050,23 @@ def test_a_reset_keeps_the_registrations_and_a_data_set_change_forgets_them(stor
 
 
 def test_an_uploaded_data_set_is_kept_until_a_reset_replaces_it(store):
-    store.keep_data_set("upload-aaa", b'{"tenants": []}')
+    assert store.data_set_document("upload-aaa") is None
+    assert store.reset("upload-aaa", b'{"tenants": []}').data_set == "upload-aaa"
     assert store.data_set_document("upload-aaa") == b'{"tenants": []}'
     assert store.data_set_document("upload-bbb") is None
-    assert store.reset("upload-aaa").data_set == "upload-aaa"
-    assert store.data_set_document("upload-aaa") == b'{"tenants": []}'
-    store.reset("default")
+    assert store.reset("upload-bbb", b"[]").data_set == "upload-bbb"  # another upload
     assert store.data_set_document("upload-aaa") is None
+    assert store.data_set_document("upload-bbb") == b"[]"
+    store.reset("default")
+    assert store.data_set_document("upload-bbb") is None
 
 
 def test_a_reset_that_keeps_the_data_set_keeps_its_upload(store):
-    store.keep_data_set("upload-aaa", b"[]")
-    store.reset("upload-aaa")
+    store.reset("upload-aaa", b"[]")
     store.reset()
     store.reset("upload-aaa")
+    assert store.data_set_document("upload-aaa") == b"[]"
+    assert store.reset("upload-aaa", b"[]").data_set == "upload-aaa"  # the same one again
     assert store.data_set_document("upload-aaa") == b"[]"
 
 

@@ -56,7 +56,7 @@ class InMemoryStore(SandboxStore):
         self._held = Held()
         # Registered clients outlive a reset (`oauth.registrations`), so not in `_held`.
         self._registrations: dict[str, Registration] = {}
-        self._uploads: dict[str, bytes] = {}  # uploaded data sets: the one in use, a new one
+        self._uploads: dict[str, bytes] = {}  # the uploaded data set in use, if it is one
         self._log: deque[tuple[int, LoggedRequest]] = deque()
         self._logged = 0
         self._ended = False  # its sandbox was deleted or expired (`end`)
@@ -72,13 +72,15 @@ class InMemoryStore(SandboxStore):
             self._held.purge(self._state.clock.now(self._wall()))
             return self._state
 
-    def reset(self, data_set: str | None = None) -> SandboxState:
+    def reset(self, data_set: str | None = None, document: bytes | None = None) -> SandboxState:
         with self._lock:
             now = self._state.clock.now(self._wall())
             self._held = Held()
             if data_set is not None:
                 self._registrations = {}
-            if data_set and data_set != self._state.data_set:
+            if data_set and document is not None:
+                self._uploads = {data_set: document}
+            elif data_set and data_set != self._state.data_set:
                 self._uploads.pop(self._state.data_set, None)
             self._state = replace(
                 self._state,
@@ -96,12 +98,6 @@ class InMemoryStore(SandboxStore):
         with self._lock:
             self._ended = True
             self._registrations = {}
-
-    def keep_data_set(self, name: str, document: bytes) -> None:
-        with self._lock:
-            current = self._state.data_set
-            self._uploads = {k: v for k, v in self._uploads.items() if k == current}
-            self._uploads[name] = document
 
     def data_set_document(self, name: str) -> bytes | None:
         return self._uploads.get(name)

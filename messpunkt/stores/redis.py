@@ -80,7 +80,7 @@ class _Scripts:
         "add_code", "redeem_code", "start_session", "rotate_refresh_token",
         "revoke_refresh_token", "revoke_session", "revoke_access_token", "reset",
         "move_clock", "personal_token", "add_registration", "replace_registration",
-        "delete_registration", "keep_data_set", "log_request", "arm_fault", "take_fault",
+        "delete_registration", "log_request", "arm_fault", "take_fault",
         "create_sandbox", "end_sandbox",
     )  # fmt: skip
 
@@ -186,7 +186,7 @@ class RedisStore(SandboxStore):
                 pipe.execute()
         pipe.execute()
 
-    def reset(self, data_set: str | None = None) -> SandboxState:
+    def reset(self, data_set: str | None = None, document: bytes | None = None) -> SandboxState:
         while True:  # compare-and-set on the clock, as move_clock: the rules ended by now go
             current = self.state()
             now = current.clock.now(self._wall())
@@ -194,17 +194,13 @@ class RedisStore(SandboxStore):
             old, new = clock_fields(current.clock), clock_fields(current.clock.reset())
             fields = self._run(
                 "reset", new["frozen_at"], new["offset"], data_set or "",
-                old["frozen_at"], old["offset"], *ended,
+                old["frozen_at"], old["offset"], document or b"", *ended,
             )  # fmt: skip
             if fields == 0:
                 continue  # another request moved the clock first
             if not fields:
                 raise self._gone()
             return state_from(dict(zip(fields[::2], fields[1::2], strict=True)))
-
-    def keep_data_set(self, name: str, document: bytes) -> None:
-        if not self._run("keep_data_set", name, document):
-            raise self._gone()
 
     def data_set_document(self, name: str) -> bytes | None:
         found: bytes | None = self.client.get(self.prefix + "ds:" + name)
