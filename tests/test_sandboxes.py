@@ -425,6 +425,7 @@ def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(stor
 
     from messpunkt.faults import Fault
     from messpunkt.oauth.registrations import SandboxGone
+    from messpunkt.oauth.store import AuthorizationCode, Grant, Issue, NewSession, SessionKind
     from messpunkt.stores.redis_registry import RedisRegistry
 
     client = redis.Redis.from_url(store_url)
@@ -440,7 +441,17 @@ def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(stor
     assert registry.delete(sandbox_id)
 
     store.write_log(50, [b'{"path": "/v1/usage-units"}'])
+    now = datetime.now(UTC)
+    grant = Grant("sandbox-demo-client", TENANT, "user", ("read:units",), ())
+    code = AuthorizationCode("code-hash", grant, "http://localhost:3000/callback", "c", now,
+                             now + timedelta(minutes=5))  # fmt: skip
+    session = NewSession("sid", SessionKind.PERSONAL_ACCESS_TOKEN, now + timedelta(days=30),
+                         personal_token_hash="pat-hash")  # fmt: skip
     changes = {
+        # The first two keys a request could still write were a code's and a session's,
+        # kept for up to 30 days with nothing left to delete them.
+        "code": lambda: store.add_code(code),
+        "session": lambda: store.start_session(session, grant, Issue(timedelta(hours=1)), now),
         "upload": lambda: store.reset("upload-mine", b"{}"),
         "fault": lambda: store.arm_fault(Fault.new(method="GET", path="/v1/whoami", status=500)),
         "clock": lambda: store.move_clock(lambda clock: clock),

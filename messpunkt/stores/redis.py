@@ -243,12 +243,14 @@ class RedisStore(SandboxStore):
 
     def add_code(self, code: AuthorizationCode) -> None:
         grant = code.grant
-        self._run(
+        added = self._run(
             "add_code", ms(code.issued_at), code.code_hash, grant.client_id, grant.tenant_id,
             grant.subject, " ".join(grant.scopes), " ".join(grant.property_ids),
             "1" if code.redirect_uri_given else "0", code.redirect_uri, code.code_challenge,
             ms(code.issued_at), ms(code.expires_at),
         )  # fmt: skip
+        if not added:
+            raise self._gone()
 
     def redeem_code(
         self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
@@ -265,7 +267,10 @@ class RedisStore(SandboxStore):
     def start_session(
         self, new: NewSession, grant: Grant, issue: Issue, now: datetime
     ) -> Issued | Refused:
-        return self._outcome(self._run("start_session", ms(now), *opening(new, grant, issue)))
+        answer = self._run("start_session", ms(now), *opening(new, grant, issue))
+        if not answer:
+            raise self._gone()
+        return self._outcome(answer)
 
     def rotate_refresh_token(
         self,
