@@ -99,6 +99,27 @@ def test_the_docs_page_tells_swagger_ui_its_client_scopes_and_redirect_page(mess
     assert 'data-oauth2-redirect-path="/docs/oauth2-redirect.html"' in html
 
 
+def test_a_partner_sandboxs_docs_page_sends_swagger_ui_back_to_its_own_redirect_page():
+    """The page's redirect path, read against the page's URL as docs.js reads it, is the
+    one redirect URI the partner's docs client has: the consent page, not a 400."""
+    from urllib.parse import urljoin
+
+    from conftest import OPERATOR_KEY, create_sandbox
+
+    from messpunkt import create_app
+
+    client = create_app({"MESSPUNKT_OPERATOR_KEY": OPERATOR_KEY}).test_client()
+    created = create_sandbox(client)
+    partner = f"/s/{created['id']}"
+    html = client.get(f"{partner}/docs").get_data(as_text=True)
+    (path,) = re.findall(r'data-oauth2-redirect-path="([^"]+)"', html)
+    assert path == f"{partner}/docs/oauth2-redirect.html"
+    redirect_uri = urljoin(f"{created['issuer']}/docs", path)  # the page's own URL
+    consent = client.get(f"{partner}/oauth/authorize?{_consent_query(redirect_uri)}")
+    assert (consent.status_code, consent.mimetype) == (200, "text/html")
+    assert 'id="approve"' in consent.get_data(as_text=True)
+
+
 @pytest.mark.live
 def test_swagger_ui_signs_in_through_the_consent_page_and_calls_whoami(browser, messpunkt_server):
     from selenium.webdriver.common.by import By

@@ -12,10 +12,10 @@ import hashlib
 import re
 from pathlib import Path
 
-from flask import Blueprint, Response, render_template, send_from_directory
+from flask import Blueprint, Response, render_template, send_from_directory, url_for
 from swagger_ui_bundle import swagger_ui_path
 
-from ..oauth.docs_client import DOCS_CLIENT_ID, DOCS_SCOPES, REDIRECT_PATH
+from ..oauth.docs_client import DOCS_CLIENT_ID, DOCS_SCOPES
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
 
@@ -51,7 +51,8 @@ def page() -> Response:
         "docs.html",
         client_id=DOCS_CLIENT_ID,
         scopes=" ".join(DOCS_SCOPES),
-        redirect_path=REDIRECT_PATH,
+        # Under a partner's `/s/<id>` (SCRIPT_NAME), where its docs client's URI points.
+        redirect_path=url_for("docs.oauth2_redirect"),
     )
     return Response(html, mimetype="text/html", headers={"Content-Security-Policy": DOCS_CSP})
 
