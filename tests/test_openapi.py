@@ -430,6 +430,19 @@ def test_a_real_discovery_document_matches_its_declared_schema(messpunkt_client,
     check(answer_schema(spec, path, "get", 200, "application/json"), response.get_json())
 
 
+def test_the_metadata_without_the_sandbox_controls_matches_its_declared_schema():
+    # No controls, no registration (it takes the admin key): RFC 8414 §2 makes
+    # registration_endpoint optional, and the document leaves it out.
+    from messpunkt import create_app
+
+    client = create_app({"MESSPUNKT_SANDBOX_CONTROLS": "off"}).test_client()
+    path = "/.well-known/oauth-authorization-server"
+    metadata = client.get(path).get_json()
+    assert "registration_endpoint" not in metadata
+    spec = client.get("/openapi.json").get_json()
+    check(answer_schema(spec, path, "get", 200, "application/json"), metadata)
+
+
 def test_the_token_schema_rejects_what_it_should(spec):
     schema = answer_schema(spec, "/oauth/token", "post", 200, "application/json")
     token = {"access_token": "a.b.c", "token_type": "Bearer", "expires_in": 3600, "scope": "s"}

@@ -78,7 +78,9 @@ METADATA_FIELDS = {
     "service_documentation": STRING,
     "registration_endpoint": STRING,  # RFC 7591 §3, the sandbox's admin key to call it
 }  # fmt: skip
-METADATA = _object(METADATA_FIELDS, *METADATA_FIELDS)
+# Without the sandbox controls there is no registration (it takes the admin key), and no
+# registration_endpoint (RFC 8414 §2: OPTIONAL).
+METADATA = _object(METADATA_FIELDS, *(f for f in METADATA_FIELDS if f != "registration_endpoint"))
 
 # The authorization request (RFC 6749 §4.1.1, RFC 7636 §4.3), with the quickstart's values.
 AUTHORIZATION = {
