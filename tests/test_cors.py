@@ -24,6 +24,9 @@ FOREIGN_ORIGINS = [
 ]
 SERVICE = ("sandbox-service-client", "sandbox-service-client-secret-change-me")
 ALLOW_HEADERS = "Authorization, Content-Type"
+# A 401's challenge (RFC 6750 §3), and when to come back after a 429 or 503: neither is on
+# the Fetch standard's safelist of headers every page may read.
+EXPOSED = "WWW-Authenticate, Retry-After"
 ECHOED = [
     ("/oauth/token", "POST"),
     ("/oauth/revoke", "POST"),
@@ -131,7 +134,7 @@ def test_a_token_answer_is_readable_from_a_clients_origin(messpunkt_client):
     assert response.status_code == 200
     assert _cors_headers(response) == {
         "Access-Control-Allow-Origin": "http://localhost:4000",
-        "Access-Control-Expose-Headers": "WWW-Authenticate",
+        "Access-Control-Expose-Headers": EXPOSED,
     }
     assert "Origin" in _vary(response)
 
@@ -145,7 +148,7 @@ def test_a_v1_answer_is_readable_from_a_clients_origin(messpunkt_client, messpun
     assert response.status_code == 200
     assert _cors_headers(response) == {
         "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": "WWW-Authenticate",
+        "Access-Control-Expose-Headers": EXPOSED,
     }
 
 
@@ -175,8 +178,26 @@ def test_an_error_is_readable_from_a_clients_origin_with_its_challenge(
     assert response.status_code == status
     assert _cors_headers(response) == {
         "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": "WWW-Authenticate",
+        "Access-Control-Expose-Headers": EXPOSED,
     }
+
+
+@pytest.mark.parametrize(("path", "method"), [("/v1/whoami", "GET"), ("/oauth/token", "POST")])
+def test_a_rehearsed_429s_retry_after_is_readable_from_a_clients_origin(path, method):
+    key = "cors-admin-key"
+    admin = {"X-Sandbox-Admin-Key": key}
+    config = {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_SANDBOX_ADMIN_KEY": key}
+    client = create_app(config).test_client()
+    tokens = obtain_tokens(client)
+    rule = {"method": method, "path": path, "status": 429, "retry_after": 30, "count": 1}
+    assert client.post("/sandbox/faults", json=rule, headers=admin).status_code == 201
+    origin = CLIENT_ORIGINS[1]
+    response = client.open(path, method=method, headers={"Origin": origin, **tokens.bearer})
+
+    assert (response.status_code, response.headers["Retry-After"]) == (429, "30")
+    assert _cors_headers(response) == {
+        "Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": EXPOSED,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("origin", FOREIGN_ORIGINS)

@@ -24,8 +24,10 @@ PUBLIC_UNDER = "/.well-known/oauth-authorization-server/"
 TOKEN_PATHS = frozenset({"/oauth/token", "/oauth/revoke", "/oauth/introspect"})
 API_PREFIX = "/v1/"
 ALLOW_HEADERS = "Authorization, Content-Type"
-# The challenges of a 401 (RFC 6750 §3, RFC 6749 §5.2); the rest we send is safelisted.
-EXPOSE_HEADERS = "WWW-Authenticate"
+# Headers a page on an allowed origin may read beyond the Fetch standard's safelist: the
+# challenges of a 401 (RFC 6750 §3, RFC 6749 §5.2), and when to try again after a 429 or
+# 503 (a rehearsed fault, the store away).
+EXPOSE_HEADERS = "WWW-Authenticate, Retry-After"
 MAX_AGE = "600"  # seconds a browser may reuse a preflight's answer
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
