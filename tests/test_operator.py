@@ -283,7 +283,17 @@ def test_an_ended_sandbox_is_410_to_the_operator(client, end, detail, method):
     assert response.get_json() == problem(410, detail)
 
 
-def test_a_sandbox_expires_on_real_time_not_on_its_own_clock(client):
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_a_sandbox_expires_on_real_time_not_on_its_own_clock(backend, request):
+    """On the machine's clock, as the registry reads it, on both stores: on Redis its
+    paths used to live until Redis's own clock let the state key expire."""
+    client = request.getfixturevalue("client")
+    if backend == "redis":
+        store_url, signing_key = map(request.getfixturevalue, ("store_url", "signing_key"))
+        config = {**request.getfixturevalue("messpunkt_config"), "MESSPUNKT_STORE_URL": store_url,
+                  "MESSPUNKT_SIGNING_KEY": signing_key, "MESSPUNKT_SECRET_KEY": "cursors",
+                  "MESSPUNKT_SANDBOX_ADMIN_KEY": "default-admin-key"}  # fmt: skip
+        client = create_app(config).test_client()
     created = create_sandbox(client, expires_in=3600)
     admin = {"X-Sandbox-Admin-Key": created["admin_key"]}
     root = f"/s/{created['id']}"

@@ -145,6 +145,9 @@ class RedisStore(SandboxStore):
             fields = self.client.hgetall(self.prefix + "sbx")
         if not fields.get(b"gen"):
             raise self._gone()
+        ends = fields.get(b"ends")  # a partner's: expired on the machine's clock, as listed
+        if ends is not None and int(ends) <= ms(self._wall()):
+            raise self._gone()
         return state_from(fields)
 
     def make(self, first: SandboxState) -> None:

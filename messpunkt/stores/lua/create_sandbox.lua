@@ -6,5 +6,8 @@ if redis.call('EXISTS', P .. 'meta', P .. 'ended') > 0 then return 0 end
 redis.call('HSET', P .. 'meta', 'created_at', ARGV[3], 'expires_at', ARGV[4],
            'data_set', ARGV[5])
 redis.call('HSET', P .. 'sbx', unpack(ARGV, 6))
+-- `ends` as well: the workers decide expiry on their own clock, as the registry does (the
+-- TTL, on Redis's clock, only collects the keys).
+redis.call('HSET', P .. 'sbx', 'ends', ARGV[4])
 redis.call('PEXPIREAT', P .. 'sbx', ARGV[4])
 return 1
