@@ -168,7 +168,9 @@ class _Loader:
         zone = r.text("timezone")
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        # OSError: a name ZoneInfo opens as a file and cannot, a directory of the tz
+        # database ("Europe") or one longer than the file system allows.
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise DataSetError(
                 r.file, f"{r.path}.timezone", f"unknown time zone {zone!r}"
             ) from None

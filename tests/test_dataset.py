@@ -291,6 +291,17 @@ BREAKAGES = [
         ("properties.json", "$[1].timezone", "unknown time zone 'Europe/Atlantis'"),
         id="unknown-time-zone",
     ),
+    pytest.param(
+        # A directory of the tz database, not a zone: ZoneInfo fails opening it.
+        edit("properties.json", set_field(1, "timezone", "Europe")),
+        ("properties.json", "$[1].timezone", "unknown time zone 'Europe'"),
+        id="time-zone-that-is-a-directory",
+    ),
+    pytest.param(
+        edit("properties.json", set_field(1, "timezone", "A" * 5000)),
+        ("properties.json", "$[1].timezone", f"unknown time zone '{'A' * 5000}'"),
+        id="time-zone-longer-than-a-file-name",
+    ),
 ]
 
 
