@@ -32,7 +32,7 @@ from .metering.model import (
     Tenant,
     UsageUnit,
 )
-from .oauth.clients import Client, ClientType
+from .oauth.clients import MAX_ACCESS_TOKEN_TTL, Client, ClientType
 from .records import DataSetError, Record, in_range
 
 FILES = (
@@ -307,8 +307,11 @@ class _Loader:
                 r.file, f"{r.path}.secret_hash", "confidential clients, and only they, have one"
             )
         ttl = r.raw.get("access_token_ttl")
-        if ttl is not None and (type(ttl) is not int or ttl <= 0):
-            raise DataSetError(r.file, f"{r.path}.access_token_ttl", "must be positive seconds")
+        if ttl is not None and (type(ttl) is not int or not 0 < ttl <= MAX_ACCESS_TOKEN_TTL):
+            raise r.fail(
+                "access_token_ttl",
+                f"must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds (30 days, a session's cap)",
+            )
         return Client(
             client_id=r.text("client_id"),
             name=r.text("name"),

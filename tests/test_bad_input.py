@@ -775,6 +775,44 @@ def test_a_data_set_whose_file_cannot_be_read_is_a_422_and_changes_nothing(witne
     witness.assert_nothing_changed()
 
 
+# POST /sandbox/data with a data set: each edit is of the exported default data set.
+
+
+def replaced(collection: str, index: int, key: str, value: Any):
+    """Set one field of one item of the exported document to `value`."""
+
+    def apply(exported: bytes) -> bytes:
+        document = json.loads(exported)
+        document[collection][index][key] = value
+        return json.dumps(document).encode()
+
+    return apply
+
+
+def upload_refused(collection: str, path: str, reason: str) -> dict[str, Any]:
+    detail = f"the data set was refused and nothing changed: {collection} at {path}: {reason}"
+    return problem(422, detail, **{collection: [f"{path}: {reason}"]})
+
+
+UPLOADS = [
+    case("client-access-token-ttl-past-a-session",  # every /oauth/token of it was a 500
+         replaced("clients", 2, "access_token_ttl", 10**15),
+         upload_refused("clients", "$.clients[2].access_token_ttl",
+                        "must be 1 to 2592000 seconds (30 days, a session's cap)")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("edit", "body"), UPLOADS)
+def test_a_bad_data_set_upload_is_a_422_naming_its_path_and_changes_nothing(witness, edit, body):
+    exported = witness.client.get("/sandbox/data/export", headers=ADMIN).data
+    data = edit(exported)
+    response = send(witness.client, "POST", "/sandbox/data", data, content_type=JSON, headers=ADMIN)
+
+    assert (response.status_code, response.mimetype) == (422, PROBLEM)
+    assert response.get_json() == body
+    witness.assert_nothing_changed()
+
+
 def test_at_the_latest_instant_the_clock_takes_every_lifetime_still_fits(messpunkt_client):
     # The clock refuses instants past LATEST because from there a token, a session or a
     # personal access token of a year could end past year 9999; from LATEST they all fit.

@@ -302,6 +302,17 @@ BREAKAGES = [
         ("properties.json", "$[1].timezone", f"unknown time zone '{'A' * 5000}'"),
         id="time-zone-longer-than-a-file-name",
     ),
+    pytest.param(
+        # An access token never outlives its session, whose cap is 30 days (API.md).
+        edit("clients.json", set_field(2, "access_token_ttl", 30 * 86400 + 1)),
+        ("clients.json", "$[2].access_token_ttl", "must be 1 to 2592000 seconds (30 days"),
+        id="access-token-ttl-past-a-session",
+    ),
+    pytest.param(
+        edit("clients.json", set_field(2, "access_token_ttl", 0)),
+        ("clients.json", "$[2].access_token_ttl", "must be 1 to 2592000 seconds (30 days"),
+        id="access-token-ttl-zero",
+    ),
 ]
 
 
@@ -332,6 +343,14 @@ def test_a_fixture_that_is_a_directory_is_refused_not_a_crash(tmp_path, name):
 
     assert (caught.value.file, caught.value.path) == (name, "$")
     assert caught.value.reason == "cannot be read: Is a directory"
+
+
+def test_a_client_may_have_access_tokens_of_a_whole_session_30_days(tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(SANDBOX_DATA, root)
+    edit("clients.json", set_field(2, "access_token_ttl", 30 * 86400))(root)
+
+    assert load_dataset(root).clients["sandbox-service-client"].access_token_ttl == 2592000
 
 
 def test_a_directory_that_does_not_exist_is_refused(tmp_path):
