@@ -242,6 +242,9 @@ class _Loader:
     def _device(
         self, r: Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
     ) -> Device:
+        installed, removed = r.instant("installed_at"), r.instant("removed_at", optional=True)
+        if removed is not None and removed < installed:
+            raise r.fail("removed_at", "must not be before installed_at")
         try:
             return Device.create(
                 id=r.text("id"),
@@ -250,8 +253,8 @@ class _Loader:
                 serial_number=r.text("serial_number"),
                 manufacturer=r.text("manufacturer"),
                 model=r.text("model"),
-                installed_at=r.instant("installed_at"),
-                removed_at=r.instant("removed_at", optional=True),
+                installed_at=installed,
+                removed_at=removed,
                 readings=_at_precision(r.text("id"), metric, readings),
                 billing_zone=zone,
             )

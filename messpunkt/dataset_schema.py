@@ -116,7 +116,13 @@ ITEMS: dict[str, dict[str, Any]] = {
             "model": TEXT,
             "installed_at": INSTANT,
         },
-        {"removed_at": {**INSTANT, "type": ["string", "null"]}},
+        {
+            "removed_at": {
+                **INSTANT,
+                "type": ["string", "null"],
+                "description": f"Not before installed_at; null: still installed. {YEARS}",
+            }
+        },
     ),
     "readings": _item(
         {

@@ -799,6 +799,9 @@ UPLOADS = [
          replaced("clients", 2, "access_token_ttl", 10**15),
          upload_refused("clients", "$.clients[2].access_token_ttl",
                         "must be 1 to 2592000 seconds (30 days, a session's cap)")),
+    case("device-removed-before-installed",  # was accepted and served
+         replaced("devices", 0, "removed_at", "2000-01-01T00:00:00+01:00"),
+         upload_refused("devices", "$.devices[0].removed_at", "must not be before installed_at")),
 ]  # fmt: skip
 
 

@@ -313,6 +313,12 @@ BREAKAGES = [
         ("clients.json", "$[2].access_token_ttl", "must be 1 to 2592000 seconds (30 days"),
         id="access-token-ttl-zero",
     ),
+    pytest.param(
+        # WE 01's first warm water meter, installed 2021-02-08 09:40: removed a minute earlier.
+        edit("devices.json", set_field(0, "removed_at", "2021-02-08T09:39:00+01:00")),
+        ("devices.json", "$[0].removed_at", "must not be before installed_at"),
+        id="removed-before-installed",
+    ),
 ]
 
 
