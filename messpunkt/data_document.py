@@ -21,9 +21,12 @@ import orjson
 
 from .dataset import FILES, DataSet, _Loader
 from .dataset_schema import COLLECTIONS
+from .oauth.client_metadata import utf8_encodable
 from .records import DataSetError
 
 UPLOAD_PREFIX = "upload-"
+# JSON may escape a lone surrogate ("\ud800"); UTF-8, and so the canonical form, cannot hold one.
+NOT_UNICODE = "not valid Unicode (a lone surrogate)"
 
 
 def is_upload(name: str) -> bool:
@@ -42,7 +45,7 @@ def upload(document: Any) -> tuple[str, bytes, DataSet]:
     try:
         name, data = canonical(document)
     except orjson.JSONEncodeError:
-        raise DataSetError("$", "$", "holds an integer beyond 64 bits") from None
+        raise _unwritable(document) from None
     return name, data, load_canonical(name, data)
 
 
@@ -109,6 +112,42 @@ def _in_document(error: DataSetError) -> DataSetError:
         return error
     collection = error.file.removesuffix(".json")
     return DataSetError(collection, f"$.{collection}{error.path[1:]}", error.reason)
+
+
+def _unwritable(document: dict[str, Any]) -> DataSetError:
+    """Say what the canonical form could not write, and where.
+
+    Walks the document again, in the order orjson wrote it, so only a refused upload
+    pays for the walk.
+    """
+    for key, value in document.items():
+        if not utf8_encodable(key):
+            return DataSetError("$", "$", f"a member name is {NOT_UNICODE}")
+        found = _fault(value, f"$.{key}")
+        if found is not None:
+            return DataSetError(key, *found)
+    return DataSetError("$", "$", "cannot be written as JSON")  # not reached: orjson found one
+
+
+def _fault(value: Any, path: str) -> tuple[str, str] | None:
+    """The path and reason of the first value in `value` that orjson cannot write."""
+    if isinstance(value, str):
+        return None if utf8_encodable(value) else (path, NOT_UNICODE)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if -(2**63) <= value < 2**64 else (path, "an integer beyond 64 bits")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _fault(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not utf8_encodable(key):
+                return path, f"a member name is {NOT_UNICODE}"
+            found = _fault(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    return None
 
 
 def _number(value: Any) -> int | float:

@@ -802,6 +802,18 @@ UPLOADS = [
     case("device-removed-before-installed",  # was accepted and served
          replaced("devices", 0, "removed_at", "2000-01-01T00:00:00+01:00"),
          upload_refused("devices", "$.devices[0].removed_at", "must not be before installed_at")),
+    # JSON may escape a lone surrogate; UTF-8 cannot hold one (it was "an integer beyond 64 bits").
+    case("a-lone-surrogate",
+         replaced("tenants", 1, "name", "Beispiel \ud800"),
+         upload_refused("tenants", "$.tenants[1].name", "not valid Unicode (a lone surrogate)")),
+    case("a-lone-surrogate-in-a-member-name",
+         replaced("tenants", 1, "\udc00", "x"),
+         upload_refused("tenants", "$.tenants[1]",
+                        "a member name is not valid Unicode (a lone surrogate)")),
+    case("an-integer-beyond-64-bits",
+         replaced("usage_units", 2, "area_m2", 2**64),
+         upload_refused("usage_units", "$.usage_units[2].area_m2",
+                        "an integer beyond 64 bits")),
 ]  # fmt: skip
 
 
