@@ -727,6 +727,12 @@ CONTROLS = [
          control("/sandbox/data", {"directory": "/a\u0000b"}), 422, refused("/a\x00b")),
     case("data-directory-longer-than-a-file-name",
          control("/sandbox/data", {"directory": LONG}), 422, refused(LONG)),
+    case("data-directory-lone-surrogate",  # the 422 naming it could not be written: a 500
+         control("/sandbox/data", {"directory": "/tmp/\ud800"}), 400,
+         problem(400, directory=["Must be UTF-8 text (no lone surrogate)."])),
+    case("data-set-lone-surrogate",
+         control("/sandbox/data", {"data_set": "default\ud800"}), 400,
+         problem(400, data_set=["Must be UTF-8 text (no lone surrogate)."])),
     case("data-directory-huge",
          control("/sandbox/data", {"directory": LONG + "0"}), 400,
          problem(400, directory=["Length must be between 1 and 4096."])),
