@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from .records import DataSetError
 UPLOAD_PREFIX = "upload-"
 # JSON may escape a lone surrogate ("\ud800"); UTF-8, and so the canonical form, cannot hold one.
 NOT_UNICODE = "not valid Unicode (a lone surrogate)"
+INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
 
 
 def is_upload(name: str) -> bool:
@@ -43,7 +45,7 @@ def upload(document: Any) -> tuple[str, bytes, DataSet]:
     if not isinstance(document, dict):
         raise DataSetError("$", "$", "must be a JSON object with one array per collection")
     try:
-        name, data = canonical(document)
+        name, data = canonical(document, _exact_number)
     except orjson.JSONEncodeError:
         raise _unwritable(document) from None
     return name, data, load_canonical(name, data)
@@ -74,9 +76,14 @@ def load_document(document: Any, name: str = "") -> DataSet:
             gc.enable()
 
 
-def canonical(document: Any) -> tuple[str, bytes]:
-    """Return a valid document's name (`upload-` and its digest) and its canonical bytes."""
-    data = orjson.dumps(document, default=_number)
+def canonical(
+    document: Any, number: Callable[[Any], int | float] | None = None
+) -> tuple[str, bytes]:
+    """Return a valid document's name (`upload-` and its digest) and its canonical bytes.
+
+    `number` writes each decimal (`_number` unless given).
+    """
+    data = orjson.dumps(document, default=number or _number)
     return UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24], data
 
 
@@ -133,6 +140,8 @@ def _fault(value: Any, path: str) -> tuple[str, str] | None:
     """The path and reason of the first value in `value` that orjson cannot write."""
     if isinstance(value, str):
         return None if utf8_encodable(value) else (path, NOT_UNICODE)
+    if isinstance(value, Decimal):
+        return None if _exact(value) else (path, INEXACT)
     if isinstance(value, int) and not isinstance(value, bool):
         return None if -(2**63) <= value < 2**64 else (path, "an integer beyond 64 bits")
     if isinstance(value, list):
@@ -157,3 +166,20 @@ def _number(value: Any) -> int | float:
         raise TypeError(f"{type(value).__name__} is not JSON")
     converted = float(value)
     return int(converted) if converted.is_integer() else converted
+
+
+def _exact_number(value: Any) -> int | float:
+    """Write a decimal as `_number` does, refusing one the double would change.
+
+    An upload keeps its numbers as given or is refused: 72.40000000000000001 or
+    123456789012345678.5 were taken as 72.4 and 123456789012345680, though a directory
+    keeps them and the API could write neither.
+    """
+    if isinstance(value, Decimal) and not _exact(value):
+        raise ValueError(INEXACT)
+    return _number(value)
+
+
+def _exact(value: Decimal) -> bool:
+    """Tell whether the shortest double of a decimal is that decimal."""
+    return Decimal(repr(float(value))) == value

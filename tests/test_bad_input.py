@@ -795,6 +795,19 @@ def replaced(collection: str, index: int, key: str, value: Any):
     return apply
 
 
+def number(collection: str, index: int, key: str, text: str):
+    """Set one field to the JSON number `text` as written (json.dumps would round it)."""
+
+    def apply(exported: bytes) -> bytes:
+        edited = replaced(collection, index, key, "<number>")(exported)
+        return edited.replace(b'"<number>"', text.encode())
+
+    return apply
+
+
+INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
+
+
 def upload_refused(collection: str, path: str, reason: str) -> dict[str, Any]:
     detail = f"the data set was refused and nothing changed: {collection} at {path}: {reason}"
     return problem(422, detail, **{collection: [f"{path}: {reason}"]})
@@ -820,6 +833,16 @@ UPLOADS = [
          replaced("usage_units", 2, "area_m2", 2**64),
          upload_refused("usage_units", "$.usage_units[2].area_m2",
                         "an integer beyond 64 bits")),
+    # Both were taken as 72.4 and 123456789012345680, which a directory does not do.
+    case("a-number-finer-than-a-double",
+         number("usage_units", 0, "area_m2", "72.40000000000000001"),
+         upload_refused("usage_units", "$.usage_units[0].area_m2", INEXACT)),
+    case("a-number-longer-than-a-double",
+         number("usage_units", 1, "area_m2", "123456789012345678.5"),
+         upload_refused("usage_units", "$.usage_units[1].area_m2", INEXACT)),
+    case("a-reading-finer-than-a-double",
+         number("readings", 1, "value", "97.8650000000000001"),
+         upload_refused("readings", "$.readings[1].value", INEXACT)),
 ]  # fmt: skip
 
 
