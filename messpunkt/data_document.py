@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,13 @@ import orjson
 
 from .dataset import FILES, DataSet, _Loader
 from .dataset_schema import COLLECTIONS
+from .oauth.client_metadata import utf8_encodable
 from .records import DataSetError
 
 UPLOAD_PREFIX = "upload-"
+# JSON may escape a lone surrogate ("\ud800"); UTF-8, and so the canonical form, cannot hold one.
+NOT_UNICODE = "not valid Unicode (a lone surrogate)"
+INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
 
 
 def is_upload(name: str) -> bool:
@@ -40,9 +45,9 @@ def upload(document: Any) -> tuple[str, bytes, DataSet]:
     if not isinstance(document, dict):
         raise DataSetError("$", "$", "must be a JSON object with one array per collection")
     try:
-        name, data = canonical(document)
+        name, data = canonical(document, _exact_number)
     except orjson.JSONEncodeError:
-        raise DataSetError("$", "$", "holds an integer beyond 64 bits") from None
+        raise _unwritable(document) from None
     return name, data, load_canonical(name, data)
 
 
@@ -71,9 +76,14 @@ def load_document(document: Any, name: str = "") -> DataSet:
             gc.enable()
 
 
-def canonical(document: Any) -> tuple[str, bytes]:
-    """Return a valid document's name (`upload-` and its digest) and its canonical bytes."""
-    data = orjson.dumps(document, default=_number)
+def canonical(
+    document: Any, number: Callable[[Any], int | float] | None = None
+) -> tuple[str, bytes]:
+    """Return a valid document's name (`upload-` and its digest) and its canonical bytes.
+
+    `number` writes each decimal (`_number` unless given).
+    """
+    data = orjson.dumps(document, default=number or _number)
     return UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24], data
 
 
@@ -111,6 +121,44 @@ def _in_document(error: DataSetError) -> DataSetError:
     return DataSetError(collection, f"$.{collection}{error.path[1:]}", error.reason)
 
 
+def _unwritable(document: dict[str, Any]) -> DataSetError:
+    """Say what the canonical form could not write, and where.
+
+    Walks the document again, in the order orjson wrote it, so only a refused upload
+    pays for the walk.
+    """
+    for key, value in document.items():
+        if not utf8_encodable(key):
+            return DataSetError("$", "$", f"a member name is {NOT_UNICODE}")
+        found = _fault(value, f"$.{key}")
+        if found is not None:
+            return DataSetError(key, *found)
+    return DataSetError("$", "$", "cannot be written as JSON")  # not reached: orjson found one
+
+
+def _fault(value: Any, path: str) -> tuple[str, str] | None:
+    """The path and reason of the first value in `value` that orjson cannot write."""
+    if isinstance(value, str):
+        return None if utf8_encodable(value) else (path, NOT_UNICODE)
+    if isinstance(value, Decimal):
+        return None if _exact(value) else (path, INEXACT)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return None if -(2**63) <= value < 2**64 else (path, "an integer beyond 64 bits")
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _fault(item, f"{path}[{index}]")
+            if found is not None:
+                return found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not utf8_encodable(key):
+                return path, f"a member name is {NOT_UNICODE}"
+            found = _fault(item, f"{path}.{key}")
+            if found is not None:
+                return found
+    return None
+
+
 def _number(value: Any) -> int | float:
     """Write a decimal as the API does (`web.json.number`): a valid data set's values have
     at most 3 decimals, which the shortest float writes exactly; whole numbers as integers."""
@@ -118,3 +166,20 @@ def _number(value: Any) -> int | float:
         raise TypeError(f"{type(value).__name__} is not JSON")
     converted = float(value)
     return int(converted) if converted.is_integer() else converted
+
+
+def _exact_number(value: Any) -> int | float:
+    """Write a decimal as `_number` does, refusing one the double would change.
+
+    An upload keeps its numbers as given or is refused: 72.40000000000000001 or
+    123456789012345678.5 were taken as 72.4 and 123456789012345680, though a directory
+    keeps them and the API could write neither.
+    """
+    if isinstance(value, Decimal) and not _exact(value):
+        raise ValueError(INEXACT)
+    return _number(value)
+
+
+def _exact(value: Decimal) -> bool:
+    """Tell whether the shortest double of a decimal is that decimal."""
+    return Decimal(repr(float(value))) == value

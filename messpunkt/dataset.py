@@ -32,7 +32,7 @@ from .metering.model import (
     Tenant,
     UsageUnit,
 )
-from .oauth.clients import Client, ClientType
+from .oauth.clients import MAX_ACCESS_TOKEN_TTL, Client, ClientType
 from .records import DataSetError, Record, in_range
 
 FILES = (
@@ -168,7 +168,9 @@ class _Loader:
         zone = r.text("timezone")
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        # OSError: a name ZoneInfo opens as a file and cannot, a directory of the tz
+        # database ("Europe") or one longer than the file system allows.
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise DataSetError(
                 r.file, f"{r.path}.timezone", f"unknown time zone {zone!r}"
             ) from None
@@ -240,6 +242,9 @@ class _Loader:
     def _device(
         self, r: Record, metric: Metric, zone: ZoneInfo, readings: tuple[Reading, ...]
     ) -> Device:
+        installed, removed = r.instant("installed_at"), r.instant("removed_at", optional=True)
+        if removed is not None and removed < installed:
+            raise r.fail("removed_at", "must not be before installed_at")
         try:
             return Device.create(
                 id=r.text("id"),
@@ -248,8 +253,8 @@ class _Loader:
                 serial_number=r.text("serial_number"),
                 manufacturer=r.text("manufacturer"),
                 model=r.text("model"),
-                installed_at=r.instant("installed_at"),
-                removed_at=r.instant("removed_at", optional=True),
+                installed_at=installed,
+                removed_at=removed,
                 readings=_at_precision(r.text("id"), metric, readings),
                 billing_zone=zone,
             )
@@ -305,8 +310,11 @@ class _Loader:
                 r.file, f"{r.path}.secret_hash", "confidential clients, and only they, have one"
             )
         ttl = r.raw.get("access_token_ttl")
-        if ttl is not None and (type(ttl) is not int or ttl <= 0):
-            raise DataSetError(r.file, f"{r.path}.access_token_ttl", "must be positive seconds")
+        if ttl is not None and (type(ttl) is not int or not 0 < ttl <= MAX_ACCESS_TOKEN_TTL):
+            raise r.fail(
+                "access_token_ttl",
+                f"must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds (30 days, a session's cap)",
+            )
         return Client(
             client_id=r.text("client_id"),
             name=r.text("name"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .metering.model import Category, Metric, Quality, Reason
-from .oauth.clients import ClientType
+from .oauth.clients import MAX_ACCESS_TOKEN_TTL, ClientType
 from .records import FIRST_YEAR, LAST_YEAR
 
 SCHEMA_ID = "https://api.sandbox.messpunkt.io/schemas/data-set.json"
@@ -116,7 +116,13 @@ ITEMS: dict[str, dict[str, Any]] = {
             "model": TEXT,
             "installed_at": INSTANT,
         },
-        {"removed_at": {**INSTANT, "type": ["string", "null"]}},
+        {
+            "removed_at": {
+                **INSTANT,
+                "type": ["string", "null"],
+                "description": f"Not before installed_at; null: still installed. {YEARS}",
+            }
+        },
     ),
     "readings": _item(
         {
@@ -148,7 +154,13 @@ ITEMS: dict[str, dict[str, Any]] = {
         {
             "secret_hash": {**OPTIONAL_TEXT, "description": "Confidential clients only."},
             "tenant_id": OPTIONAL_TEXT,
-            "access_token_ttl": {"type": ["integer", "null"], "exclusiveMinimum": 0},
+            "access_token_ttl": {
+                "type": ["integer", "null"],
+                "exclusiveMinimum": 0,
+                "maximum": MAX_ACCESS_TOKEN_TTL,
+                "description": "Seconds (null: the sandbox's access token lifetime); at "
+                "most a session's cap, 30 days.",
+            },
         },
     ),
 }

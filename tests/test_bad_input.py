@@ -727,6 +727,12 @@ CONTROLS = [
          control("/sandbox/data", {"directory": "/a\u0000b"}), 422, refused("/a\x00b")),
     case("data-directory-longer-than-a-file-name",
          control("/sandbox/data", {"directory": LONG}), 422, refused(LONG)),
+    case("data-directory-lone-surrogate",  # the 422 naming it could not be written: a 500
+         control("/sandbox/data", {"directory": "/tmp/\ud800"}), 400,
+         problem(400, directory=["Must be UTF-8 text (no lone surrogate)."])),
+    case("data-set-lone-surrogate",
+         control("/sandbox/data", {"data_set": "default\ud800"}), 400,
+         problem(400, data_set=["Must be UTF-8 text (no lone surrogate)."])),
     case("data-directory-huge",
          control("/sandbox/data", {"directory": LONG + "0"}), 400,
          problem(400, directory=["Length must be between 1 and 4096."])),
@@ -772,6 +778,82 @@ def test_a_data_set_whose_file_cannot_be_read_is_a_422_and_changes_nothing(witne
 
     assert (response.status_code, response.mimetype) == (422, PROBLEM)
     assert response.get_json()["errors"] == {"tenants.json": ["$: cannot be read: Is a directory"]}
+    witness.assert_nothing_changed()
+
+
+# POST /sandbox/data with a data set: each edit is of the exported default data set.
+
+
+def replaced(collection: str, index: int, key: str, value: Any):
+    """Set one field of one item of the exported document to `value`."""
+
+    def apply(exported: bytes) -> bytes:
+        document = json.loads(exported)
+        document[collection][index][key] = value
+        return json.dumps(document).encode()
+
+    return apply
+
+
+def number(collection: str, index: int, key: str, text: str):
+    """Set one field to the JSON number `text` as written (json.dumps would round it)."""
+
+    def apply(exported: bytes) -> bytes:
+        edited = replaced(collection, index, key, "<number>")(exported)
+        return edited.replace(b'"<number>"', text.encode())
+
+    return apply
+
+
+INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
+
+
+def upload_refused(collection: str, path: str, reason: str) -> dict[str, Any]:
+    detail = f"the data set was refused and nothing changed: {collection} at {path}: {reason}"
+    return problem(422, detail, **{collection: [f"{path}: {reason}"]})
+
+
+UPLOADS = [
+    case("client-access-token-ttl-past-a-session",  # every /oauth/token of it was a 500
+         replaced("clients", 2, "access_token_ttl", 10**15),
+         upload_refused("clients", "$.clients[2].access_token_ttl",
+                        "must be 1 to 2592000 seconds (30 days, a session's cap)")),
+    case("device-removed-before-installed",  # was accepted and served
+         replaced("devices", 0, "removed_at", "2000-01-01T00:00:00+01:00"),
+         upload_refused("devices", "$.devices[0].removed_at", "must not be before installed_at")),
+    # JSON may escape a lone surrogate; UTF-8 cannot hold one (it was "an integer beyond 64 bits").
+    case("a-lone-surrogate",
+         replaced("tenants", 1, "name", "Beispiel \ud800"),
+         upload_refused("tenants", "$.tenants[1].name", "not valid Unicode (a lone surrogate)")),
+    case("a-lone-surrogate-in-a-member-name",
+         replaced("tenants", 1, "\udc00", "x"),
+         upload_refused("tenants", "$.tenants[1]",
+                        "a member name is not valid Unicode (a lone surrogate)")),
+    case("an-integer-beyond-64-bits",
+         replaced("usage_units", 2, "area_m2", 2**64),
+         upload_refused("usage_units", "$.usage_units[2].area_m2",
+                        "an integer beyond 64 bits")),
+    # Both were taken as 72.4 and 123456789012345680, which a directory does not do.
+    case("a-number-finer-than-a-double",
+         number("usage_units", 0, "area_m2", "72.40000000000000001"),
+         upload_refused("usage_units", "$.usage_units[0].area_m2", INEXACT)),
+    case("a-number-longer-than-a-double",
+         number("usage_units", 1, "area_m2", "123456789012345678.5"),
+         upload_refused("usage_units", "$.usage_units[1].area_m2", INEXACT)),
+    case("a-reading-finer-than-a-double",
+         number("readings", 1, "value", "97.8650000000000001"),
+         upload_refused("readings", "$.readings[1].value", INEXACT)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("edit", "body"), UPLOADS)
+def test_a_bad_data_set_upload_is_a_422_naming_its_path_and_changes_nothing(witness, edit, body):
+    exported = witness.client.get("/sandbox/data/export", headers=ADMIN).data
+    data = edit(exported)
+    response = send(witness.client, "POST", "/sandbox/data", data, content_type=JSON, headers=ADMIN)
+
+    assert (response.status_code, response.mimetype) == (422, PROBLEM)
+    assert response.get_json() == body
     witness.assert_nothing_changed()
 
 

@@ -291,6 +291,34 @@ BREAKAGES = [
         ("properties.json", "$[1].timezone", "unknown time zone 'Europe/Atlantis'"),
         id="unknown-time-zone",
     ),
+    pytest.param(
+        # A directory of the tz database, not a zone: ZoneInfo fails opening it.
+        edit("properties.json", set_field(1, "timezone", "Europe")),
+        ("properties.json", "$[1].timezone", "unknown time zone 'Europe'"),
+        id="time-zone-that-is-a-directory",
+    ),
+    pytest.param(
+        edit("properties.json", set_field(1, "timezone", "A" * 5000)),
+        ("properties.json", "$[1].timezone", f"unknown time zone '{'A' * 5000}'"),
+        id="time-zone-longer-than-a-file-name",
+    ),
+    pytest.param(
+        # An access token never outlives its session, whose cap is 30 days (API.md).
+        edit("clients.json", set_field(2, "access_token_ttl", 30 * 86400 + 1)),
+        ("clients.json", "$[2].access_token_ttl", "must be 1 to 2592000 seconds (30 days"),
+        id="access-token-ttl-past-a-session",
+    ),
+    pytest.param(
+        edit("clients.json", set_field(2, "access_token_ttl", 0)),
+        ("clients.json", "$[2].access_token_ttl", "must be 1 to 2592000 seconds (30 days"),
+        id="access-token-ttl-zero",
+    ),
+    pytest.param(
+        # WE 01's first warm water meter, installed 2021-02-08 09:40: removed a minute earlier.
+        edit("devices.json", set_field(0, "removed_at", "2021-02-08T09:39:00+01:00")),
+        ("devices.json", "$[0].removed_at", "must not be before installed_at"),
+        id="removed-before-installed",
+    ),
 ]
 
 
@@ -321,6 +349,14 @@ def test_a_fixture_that_is_a_directory_is_refused_not_a_crash(tmp_path, name):
 
     assert (caught.value.file, caught.value.path) == (name, "$")
     assert caught.value.reason == "cannot be read: Is a directory"
+
+
+def test_a_client_may_have_access_tokens_of_a_whole_session_30_days(tmp_path):
+    root = tmp_path / "data"
+    shutil.copytree(SANDBOX_DATA, root)
+    edit("clients.json", set_field(2, "access_token_ttl", 30 * 86400))(root)
+
+    assert load_dataset(root).clients["sandbox-service-client"].access_token_ttl == 2592000
 
 
 def test_a_directory_that_does_not_exist_is_refused(tmp_path):

@@ -56,3 +56,15 @@ def test_every_field_the_schema_requires_is_refused_by_the_loader_when_missing(c
         load_document(document)
     assert refused.value.file == collection
     assert refused.value.path.startswith(f"$.{collection}[{index}]")
+
+
+def test_the_schema_bounds_an_access_token_ttl_by_a_session_of_30_days():
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    document = fixtures()
+    document["clients"][2]["access_token_ttl"] = 30 * 86400
+    assert list(validator.iter_errors(document)) == []
+    document["clients"][2]["access_token_ttl"] = 30 * 86400 + 1
+    errors = list(validator.iter_errors(document))
+    assert [(e.json_path, e.validator) for e in errors] == [
+        ("$.clients[2].access_token_ttl", "maximum")
+    ]

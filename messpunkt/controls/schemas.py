@@ -163,14 +163,16 @@ class CreatedPersonalAccessTokenSchema(PersonalAccessTokenSchema):
 
 
 class LoadDataSchema(Schema):
+    # A refused directory is named back in its 422, which cannot be written with a lone
+    # surrogate in it (a 500); no data set's name holds one either.
     data_set = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=40),
+        validate=[validate.Length(min=1, max=40), _utf8_text],
         metadata={"description": "A data set loaded at start (`default`: the fixtures)."},
     )
     directory = fields.String(
         load_default=None,
-        validate=validate.Length(min=1, max=4096),
+        validate=[validate.Length(min=1, max=4096), _utf8_text],
         metadata={
             "description": "A directory on the server to load (the local default sandbox only)."
         },

@@ -14,6 +14,10 @@ from .errors import InvalidClient, InvalidRequest
 from .params import Params, single
 from .store import digest
 
+# The longest access token lifetime a client may have: a session's absolute cap (30 days),
+# past which no access token of it lives anyway; longer ones overflowed `timedelta`.
+MAX_ACCESS_TOKEN_TTL = 30 * 86400
+
 
 class ClientType(StrEnum):
     PUBLIC = "public"
