@@ -87,12 +87,26 @@ def canonical(
     return UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24], data
 
 
+class DirectoryUnreadable(Exception):
+    """A directory's file can no longer be read as JSON (gone or changed since the load)."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__(f"cannot read {file}")
+        self.file = file
+
+
 def export_directory(directory: Path) -> bytes:
-    """Return the data set of a directory as one document, in its canonical form."""
+    """Return the data set of a directory as one document, in its canonical form.
+
+    It is read from the directory again; a file that can no longer be read raises
+    `DirectoryUnreadable`."""
     document = {}
     for file in FILES:
-        with (directory / file).open("rb") as handle:
-            document[file.removesuffix(".json")] = json.load(handle, parse_float=Decimal)
+        try:
+            with (directory / file).open("rb") as handle:
+                document[file.removesuffix(".json")] = json.load(handle, parse_float=Decimal)
+        except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
+            raise DirectoryUnreadable(file) from None
     return canonical(document)[1]
 
 

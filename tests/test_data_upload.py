@@ -179,6 +179,27 @@ def test_an_upload_fails_exactly_as_the_same_fault_in_a_directory(client, tmp_pa
     assert uploaded.json["errors"] == {"readings": [f"$.readings[5].quality: {reason}"]}
 
 
+@pytest.mark.parametrize("change", ["removed", "broken"])
+def test_an_export_of_a_directory_that_changed_since_its_load_is_a_409(client, tmp_path, change):
+    """A directory's export is read from the directory again; one that can no longer be
+    read says so, and how to recover, instead of a 500."""
+    copy = shutil.copytree(DEFAULT_DATA_DIR, tmp_path / "data")
+    loaded = client.post("/sandbox/data", json={"directory": str(copy)}, headers=ADMIN)
+    assert loaded.status_code == 200
+    if change == "removed":
+        (copy / "tenants.json").unlink()
+    else:
+        (copy / "tenants.json").write_text("[{", encoding="utf-8")
+
+    response = client.get("/sandbox/data/export", headers=ADMIN)
+
+    assert (response.status_code, response.mimetype) == (409, PROBLEM)
+    assert response.json["detail"] == (
+        "the directory this data set was loaded from can no longer be read "
+        "(tenants.json); load it again, or choose another data set"
+    )
+
+
 def test_a_data_set_over_the_limit_is_a_413_before_it_is_read(tmp_path):
     app = create_app({"MESSPUNKT_SANDBOX_ADMIN_KEY": KEY, "MESSPUNKT_MAX_DATA_SET_BYTES": 100_000})
     client = app.test_client()

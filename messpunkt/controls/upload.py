@@ -18,6 +18,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError
 
+from ..data_document import DirectoryUnreadable
 from ..dataset import DataSet
 from ..dataset_schema import COLLECTIONS, SCHEMA
 from ..records import DataSetError
@@ -50,12 +51,19 @@ def route(blp: ControlsBlueprint) -> None:
 
     @blp.route("/data/export")
     class Export(MethodView):
-        @blp.documented()
+        @blp.documented(409)
         @blp.response(200, {"type": "object"}, description="The data set, as uploaded.")
         def get(self) -> Response:
             """Download the data set in use, in the shape POST /sandbox/data takes"""
             served = sandbox()
-            document = platform().export(served.state.data_set, served.store)
+            try:
+                document = platform().export(served.state.data_set, served.store)
+            except DirectoryUnreadable as error:
+                abort(
+                    409,
+                    message="the directory this data set was loaded from can no longer be "
+                    f"read ({error.file}); load it again, or choose another data set",
+                )
             return Response(document, 200, mimetype="application/json")
 
     @blp.route("/data/schema")
