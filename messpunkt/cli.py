@@ -207,6 +207,15 @@ def _serve_workers(config: dict[str, Any], app: Flask, limits: Limits) -> int:
     return 0
 
 
+def _store_reachable(url: str) -> None:
+    """Refuse to start, in one line, without the store (`StoreUnavailable`); a worker
+    started later while it is away answers 503 instead (`stores.redis.client_for`)."""
+    if url:
+        from .stores.redis import connect  # a hosted sandbox only
+
+        connect(url).close()
+
+
 def _exit(signum: int, frame: Any) -> None:
     raise SystemExit(0)
 
@@ -215,6 +224,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = parse_args(argv, dict(os.environ))
         app = create_app(config)
+        _store_reachable(app.config["MESSPUNKT"]["MESSPUNKT_STORE_URL"])
     except (ValueError, KeyError, ConnectionError) as exc:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2

@@ -252,6 +252,8 @@ def _registry(
     from .stores import redis, redis_registry  # only a hosted sandbox needs redis-py
 
     grace = timedelta(seconds=config["MESSPUNKT_STORE_GRACE"])
+    # Not reached for here: the command checks the store at start, and a worker started
+    # while it is away answers 503 until it is back, as every worker then does.
     return redis_registry.RedisRegistry(
-        redis.connect(url), default, wall=wall, limit=limit, grace=grace
+        redis.client_for(url), default, wall=wall, limit=limit, grace=grace
     )

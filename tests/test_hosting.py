@@ -246,6 +246,71 @@ def test_a_lost_store_is_503_and_the_kept_data_works_again_after_a_restart(tmp_p
         server.stop()
 
 
+def test_an_app_built_while_its_store_is_away_answers_503_until_it_is_back(tmp_path, signing_key):
+    """A gunicorn worker builds its app after the fork, and a restarted one may do so
+    while Redis is away: it starts, answers 503 as every worker then does, and serves once
+    the store is back, making the default sandbox then (the command alone refuses to
+    start without its store, above)."""
+    server = RedisServer(tmp_path)  # its port, with nothing listening yet
+    try:
+        app = create_app(hosted(server.url, signing_key, MESSPUNKT_FROZEN_AT=FROZEN_AT))
+        client = app.test_client()
+        admin = {"X-Sandbox-Admin-Key": ADMIN_KEY}
+
+        away = client.get("/sandbox/clock", headers=admin)
+        assert (away.status_code, away.headers["Retry-After"]) == (503, "5")
+
+        server.start()
+        assert client.get("/sandbox/clock", headers=admin).status_code == 200
+        tokens = obtain_tokens(client)
+        assert client.get("/v1/whoami", headers=tokens.bearer).status_code == 200
+    finally:
+        server.stop()
+
+
+def test_a_worker_restarted_while_the_store_is_away_keeps_the_server_up(tmp_path, signing_key):
+    """It used to fail to boot, and gunicorn then stopped every worker and exited (3)."""
+    store = RedisServer(tmp_path).start()
+    settings = {k: str(v) for k, v in hosted(store.url, signing_key).items()}
+    server = LiveSandbox(tmp_path, MESSPUNKT_WORKERS="2", MESSPUNKT_THREADS="2", **settings)
+    try:
+        children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        deadline = time.monotonic() + 30
+        while len(children.read_text().split()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        first = set(children.read_text().split())
+        assert len(first) == 2
+        store.stop()
+        os.kill(int(sorted(first)[0]), 9)
+
+        deadline = time.monotonic() + 30  # gunicorn starts another worker in its place
+        while set(children.read_text().split()) & first == first and time.monotonic() < deadline:
+            time.sleep(0.05)
+        while len(children.read_text().split()) < 2 and time.monotonic() < deadline:
+            assert server.process.poll() is None, server.log()
+            time.sleep(0.05)
+        time.sleep(1)  # as long again as its boot, were it failing
+
+        assert server.process.poll() is None, server.log()
+        assert len(set(children.read_text().split()) - first) == 1
+
+        def clock() -> int:  # a fresh connection each: either worker may answer
+            connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+            try:
+                connection.request("GET", "/sandbox/clock", headers={
+                    "X-Sandbox-Admin-Key": ADMIN_KEY})  # fmt: skip
+                return connection.getresponse().status
+            finally:
+                connection.close()
+
+        assert {clock() for _ in range(8)} == {503}
+        store.start()  # the same port
+        assert {clock() for _ in range(8)} == {200}
+    finally:
+        server.stop()
+        store.stop()
+
+
 # Live, two gunicorn workers: the access log on SIGTERM
 
 

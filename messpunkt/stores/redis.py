@@ -16,6 +16,7 @@ may go: records are then kept as long as the sandbox lives, or FROZEN_KEEP.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -451,21 +452,10 @@ FROZEN_KEEP = timedelta(days=7)
 
 
 def connect(url: str) -> redis.Redis:
-    """Connect to the store at `url`, or raise `StoreUnavailable` with why, in one line.
-
-    Short timeouts, and no retry by the client: a script retried after a timeout
-    would present a refresh token twice and revoke its session as a replay. A failed
-    call answers 503; the next request gets a fresh connection. Neither error repeats
-    `url`, nor any part of it that may carry a password: the banner shows none either.
-    """
-    try:
-        client = redis.Redis.from_url(
-            url, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
-        )
-    except ValueError:
-        # redis-py's own text may quote a piece of the URL ("… as 'pass'" of a password
-        # with a slash in it), so it is not passed on.
-        raise ValueError(UNREADABLE_STORE_URL) from None
+    """Connect to the store at `url`, or raise `StoreUnavailable` with why, in one line
+    (the command's check at start). Neither error repeats `url`, nor any part of it that
+    may carry a password: the banner shows none either."""
+    client = client_for(url)
     try:
         client.ping()
     except redis.RedisError as exc:
@@ -477,6 +467,24 @@ def connect(url: str) -> redis.Redis:
         store = _store_name(url, where)
         raise StoreUnavailable(f"cannot reach the store at {store}: {reason}") from None
     return client
+
+
+def client_for(url: str) -> redis.Redis:
+    """A client of the store at `url`, which need not be reachable yet: each call that
+    finds it away answers 503, and the first after it is back is served.
+
+    Short timeouts, and no retry by the client: a script retried after a timeout
+    would present a refresh token twice and revoke its session as a replay. A failed
+    call answers 503; the next request gets a fresh connection.
+    """
+    try:
+        return redis.Redis.from_url(
+            url, socket_timeout=2, socket_connect_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
+    except ValueError:
+        # redis-py's own text may quote a piece of the URL ("… as 'pass'" of a password
+        # with a slash in it), so it is not passed on.
+        raise ValueError(UNREADABLE_STORE_URL) from None
 
 
 UNREADABLE_STORE_URL = (
@@ -504,7 +512,11 @@ def open_sandbox(
     wall: Callable[[], datetime] = system_time,
 ) -> RedisStore:
     """Return a sandbox's store, writing `first` as its state only if it has none yet:
-    every worker opens the default sandbox at start, and only the first one makes it."""
+    every worker opens the default sandbox at start, and only the first one makes it.
+
+    A worker that starts while the store is away (gunicorn replaces one that died) starts
+    all the same: its first read that finds the state missing makes it then (`_found`)."""
     store = RedisStore(client, sandbox_id, first=first, grace=grace, wall=wall)
-    store.make(first)
+    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError):
+        store.make(first)
     return store
