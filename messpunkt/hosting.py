@@ -25,7 +25,7 @@ from functools import partial
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, ThreadWorker
 
 from .arrival import Arrival
 from .connections import Limits
@@ -106,6 +106,7 @@ class WholeRequestWorker(ThreadWorker):  # type: ignore[misc]
         self.limits: Limits = self.app.limits
         self.arriving: dict[Any, Arrival] = {}  # by deadline: every wait is equally long
         self.closing: dict[Any, float] = {}  # lingering after their last answer, by deadline
+        self.stopping_by: float | None = None  # set as the worker begins to stop
         super().init_process()
 
     def enqueue_req(self, conn: Any) -> None:
@@ -163,9 +164,16 @@ class WholeRequestWorker(ThreadWorker):  # type: ignore[misc]
     def murder_pending(self) -> None:
         super().murder_pending()
         now = time.monotonic()
+        if not self.alive and self.stopping_by is None:
+            # As gthread keeps its kept-alive connections while it stops: a request that
+            # arrives whole meanwhile is answered (with `Connection: close`), not reset.
+            self.stopping_by = now + STOP_KEEPALIVE_LINGER
         while self.arriving:
             conn, arrival = next(iter(self.arriving.items()))
-            if arrival.deadline > now and self.alive:
+            deadline = arrival.deadline
+            if self.stopping_by is not None:
+                deadline = min(deadline, self.stopping_by)  # keeps the dict's order
+            if deadline > now:
                 break
             self._drop(conn)
         while self.closing:

@@ -337,6 +337,36 @@ def test_terminating_gunicorn_still_writes_every_request_line_of_its_workers(
     assert server.process.returncode == 0
 
 
+def test_a_request_on_a_kept_alive_connection_as_gunicorn_stops_is_answered_and_closed(
+    store_url, signing_key, tmp_path
+):
+    """As gthread itself does: a stopping worker keeps its kept-alive connections for 2 s,
+    and answers a request arriving on one with `Connection: close`. It used to reset them
+    at once: the client got no answer to a request already on its way."""
+    settings = {k: str(v) for k, v in hosted(store_url, signing_key).items()}
+    server = LiveSandbox(tmp_path, MESSPUNKT_WORKERS="2", MESSPUNKT_THREADS="2", **settings)
+    connections = [http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+                   for _ in range(6)]  # fmt: skip
+    try:
+        for connection in connections:
+            connection.request("GET", "/.well-known/jwks.json")
+            assert connection.getresponse().read()[:1] == b"{"
+        server.process.terminate()  # SIGTERM, as an operator stops it
+        time.sleep(0.3)  # the workers are stopping now
+        answers = []
+        for connection in connections:
+            connection.request("GET", "/.well-known/jwks.json")
+            response = connection.getresponse()
+            response.read()
+            answers.append((response.status, response.getheader("Connection")))
+        assert answers == [(200, "close")] * 6
+        assert server.process.wait(timeout=15) == 0
+    finally:
+        for connection in connections:
+            connection.close()
+        server.stop()
+
+
 # Live, four gunicorn workers
 
 
