@@ -32,7 +32,9 @@ from .metering.model import (
     Tenant,
     UsageUnit,
 )
+from .oauth.client_metadata import check_redirect_uri
 from .oauth.clients import MAX_ACCESS_TOKEN_TTL, Client, ClientType
+from .oauth.errors import InvalidRedirectUri
 from .records import DataSetError, Record, in_range
 
 FILES = (
@@ -315,11 +317,17 @@ class _Loader:
                 "access_token_ttl",
                 f"must be 1 to {MAX_ACCESS_TOKEN_TTL} seconds (30 days, a session's cap)",
             )
+        redirect_uris = tuple(r.strings("redirect_uris"))
+        for index, uri in enumerate(redirect_uris):
+            try:
+                check_redirect_uri(uri)
+            except InvalidRedirectUri as error:
+                raise r.fail(f"redirect_uris[{index}]", error.description) from None
         return Client(
             client_id=r.text("client_id"),
             name=r.text("name"),
             type=client_type,
-            redirect_uris=tuple(r.strings("redirect_uris")),
+            redirect_uris=redirect_uris,
             grant_types=frozenset(r.strings("grant_types")),
             scopes=tuple(r.strings("scopes")),
             secret_hash=secret_hash,

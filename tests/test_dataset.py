@@ -319,6 +319,26 @@ BREAKAGES = [
         ("devices.json", "$[0].removed_at", "must not be before installed_at"),
         id="removed-before-installed",
     ),
+    # A data set's redirect URIs are held to the rule a registered client's are: the host
+    # goes into the consent page's CSP, and a browser must redirect where it was checked.
+    pytest.param(
+        edit(
+            "clients.json",
+            set_field(1, "redirect_uris", ["http://localhost:3000/cb", "https://a;sandbox/cb"]),
+        ),
+        ("clients.json", "$[1].redirect_uris[1]", "the host must be a DNS name or an IP"),
+        id="redirect-uri-host-with-a-semicolon",
+    ),
+    pytest.param(
+        edit("clients.json", set_field(0, "redirect_uris", ["http://erp.example/callback"])),
+        ("clients.json", "$[0].redirect_uris[0]", "http only on a loopback host"),
+        id="redirect-uri-plain-http-elsewhere",
+    ),
+    pytest.param(
+        edit("clients.json", set_field(0, "redirect_uris", ["https://erp.example/cb#top"])),
+        ("clients.json", "$[0].redirect_uris[0]", "a redirect URI has no fragment"),
+        id="redirect-uri-with-a-fragment",
+    ),
 ]
 
 

@@ -206,12 +206,13 @@ def _redirect_uris(document: dict[str, Any], grants: tuple[str, ...]) -> tuple[s
     if len(uris) > MAX_REDIRECT_URIS:
         raise InvalidRedirectUri(f"at most {MAX_REDIRECT_URIS} redirect_uris")
     for uri in uris:
-        _check_redirect_uri(uri)
+        check_redirect_uri(uri)
     return tuple(uris)
 
 
-def _check_redirect_uri(uri: str) -> None:
-    """An absolute https URI, or http on a loopback host (RFC 8252 §7.3), no fragment."""
+def check_redirect_uri(uri: str) -> None:
+    """An absolute https URI, or http on a loopback host (RFC 8252 §7.3), no fragment;
+    a registered client's and a data set's client's alike."""
     if len(uri) > MAX_URI_LENGTH or not uri.isprintable() or any(c.isspace() for c in uri):
         raise InvalidRedirectUri(f"not a usable URI: {uri[:100]!r}")
     if "\\" in uri:
