@@ -23,12 +23,11 @@ import orjson
 from .dataset import FILES, DataSet, _Loader
 from .dataset_schema import COLLECTIONS
 from .oauth.client_metadata import utf8_encodable
-from .records import DataSetError
+from .records import INEXACT, DataSetError
 
 UPLOAD_PREFIX = "upload-"
 # JSON may escape a lone surrogate ("\ud800"); UTF-8, and so the canonical form, cannot hold one.
 NOT_UNICODE = "not valid Unicode (a lone surrogate)"
-INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
 
 
 def is_upload(name: str) -> bool:

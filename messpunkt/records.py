@@ -11,6 +11,9 @@ from typing import Any
 # limits (years 1 and 9999) that moving one to UTC or another zone never overflows.
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 OUT_OF_RANGE = f"must lie in the years {FIRST_YEAR} to {LAST_YEAR}"
+INEXACT = "cannot be kept exactly: the API writes numbers as doubles (about 15 significant digits)"
+# A double holds every whole number up to this, and past it only some: past it, none is taken.
+EXACT_WHOLE = 2**53
 
 
 def in_range(moment: date) -> bool:
@@ -70,6 +73,10 @@ class Record:
             number = None
         if number is None or not number.is_finite() or number < 0:
             raise self.fail(key, "must be a non-negative number")
+        if isinstance(value, int) and value > EXACT_WHOLE:
+            # Written as given by the export, changed by the API: a decimal fraction gets
+            # the same rule where an upload is written (`data_document`), a whole one here.
+            raise self.fail(key, INEXACT)
         return number
 
     def instant(self, key: str, *, optional: bool = False) -> Any:

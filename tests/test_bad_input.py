@@ -840,6 +840,10 @@ UPLOADS = [
     case("a-number-longer-than-a-double",
          number("usage_units", 1, "area_m2", "123456789012345678.5"),
          upload_refused("usage_units", "$.usage_units[1].area_m2", INEXACT)),
+    # A whole number too: orjson writes it as given, the API as a double (…568).
+    case("a-whole-number-longer-than-a-double",
+         replaced("usage_units", 0, "area_m2", 12345678901234567),
+         upload_refused("usage_units", "$.usage_units[0].area_m2", INEXACT)),
     case("a-reading-finer-than-a-double",
          number("readings", 1, "value", "97.8650000000000001"),
          upload_refused("readings", "$.readings[1].value", INEXACT)),

@@ -319,6 +319,11 @@ BREAKAGES = [
         ("devices.json", "$[0].removed_at", "must not be before installed_at"),
         id="removed-before-installed",
     ),
+    pytest.param(  # a double (as the API writes numbers) would make it …568
+        edit("usage_units.json", set_field(0, "area_m2", 12345678901234567)),
+        ("usage_units.json", "$[0].area_m2", "cannot be kept exactly"),
+        id="a-whole-number-longer-than-a-double",
+    ),
     # A data set's redirect URIs are held to the rule a registered client's are: the host
     # goes into the consent page's CSP, and a browser must redirect where it was checked.
     pytest.param(
