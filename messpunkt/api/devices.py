@@ -34,9 +34,22 @@ blp = ApiBlueprint(
 @blp.requires("read:devices")
 @blp.arguments(DeviceQueryArgsSchema, location="query", as_kwargs=True)
 @blp.response(200, DeviceListSchema)
-def list_devices(limit: int, cursor: str | None = None, **filters: Any) -> Response:
+def list_devices(
+    limit: int,
+    cursor: str | None = None,
+    usage_unit_id: str | None = None,
+    measuring_point_id: str | None = None,
+    metric: str | None = None,
+    active_on: date | None = None,
+) -> Response:
     """List devices, optionally of one unit, measuring point or metric, or active on a day"""
     catalogue = visible_catalogue()
+    filters: dict[str, Any] = {
+        "usage_unit_id": usage_unit_id,
+        "measuring_point_id": measuring_point_id,
+        "metric": metric,
+        "active_on": active_on,
+    }
     page = paginate(_devices(catalogue, **filters), limit, cursor, key=by_id, **filters)
     page["data"] = [device_document(catalogue, d) for d in page["data"]]
     return ok(page)
@@ -129,10 +142,10 @@ def device_document(catalogue: ScopedCatalogue, device: Device) -> dict[str, Any
 def _devices(
     catalogue: ScopedCatalogue,
     *,
-    usage_unit_id: str | None = None,
-    measuring_point_id: str | None = None,
-    metric: str | None = None,
-    active_on: date | None = None,
+    usage_unit_id: str | None,
+    measuring_point_id: str | None,
+    metric: str | None,
+    active_on: date | None,
 ) -> Iterator[Device]:
     """Yield the visible devices that pass every filter, in the stable order."""
     points: Any
