@@ -214,7 +214,9 @@ class Platform:
             if document is not None:
                 found = load_canonical(name, document)
                 self._uploads.put(name, found)
-        # Its bytes are gone only if a store lost them; the fixtures, rather than no answer.
+        # Its bytes are gone only if a store lost them (kept and switched to in one step,
+        # they go with the sandbox or another choice): the fixtures, rather than no answer
+        # on every path. The export alone cannot pretend, and says the bytes are gone.
         return found or self.data_sets[DEFAULT_DATA_SET]
 
     def _server(
