@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from .dataset import FILES, DataSet, _Loader
+from .dataset import FILES, DataSet, _Loader, files_signature
 from .dataset_schema import COLLECTIONS
 from .oauth.client_metadata import utf8_encodable
 from .records import INEXACT, DataSetError
@@ -86,26 +86,31 @@ def canonical(
     return UPLOAD_PREFIX + hashlib.sha256(data).hexdigest()[:24], data
 
 
-class DirectoryUnreadable(Exception):
-    """A directory's file can no longer be read as JSON (gone or changed since the load)."""
+class DirectoryChanged(Exception):
+    """A data set's file changed (edited, broken, gone) since its directory was loaded."""
 
     def __init__(self, file: str) -> None:
-        super().__init__(f"cannot read {file}")
+        super().__init__(f"{file} changed since its load")
         self.file = file
 
 
-def export_directory(directory: Path) -> bytes:
-    """Return the data set of a directory as one document, in its canonical form.
+def export_directory(data: DataSet) -> bytes:
+    """Return a data set loaded from a directory as one document, in its canonical form.
 
-    It is read from the directory again; a file that can no longer be read raises
-    `DirectoryUnreadable`."""
+    It is read from the directory again, so a file changed since the load (its mtime or
+    size) raises `DirectoryChanged` rather than export what is not the data in use."""
+    now = files_signature(data.directory)
+    changed = [file for file, was, is_ in zip(FILES, data.signature, now, strict=True)
+               if was != is_]  # fmt: skip
+    if changed:
+        raise DirectoryChanged(changed[0])
     document = {}
     for file in FILES:
         try:
-            with (directory / file).open("rb") as handle:
+            with (data.directory / file).open("rb") as handle:
                 document[file.removesuffix(".json")] = json.load(handle, parse_float=Decimal)
-        except (OSError, ValueError):  # ValueError: not JSON, or not UTF-8
-            raise DirectoryUnreadable(file) from None
+        except (OSError, ValueError):  # changed since the look above (ValueError: not JSON)
+            raise DirectoryChanged(file) from None
     return canonical(document)[1]
 
 

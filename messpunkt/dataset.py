@@ -53,6 +53,8 @@ class DataSet:
     directory: Path
     catalogue: InMemoryCatalogue
     clients: dict[str, Client]
+    # Each file's (mtime, size) as loaded (`files_signature`); none for an upload.
+    signature: tuple[tuple[int, int], ...] = ()
 
 
 def load_dataset(directory: str | Path) -> DataSet:
@@ -64,8 +66,13 @@ def load_dataset(directory: str | Path) -> DataSet:
         root = Path(directory).resolve()
     except ValueError:  # a NUL byte: no file system has a file of that name
         raise DataSetError(str(directory), "$", "not a directory") from None
-    signature = tuple(_stat(root / name) for name in FILES)
-    return _load_cached(root, signature)
+    return _load_cached(root, files_signature(root))
+
+
+def files_signature(root: Path) -> tuple[tuple[int, int], ...]:
+    """Each data set file's (mtime, size), or (0, 0) where it cannot be read: a changed
+    file changes it."""
+    return tuple(_stat(root / name) for name in FILES)
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -77,13 +84,13 @@ def _stat(path: Path) -> tuple[int, int]:
 
 
 @lru_cache(maxsize=4)
-def _load_cached(root: Path, _signature: tuple[tuple[int, int], ...]) -> DataSet:
+def _load_cached(root: Path, signature: tuple[tuple[int, int], ...]) -> DataSet:
     # Millions of objects that all live as long as the data set: a collection
     # in between only walks them again and again (a third of a large load).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _Loader(root).load()
+        return replace(_Loader(root).load(), signature=signature)
     finally:
         if collecting:
             gc.enable()

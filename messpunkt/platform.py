@@ -203,7 +203,7 @@ class Platform:
             if document is None:  # kept with the switch to it (`reset`): the sandbox went
                 raise SandboxGone(f"the uploaded data set {name!r} is gone with its sandbox")
             return document
-        return export_directory(self._data(name, store).directory)
+        return export_directory(self._data(name, store))
 
     def _data(self, name: str, store: SandboxStore) -> DataSet:
         """The data set of this name: loaded at start, or uploaded (from the store's bytes

@@ -179,24 +179,30 @@ def test_an_upload_fails_exactly_as_the_same_fault_in_a_directory(client, tmp_pa
     assert uploaded.json["errors"] == {"readings": [f"$.readings[5].quality: {reason}"]}
 
 
-@pytest.mark.parametrize("change", ["removed", "broken"])
+@pytest.mark.parametrize("change", ["removed", "broken", "edited"])
 def test_an_export_of_a_directory_that_changed_since_its_load_is_a_409(client, tmp_path, change):
-    """A directory's export is read from the directory again; one that can no longer be
-    read says so, and how to recover, instead of a 500."""
+    """A directory's export is read from the directory again; one changed since its load
+    says so, and how to recover, instead of a 500 (a file gone or broken) or a document
+    that is not the data in use (a file edited)."""
     copy = shutil.copytree(DEFAULT_DATA_DIR, tmp_path / "data")
     loaded = client.post("/sandbox/data", json={"directory": str(copy)}, headers=ADMIN)
     assert loaded.status_code == 200
+    tenants = copy / "tenants.json"
     if change == "removed":
-        (copy / "tenants.json").unlink()
+        tenants.unlink()
+    elif change == "broken":
+        tenants.write_text("[{", encoding="utf-8")
     else:
-        (copy / "tenants.json").write_text("[{", encoding="utf-8")
+        edited = json.loads(tenants.read_text(encoding="utf-8"))
+        edited[0]["name"] = "Not the tenant in use"
+        tenants.write_text(json.dumps(edited), encoding="utf-8")
 
     response = client.get("/sandbox/data/export", headers=ADMIN)
 
     assert (response.status_code, response.mimetype) == (409, PROBLEM)
     assert response.json["detail"] == (
-        "the directory this data set was loaded from can no longer be read "
-        "(tenants.json); load it again, or choose another data set"
+        "the directory this data set was loaded from has changed since (tenants.json); "
+        "load it again, or choose another data set"
     )
 
 

@@ -18,7 +18,7 @@ from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError
 
-from ..data_document import DirectoryUnreadable
+from ..data_document import DirectoryChanged
 from ..dataset import DataSet
 from ..dataset_schema import COLLECTIONS, SCHEMA
 from ..records import DataSetError
@@ -58,11 +58,11 @@ def route(blp: ControlsBlueprint) -> None:
             served = sandbox()
             try:
                 document = platform().export(served.state.data_set, served.store)
-            except DirectoryUnreadable as error:
+            except DirectoryChanged as error:
                 abort(
                     409,
-                    message="the directory this data set was loaded from can no longer be "
-                    f"read ({error.file}); load it again, or choose another data set",
+                    message="the directory this data set was loaded from has changed since "
+                    f"({error.file}); load it again, or choose another data set",
                 )
             return Response(document, 200, mimetype="application/json")
 
