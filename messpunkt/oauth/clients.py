@@ -12,11 +12,11 @@ from urllib.parse import unquote_plus
 
 from .errors import InvalidClient, InvalidRequest
 from .params import Params, single
-from .store import digest
+from .store import Lifetimes, digest
 
-# The longest access token lifetime a client may have: a session's absolute cap (30 days),
-# past which no access token of it lives anyway; longer ones overflowed `timedelta`.
-MAX_ACCESS_TOKEN_TTL = 30 * 86400
+# The longest access token lifetime a client may have: a session's default absolute cap
+# (30 days), past which no access token of it lives anyway; longer ones overflowed `timedelta`.
+MAX_ACCESS_TOKEN_TTL = int(Lifetimes().session.total_seconds())
 
 
 class ClientType(StrEnum):
