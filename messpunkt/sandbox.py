@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .clock import ClockState
 from .faults import Fault
 from .oauth.registrations import RegistrationStore
-from .oauth.store import Access, AuthStore
+from .oauth.store import Access, AuthStore, Moment
 
 if TYPE_CHECKING:
     from .dataset import DataSet
@@ -50,6 +50,10 @@ class SandboxState:
     admin_key_hash: str
     # Armed ones (`messpunkt.faults`); a reset keeps those whose `until` has not come.
     faults: tuple[Fault, ...] = ()
+
+    def moment(self, now: datetime) -> Moment:
+        """Return `now`, an instant of this state's clock, as the store's steps take it."""
+        return Moment(now, self.generation, self.clock)
 
     def admits(self, presented: str) -> bool:
         """Tell whether `presented` is the admin key, compared in constant time."""
@@ -142,6 +146,11 @@ class Sandbox:
     @property
     def generation(self) -> int:
         return self.state.generation
+
+    @property
+    def moment(self) -> Moment:
+        """The instant served at, as the store's writing steps take it."""
+        return self.state.moment(self.now)
 
     def move_clock(
         self, change: Callable[[ClockState, datetime], ClockState]

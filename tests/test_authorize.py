@@ -101,7 +101,9 @@ def test_approve_stores_only_a_digest_of_the_code(messpunkt_app, messpunkt_clien
     store = messpunkt_app.extensions["messpunkt"].store
     added = []
     add_code = store.add_code
-    monkeypatch.setattr(store, "add_code", lambda code: (added.append(code), add_code(code)))
+    monkeypatch.setattr(
+        store, "add_code", lambda code, at: (added.append(code), add_code(code, at))
+    )
 
     code = _redirect_query(_authorize(messpunkt_client))["code"]
 
@@ -381,7 +383,9 @@ def test_a_consent_answered_from_another_site_is_refused_and_issues_no_code(
     issued = []
     store = messpunkt_app.extensions["messpunkt"].store
     add_code = store.add_code
-    monkeypatch.setattr(store, "add_code", lambda code: (issued.append(code), add_code(code)))
+    monkeypatch.setattr(
+        store, "add_code", lambda code, at: (issued.append(code), add_code(code, at))
+    )
 
     response = messpunkt_client.post("/oauth/authorize", data=_params(), headers=headers)
 

@@ -61,7 +61,8 @@ def new_store(clock: ClockState | None = None, wall=lambda: T0) -> InMemoryStore
 def add_code(store: InMemoryStore, at: datetime = T0) -> str:
     code = fresh("code")
     store.add_code(
-        AuthorizationCode(digest(code), GRANT, "http://x/cb", s256(VERIFIER), at, at + CODE_TTL)
+        AuthorizationCode(digest(code), GRANT, "http://x/cb", s256(VERIFIER), at, at + CODE_TTL),
+        store.state().moment(at),
     )
     return code
 
@@ -73,7 +74,7 @@ def redeem(store: InMemoryStore, code: str, at: datetime) -> tuple[Issued | Refu
         CodeAttempt(CLIENT, "http://x/cb", s256(VERIFIER)),
         NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, at + SESSION_TTL),
         Issue(ACCESS_TTL, digest(refresh), REFRESH_TTL),
-        at,
+        store.state().moment(at),
     )
     return outcome, refresh
 
@@ -87,12 +88,14 @@ def login(store: InMemoryStore, at: datetime = T0) -> tuple[Session, str]:
 def rotate(store: InMemoryStore, token: str, at: datetime) -> tuple[Issued | Refused, str]:
     successor = fresh("refresh")
     issue = Issue(ACCESS_TTL, digest(successor), REFRESH_TTL)
-    return store.rotate_refresh_token(digest(token), CLIENT, (), issue, at), successor
+    return store.rotate_refresh_token(
+        digest(token), CLIENT, (), issue, store.state().moment(at)
+    ), successor
 
 
 def service_session(store: InMemoryStore, at: datetime = T0, ttl: timedelta = 30 * MINUTE):
     new = NewSession(fresh("cc"), SessionKind.CLIENT_CREDENTIALS, expires_at=at + ttl)
-    return store.start_session(new, GRANT, Issue(ttl), at).session
+    return store.start_session(new, GRANT, Issue(ttl), store.state().moment(at)).session
 
 
 def advance(store: InMemoryStore, by: timedelta) -> None:
@@ -236,7 +239,7 @@ def test_a_personal_access_token_goes_with_its_session():
     new = NewSession(
         fresh("pat"), SessionKind.PERSONAL_ACCESS_TOKEN, T0 + DAY, "ERP", digest("mpat_x")
     )
-    store.start_session(new, GRANT, Issue(DAY), T0)
+    store.start_session(new, GRANT, Issue(DAY), store.state().moment(T0))
 
     store.purge(T0 + DAY + KEPT_FOR - MS)
     assert store.counts()["personal_tokens"] == 1

@@ -438,10 +438,11 @@ def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(stor
     store.write_log(50, [b'{"path": "/v1/whoami"}'])
     log = f"mp:{{{sandbox_id}}}:log"
     assert client.llen(log) == 1 and client.ttl(log) > 3000  # as long as the sandbox lives
+    now = datetime.now(UTC)
+    read = store.state().moment(now)  # a request that read the sandbox before its end
     assert registry.delete(sandbox_id)
 
     store.write_log(50, [b'{"path": "/v1/usage-units"}'])
-    now = datetime.now(UTC)
     grant = Grant("sandbox-demo-client", TENANT, "user", ("read:units",), ())
     code = AuthorizationCode("code-hash", grant, "http://localhost:3000/callback", "c", now,
                              now + timedelta(minutes=5))  # fmt: skip
@@ -450,8 +451,8 @@ def test_a_store_on_redis_whose_sandbox_ended_meanwhile_writes_nothing_more(stor
     changes = {
         # The first two keys a request could still write were a code's and a session's,
         # kept for up to 30 days with nothing left to delete them.
-        "code": lambda: store.add_code(code),
-        "session": lambda: store.start_session(session, grant, Issue(timedelta(hours=1)), now),
+        "code": lambda: store.add_code(code, read),
+        "session": lambda: store.start_session(session, grant, Issue(timedelta(hours=1)), read),
         "upload": lambda: store.reset("upload-mine", b"{}"),
         "fault": lambda: store.arm_fault(Fault.new(method="GET", path="/v1/whoami", status=500)),
         "clock": lambda: store.move_clock(lambda clock: clock),

@@ -25,6 +25,7 @@ from messpunkt.oauth.store import (
     Grant,
     Issue,
     Issued,
+    Moment,
     NewSession,
     SessionKind,
     SessionState,
@@ -60,6 +61,11 @@ class Soak:
         self.refresh_tokens: list[str] = []
         self.access_tokens: list[str] = []
 
+    @property
+    def at(self) -> Moment:
+        """The instant the store's steps are taken at, as a request reads it."""
+        return self.store.state().moment(self.now)
+
     def code(self, n: int) -> tuple[str, str]:
         """Return a fresh code and its verifier."""
         if n % THROUGH_HTTP:
@@ -67,7 +73,7 @@ class Soak:
             self.store.add_code(AuthorizationCode(
                 digest(code), GRANT, DEMO_REDIRECT_URI, s256(VERIFIER), self.now,
                 self.now + timedelta(minutes=5),
-            ))  # fmt: skip
+            ), self.at)  # fmt: skip
             return code, VERIFIER
         verifier = secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
@@ -87,7 +93,7 @@ class Soak:
                 digest(code), CodeAttempt(DEMO_CLIENT, DEMO_REDIRECT_URI, s256(verifier)),
                 NewSession(secrets.token_hex(8), SessionKind.AUTHORIZATION_CODE,
                            self.now + timedelta(days=30)),
-                Issue(timedelta(hours=1), digest(refresh), timedelta(days=7)), self.now,
+                Issue(timedelta(hours=1), digest(refresh), timedelta(days=7)), self.at,
             )  # fmt: skip
             assert isinstance(outcome, Issued)
             self.refresh_tokens.append(refresh)
@@ -101,7 +107,7 @@ class Soak:
     def service_session(self, n: int) -> None:
         if n % THROUGH_HTTP:
             new = NewSession(secrets.token_hex(8), SessionKind.CLIENT_CREDENTIALS, self.now + TTL)
-            self.store.start_session(new, GRANT, Issue(TTL), self.now)
+            self.store.start_session(new, GRANT, Issue(TTL), self.at)
             return
         self.token(auth=SERVICE, grant_type="client_credentials")
 
@@ -110,7 +116,7 @@ class Soak:
             successor = secrets.token_hex(16)
             issue = Issue(timedelta(hours=1), digest(successor), timedelta(days=7))
             outcome = self.store.rotate_refresh_token(
-                digest(token), DEMO_CLIENT, (), issue, self.now
+                digest(token), DEMO_CLIENT, (), issue, self.at
             )
             assert isinstance(outcome, Issued)
             return successor
@@ -119,7 +125,7 @@ class Soak:
 
     def replay(self, token: str) -> None:
         issue = Issue(timedelta(hours=1), digest(secrets.token_hex(16)), timedelta(days=7))
-        refused = self.store.rotate_refresh_token(digest(token), DEMO_CLIENT, (), issue, self.now)
+        refused = self.store.rotate_refresh_token(digest(token), DEMO_CLIENT, (), issue, self.at)
         assert not isinstance(refused, Issued)
 
     def token(self, auth: tuple[str, str] | None = None, **form: str) -> dict:

@@ -8,6 +8,7 @@ in `STORES`; a shared store joins by adding its factory there.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -35,6 +36,7 @@ from messpunkt.oauth.store import (
     NewSession,
     Refusal,
     Refused,
+    SandboxMoved,
     Session,
     SessionKind,
     SessionState,
@@ -106,7 +108,8 @@ def add_code(store: SandboxStore, at: datetime = T0, redirect_uri_given: bool = 
             at,
             at + CODE_TTL,
             redirect_uri_given,
-        )
+        ),
+        store.state().moment(at),
     )
     return code
 
@@ -127,7 +130,7 @@ def redeem(
         CodeAttempt(client_id, redirect_uri, s256(verifier) if verifier else None),
         NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, at + SESSION_TTL),
         Issue(ACCESS_TTL, digest(refresh_token), REFRESH_TTL),
-        at,
+        store.state().moment(at),
     )
     return outcome, refresh_token
 
@@ -147,7 +150,11 @@ def rotate(
 ) -> tuple[Issued | Refused, str]:
     successor = fresh("refresh")
     outcome = store.rotate_refresh_token(
-        digest(token), client_id, scopes, Issue(ACCESS_TTL, digest(successor), REFRESH_TTL), at
+        digest(token),
+        client_id,
+        scopes,
+        Issue(ACCESS_TTL, digest(successor), REFRESH_TTL),
+        store.state().moment(at),
     )
     return outcome, successor
 
@@ -572,7 +579,7 @@ def test_client_credentials_open_a_session_capped_at_the_clients_lifetime(store)
     grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
     new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, T0 + 30 * 60 * SECOND)
 
-    issued = store.start_session(new, grant, Issue(HOUR), T0)
+    issued = store.start_session(new, grant, Issue(HOUR), store.state().moment(T0))
 
     assert issued.access_expires_at == T0 + 30 * 60 * SECOND
     assert issued.session.ends_at() == T0 + 30 * 60 * SECOND
@@ -596,7 +603,7 @@ def test_a_personal_access_token_works_until_it_expires(store, at, usable):
         name="ERP",
         personal_token_hash=token_hash,
     )
-    store.start_session(new, GRANT, Issue(DAY), T0)
+    store.start_session(new, GRANT, Issue(DAY), store.state().moment(T0))
 
     found = store.personal_token(token_hash, T0 + at)
 
@@ -611,7 +618,7 @@ def test_a_personal_access_token_works_until_it_expires(store, at, usable):
 def test_a_revoked_personal_access_token_stops_at_once(store):
     token_hash = digest("mpat_secret")
     new = NewSession("pat-1", SessionKind.PERSONAL_ACCESS_TOKEN, T0 + DAY, "ERP", token_hash)
-    store.start_session(new, GRANT, Issue(DAY), T0)
+    store.start_session(new, GRANT, Issue(DAY), store.state().moment(T0))
 
     revoked = store.revoke_session("pat-1", "revoked", T0 + HOUR, SessionKind.PERSONAL_ACCESS_TOKEN)
 
@@ -684,6 +691,177 @@ def test_reset_forgets_every_record_resets_the_clock_and_bumps_the_generation(st
     assert store.reset("another").data_set == "another"
 
 
+# A step and the sandbox moving under it: a request reads the sandbox once, as it begins,
+# and a reset or a clock move may come before its step. Stamped with the instant it read,
+# a code would land in the sandbox after a reset, or a token the moved clock has expired.
+
+
+def _unfreeze(store: SandboxStore) -> None:
+    """Let the clock run on from T0 (a store purges by the machine's clock as it moves)."""
+    store.move_clock(lambda clock: clock.unfreeze(datetime.now(UTC)))
+
+
+# Each a change between a request's read and its step; the first function runs before the
+# read. Each changes one of what the step compares: generation, frozen_at, offset.
+MOVES: dict[str, tuple[Callable[[SandboxStore], object], Callable[[SandboxStore], object]]] = {
+    "reset": (lambda store: None, lambda store: store.reset()),
+    "frozen clock advanced": (
+        lambda store: None, lambda store: store.move_clock(lambda c: c.advance(T0, SECOND))
+    ),
+    "clock unfrozen": (lambda store: None, _unfreeze),
+    "running clock advanced": (
+        _unfreeze, lambda store: store.move_clock(lambda c: c.advance(T0, SECOND))
+    ),
+}  # fmt: skip
+
+
+def _code(at: datetime = T0) -> tuple[str, AuthorizationCode]:
+    code = fresh("code")
+    return code, AuthorizationCode(
+        digest(code), GRANT, REDIRECT_URI, s256(VERIFIER), at, at + CODE_TTL
+    )
+
+
+def _attempt() -> CodeAttempt:
+    return CodeAttempt(CLIENT, REDIRECT_URI, s256(VERIFIER))
+
+
+def _new_session() -> NewSession:
+    return NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, T0 + SESSION_TTL)
+
+
+def _issue() -> Issue:
+    return Issue(ACCESS_TTL, digest(fresh("refresh")), REFRESH_TTL)
+
+
+@pytest.mark.parametrize("move", list(MOVES))
+def test_a_code_added_after_its_sandbox_moved_is_refused_and_not_kept(store, move):
+    prepare, change = MOVES[move]
+    prepare(store)
+    read = store.state().moment(T0)
+    change(store)
+    code, record = _code()
+
+    with pytest.raises(SandboxMoved):
+        store.add_code(record, read)
+
+    outcome = store.redeem_code(
+        digest(code), _attempt(), _new_session(), _issue(), store.state().moment(T0)
+    )
+    assert outcome == Refused(Refusal.UNKNOWN_CODE)
+
+
+@pytest.mark.parametrize("move", list(MOVES))
+def test_a_session_started_after_its_sandbox_moved_is_refused_and_not_opened(store, move):
+    prepare, change = MOVES[move]
+    prepare(store)
+    read = store.state().moment(T0)
+    change(store)
+    before = store.sessions()
+    token_hash = digest("mpat_straddling")
+    new = NewSession(
+        "pat-1", SessionKind.PERSONAL_ACCESS_TOKEN, T0 + DAY, "ERP", token_hash
+    )  # fmt: skip
+
+    with pytest.raises(SandboxMoved):
+        store.start_session(new, GRANT, Issue(DAY), read)
+
+    assert store.sessions() == before
+    assert store.personal_token(token_hash, T0) is None
+
+
+@pytest.mark.parametrize("move", [m for m in MOVES if m != "reset"])
+def test_a_code_redeemed_after_its_sandbox_moved_is_refused_and_not_consumed(store, move):
+    prepare, change = MOVES[move]
+    prepare(store)
+    code = add_code(store)
+    read = store.state().moment(T0)
+    change(store)
+
+    with pytest.raises(SandboxMoved):
+        store.redeem_code(digest(code), _attempt(), _new_session(), _issue(), read)
+
+    assert store.sessions() == []
+    # Made again, the request reads the moved sandbox and redeems the code: the first
+    # redemption, not a second that revokes what the first one issued.
+    assert isinstance(redeem(store, code, T0 + SECOND)[0], Issued)
+
+
+def test_a_code_redeemed_after_a_reset_is_refused_as_moved_and_opens_nothing(store):
+    code = add_code(store)
+    read = store.state().moment(T0)
+    store.reset()
+
+    with pytest.raises(SandboxMoved):
+        store.redeem_code(digest(code), _attempt(), _new_session(), _issue(), read)
+
+    assert store.sessions() == []
+
+
+@pytest.mark.parametrize("move", [m for m in MOVES if m != "reset"])
+def test_a_refresh_token_rotated_after_its_sandbox_moved_is_refused_and_still_current(store, move):
+    prepare, change = MOVES[move]
+    prepare(store)
+    session, token = open_session(store)
+    read = store.state().moment(T0)
+    change(store)
+
+    with pytest.raises(SandboxMoved):
+        store.rotate_refresh_token(digest(token), CLIENT, (), _issue(), read)
+
+    assert store.session(session.id).events == store.session(session.id).events[:1]
+    assert store.refresh_token(digest(token)).rotated_at is None
+    # Made again: rotated, not a replay that revokes the session.
+    assert isinstance(rotate(store, token, T0 + SECOND)[0], Issued)
+
+
+def test_a_refresh_token_rotated_after_a_reset_is_refused_as_moved(store):
+    _, token = open_session(store)
+    read = store.state().moment(T0)
+    store.reset()
+
+    with pytest.raises(SandboxMoved):
+        store.rotate_refresh_token(digest(token), CLIENT, (), _issue(), read)
+
+    assert store.sessions() == []
+
+
+def test_sessions_started_while_the_sandbox_is_reset_are_all_of_its_own_clock(store):
+    """Eight threads start sessions, each with the sandbox as it read it, while the clock
+    advances a day and the sandbox resets, again and again. A reset puts the clock back to
+    T0: a session of the sandbox after it stamped with an instant past T0 was started by a
+    request that read the sandbox before it (the future-dated personal access tokens)."""
+    started = threading.Semaphore(0)
+    done = threading.Event()
+
+    def starting() -> None:
+        while not done.is_set():
+            read = store.state()
+            new = NewSession(fresh("session"), SessionKind.CLIENT_CREDENTIALS, T0 + 2 * DAY)
+            with contextlib.suppress(SandboxMoved):  # the refusal is the rule; made again
+                store.start_session(new, GRANT, Issue(HOUR), read.moment(read.clock.now(T0)))
+            started.release()
+
+    stamped_later = []
+    with ThreadPoolExecutor(8) as pool:
+        workers = [pool.submit(starting) for _ in range(8)]
+        try:
+            for _ in range(40):
+                store.move_clock(lambda clock: clock.advance(T0, DAY))
+                for _ in range(8):
+                    started.acquire()
+                store.reset()
+                for _ in range(16):
+                    started.acquire()
+                stamped_later += [s for s in store.sessions() if s.created_at != T0]
+        finally:
+            done.set()
+        for worker in workers:
+            worker.result()
+
+    assert stamped_later == []
+
+
 def test_the_admin_key_is_kept_as_a_digest_and_compared_whole(store):
     state = store.state()
     assert "key" not in state.admin_key_hash
@@ -754,7 +932,7 @@ def open_session_of(
         new,
         grant,
         Issue(ACCESS_TTL, digest(refresh_token), REFRESH_TTL),
-        T0,
+        store.state().moment(T0),
     )
     return issued.session, refresh_token
 
@@ -825,7 +1003,7 @@ def test_a_session_of_a_registered_client_opens_only_while_it_is_registered(stor
         grant = Grant(client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, GRANT.property_ids)
         new = NewSession(fresh("session"), SessionKind.CLIENT_CREDENTIALS, T0 + HOUR,
                          client_registered=True)  # fmt: skip
-        return store.start_session(new, grant, Issue(HOUR), T0)
+        return store.start_session(new, grant, Issue(HOUR), store.state().moment(T0))
 
     assert start(deleted.client_id) == Refused(Refusal.CLIENT_GONE)
     assert isinstance(start(kept.client_id), Issued)
@@ -838,7 +1016,8 @@ def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing
     code = fresh("code")
     grant = Grant(deleted.client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, ())
     store.add_code(
-        AuthorizationCode(digest(code), grant, REDIRECT_URI, s256(VERIFIER), T0, T0 + CODE_TTL)
+        AuthorizationCode(digest(code), grant, REDIRECT_URI, s256(VERIFIER), T0, T0 + CODE_TTL),
+        store.state().moment(T0),
     )
     store.delete_registration(deleted.client_id, T0)
 
@@ -852,7 +1031,7 @@ def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing
             client_registered=True,
         ),
         Issue(ACCESS_TTL, digest(fresh("refresh")), REFRESH_TTL),
-        T0,
+        store.state().moment(T0),
     )
 
     assert outcome == Refused(Refusal.CLIENT_GONE)
@@ -893,7 +1072,11 @@ def running_with_a_session(request: pytest.FixtureRequest) -> tuple[Any, Any, st
     now = running.clock.now(datetime.now(UTC))
     grant = Grant("sandbox-service-client", GRANT.tenant_id, "client:x", ("read:units",), ())
     new = NewSession("cc-1", SessionKind.CLIENT_CREDENTIALS, now + 30 * 60 * SECOND)
-    key = store.prefix + "s:" + store.start_session(new, grant, Issue(HOUR), now).session.id
+    key = (
+        store.prefix
+        + "s:"
+        + store.start_session(new, grant, Issue(HOUR), store.state().moment(now)).session.id
+    )
     assert client.ttl(key) <= 30 * 60 + 600  # its lifetime and the grace, while it runs
     return store, client, key
 
@@ -939,9 +1122,11 @@ def test_on_redis_a_code_for_a_sandbox_that_ended_meanwhile_is_not_written(reque
     from messpunkt.oauth.registrations import SandboxGone
 
     store = redis_store(request)
+    read = store.state().moment(T0)  # the request read the sandbox before its end
     store.client.delete(store.prefix + "sbx")
+    code = AuthorizationCode("hash", GRANT, REDIRECT_URI, s256(VERIFIER), T0, T0 + CODE_TTL)
     with pytest.raises(SandboxGone):
-        add_code(store)
+        store.add_code(code, read)
     assert store.client.keys(store.prefix + "code:*") == []
 
 

@@ -109,7 +109,7 @@ class PersonalAccessTokens(MethodView):
         page["data"] = [token_document(s, now) for s in page["data"]]
         return page
 
-    @blp.documented(422)
+    @blp.documented(422, 503)  # 503: the sandbox reset or its clock moved meanwhile
     @blp.arguments(PersonalAccessTokenCreateSchema)
     @blp.response(201, CreatedPersonalAccessTokenSchema)
     def post(self, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
@@ -142,7 +142,7 @@ class PersonalAccessTokens(MethodView):
             scopes=tuple(dict.fromkeys(body["scopes"])),
             property_ids=tuple(dict.fromkeys(body["property_ids"])),
             expires_at=now + timedelta(seconds=body["expires_in"]),
-            now=now,
+            at=served.moment,
         )
         # RFC 9111 §5.2.2.5: the secret is shown once, and no cache may keep it.
         return {**token_document(session, now), "token": token}, {"Cache-Control": "no-store"}

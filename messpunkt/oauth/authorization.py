@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 from urllib.parse import urlencode
 
@@ -18,11 +17,12 @@ from .errors import (
     InvalidRequest,
     InvalidScope,
     OAuthError,
+    TemporarilyUnavailable,
     UnauthorizedClient,
     UnsupportedResponseType,
 )
 from .params import Params, scope_list, single
-from .store import AuthorizationCode, AuthStore, Grant, Lifetimes, digest
+from .store import AuthorizationCode, AuthStore, Grant, Lifetimes, Moment, SandboxMoved, digest
 
 
 class UnsafeRequest(Exception):
@@ -131,7 +131,7 @@ class AuthorizationEndpoint:
             client, redirect_uri, requested or client.scopes, state, challenge, given
         )
 
-    def decide(self, params: Params, consent: ConsentPolicy, now: datetime) -> Redirect:
+    def decide(self, params: Params, consent: ConsentPolicy, at: Moment) -> Redirect:
         """Answer the consent (approve or deny) for the request in `params`."""
         request = self.check(params, response_type_required=False)
         try:
@@ -144,23 +144,27 @@ class AuthorizationEndpoint:
         except OAuthError as error:
             raise AuthorizationFailed(error, request.redirect_uri, request.state) from None
         code = randomness.token_hex(20).upper()  # 160 random bits, upper-case hex
-        self.store.add_code(
-            AuthorizationCode(
-                code_hash=digest(code),
-                grant=Grant(
-                    request.client.client_id,
-                    approval.tenant_id,
-                    approval.subject,
-                    request.scopes,
-                    approval.property_ids,
-                ),
-                redirect_uri=request.redirect_uri,
-                redirect_uri_given=request.redirect_uri_given,
-                code_challenge=request.code_challenge,
-                issued_at=now,
-                expires_at=now + self.lifetimes.code,
-            )
+        issued = AuthorizationCode(
+            code_hash=digest(code),
+            grant=Grant(
+                request.client.client_id,
+                approval.tenant_id,
+                approval.subject,
+                request.scopes,
+                approval.property_ids,
+            ),
+            redirect_uri=request.redirect_uri,
+            redirect_uri_given=request.redirect_uri_given,
+            code_challenge=request.code_challenge,
+            issued_at=at.now,
+            expires_at=at.now + self.lifetimes.code,
         )
+        try:
+            self.store.add_code(issued, at)
+        except SandboxMoved as moved:
+            # The client may send the user through again at once (RFC 6749 §4.1.2.1).
+            unavailable = TemporarilyUnavailable(f"{moved}; authorize again")
+            raise AuthorizationFailed(unavailable, request.redirect_uri, request.state) from None
         return Redirect(
             with_query(
                 request.redirect_uri, {"code": code, "state": request.state, "iss": self.issuer}

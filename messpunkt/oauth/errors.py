@@ -78,6 +78,14 @@ class InsufficientScope(OAuthError):
     status = 403
 
 
+class TemporarilyUnavailable(OAuthError):
+    """RFC 6749 §4.1.2.1's temporarily_unavailable, also answered by the token endpoint with
+    503 and Retry-After: the request may succeed when made again shortly."""
+
+    error = "temporarily_unavailable"
+    status = 503
+
+
 class ServerError(OAuthError):
     """RFC 6749 §5.2's server_error: the server failed, not the request."""
 

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import randomness
-from .store import AuthStore, Grant, Issue, Issued, NewSession, Session, SessionKind, digest
+from .store import (
+    AuthStore,
+    Grant,
+    Issue,
+    Issued,
+    Moment,
+    NewSession,
+    Session,
+    SessionKind,
+    digest,
+)
 
 PREFIX = "mpat_"
 CLIENT_ID = "personal-access-token"
@@ -25,7 +35,7 @@ def create_personal_token(
     scopes: tuple[str, ...],
     property_ids: tuple[str, ...],
     expires_at: datetime,
-    now: datetime,
+    at: Moment,
 ) -> tuple[Session, str]:
     """Create a token; the returned secret is never available again."""
     token = PREFIX + randomness.token_urlsafe(32)
@@ -38,7 +48,7 @@ def create_personal_token(
     )
     grant = Grant(CLIENT_ID, tenant_id, subject, scopes, property_ids)
     # Its only "access token" is the token itself, valid for the session's whole life.
-    issued = store.start_session(new, grant, Issue(access_ttl=expires_at - now), now)
+    issued = store.start_session(new, grant, Issue(access_ttl=expires_at - at.now), at)
     assert isinstance(issued, Issued), "a personal access token's client is no registered one"
     return issued.session, token
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from ..clock import ClockState
+
 
 def digest(secret: str) -> str:
     """Return the form in which a bearer secret is stored and looked up."""
@@ -157,6 +159,30 @@ class RefreshToken:
 
 
 @dataclass(frozen=True, slots=True)
+class Moment:
+    """The instant a request is served at, and the sandbox it was read from.
+
+    `now` is the sandbox's clock read once as the request began; it holds only while that
+    clock and the sandbox's generation are as read. A step that writes a record stamped
+    with it (a code, a session, a rotation) compares them with the store's in the same
+    step, and raises `SandboxMoved` rather than write, say, a code issued before a reset
+    into the sandbox after it, or a token the moved clock has already expired.
+    """
+
+    now: datetime
+    generation: int
+    clock: ClockState
+
+
+class SandboxMoved(Exception):
+    """The sandbox was reset, or its clock moved, after the request read it: nothing was
+    written, and the same request made again is served at the sandbox's new instant."""
+
+    def __init__(self) -> None:
+        super().__init__("the sandbox was reset or its clock moved while this request was served")
+
+
+@dataclass(frozen=True, slots=True)
 class Lifetimes:
     code: timedelta = timedelta(minutes=5)
     access_token: timedelta = timedelta(hours=1)
@@ -262,15 +288,19 @@ class Access:
 
 
 class AuthStore(ABC):
-    """The operations the OAuth rules are written against; each one is one atomic step."""
+    """The operations the OAuth rules are written against; each one is one atomic step.
+
+    The four that write records stamped with the request's instant take it as a `Moment`
+    and raise `SandboxMoved` when the sandbox changed since it was read (see `Moment`).
+    """
 
     @abstractmethod
-    def add_code(self, code: AuthorizationCode) -> None:
-        """Remember an authorization code until it expires."""
+    def add_code(self, code: AuthorizationCode, at: Moment) -> None:
+        """Remember an authorization code until it expires; it was issued `at`."""
 
     @abstractmethod
     def redeem_code(
-        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, at: Moment
     ) -> Issued | Refused:
         """Redeem a code: the first redemption consumes it even when its checks fail
         (OAuth 2.1 §4.1.3); a second one revokes the session the first one started.
@@ -279,7 +309,7 @@ class AuthStore(ABC):
 
     @abstractmethod
     def start_session(
-        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+        self, new: NewSession, grant: Grant, issue: Issue, at: Moment
     ) -> Issued | Refused:
         """Open a session without a code: client credentials, a personal access token.
         Refused (CLIENT_GONE) only for a registered client whose registration is gone."""
@@ -291,7 +321,7 @@ class AuthStore(ABC):
         client_id: str,
         scopes: tuple[str, ...],
         issue: Issue,
-        now: datetime,
+        at: Moment,
     ) -> Issued | Refused:
         """Exchange a refresh token for `issue.refresh_token_hash` (RFC 9700 §4.14.2).
 

@@ -1,7 +1,7 @@
 """The token endpoint (RFC 6749 §3.2, §4.1.3, §4.4, §6; RFC 7636 §4.6).
 
 `TokenEndpoint.handle` takes the request's parameters, its Authorization
-header and the instant it is served at, and returns the JSON body of a
+header and the instant it is served at (a `Moment`), and returns the JSON body of a
 successful response, or raises an `OAuthError` that the view renders per
 RFC 6749 §5.2. Each grant is one named step of the store.
 """
@@ -31,6 +31,7 @@ from .store import (
     Issue,
     Issued,
     Lifetimes,
+    Moment,
     NewSession,
     Refusal,
     Refused,
@@ -81,7 +82,7 @@ class TokenEndpoint:
         self.access_tokens = access_tokens
         self.lifetimes = lifetimes
 
-    def handle(self, params: Params, authorization: str | None, now: datetime) -> dict[str, Any]:
+    def handle(self, params: Params, authorization: str | None, at: Moment) -> dict[str, Any]:
         client = authenticate_client(self.clients, params, authorization)
         grant_type = single(params, "grant_type", required=True)
         if grant_type not in GRANT_TYPES:
@@ -89,12 +90,12 @@ class TokenEndpoint:
         if grant_type not in client.grant_types:
             raise UnauthorizedClient(f"this client may not use the {grant_type} grant")
         if grant_type == "authorization_code":
-            return self._authorization_code(client, params, now)
+            return self._authorization_code(client, params, at)
         if grant_type == "refresh_token":
-            return self._refresh_token(client, params, now)
-        return self._client_credentials(client, params, now)
+            return self._refresh_token(client, params, at)
+        return self._client_credentials(client, params, at)
 
-    def _authorization_code(self, client: Client, params: Params, now: datetime) -> dict[str, Any]:
+    def _authorization_code(self, client: Client, params: Params, at: Moment) -> dict[str, Any]:
         code = single(params, "code", required=True)
         redirect_uri = single(params, "redirect_uri")
         verifier = single(params, "code_verifier")
@@ -107,7 +108,7 @@ class TokenEndpoint:
         new = NewSession(
             randomness.token_urlsafe(16),
             SessionKind.AUTHORIZATION_CODE,
-            expires_at=now + self.lifetimes.session,
+            expires_at=at.now + self.lifetimes.session,
             client_registered=client.registered,
         )
         # RFC 7591 §2: only a client that may use the refresh_token grant gets one.
@@ -115,21 +116,21 @@ class TokenEndpoint:
             randomness.token_urlsafe(32) if "refresh_token" in client.grant_types else None
         )
         outcome = self.store.redeem_code(
-            digest(code), attempt, new, self._issue(client, refresh_token), now
+            digest(code), attempt, new, self._issue(client, refresh_token), at
         )
-        return self._response(_issued(outcome), None, now, refresh_token)
+        return self._response(_issued(outcome), None, at.now, refresh_token)
 
-    def _refresh_token(self, client: Client, params: Params, now: datetime) -> dict[str, Any]:
+    def _refresh_token(self, client: Client, params: Params, at: Moment) -> dict[str, Any]:
         presented = single(params, "refresh_token", required=True)
         requested = scope_list(single(params, "scope"))
         assert presented is not None
         successor = randomness.token_urlsafe(32)
         outcome = self.store.rotate_refresh_token(
-            digest(presented), client.client_id, requested, self._issue(client, successor), now
+            digest(presented), client.client_id, requested, self._issue(client, successor), at
         )
-        return self._response(_issued(outcome), requested or None, now, successor)
+        return self._response(_issued(outcome), requested or None, at.now, successor)
 
-    def _client_credentials(self, client: Client, params: Params, now: datetime) -> dict[str, Any]:
+    def _client_credentials(self, client: Client, params: Params, at: Moment) -> dict[str, Any]:
         requested = scope_list(single(params, "scope"))
         extra = [scope for scope in requested if scope not in client.scopes]
         if extra:
@@ -144,11 +145,11 @@ class TokenEndpoint:
         new = NewSession(
             randomness.token_urlsafe(16),
             SessionKind.CLIENT_CREDENTIALS,
-            expires_at=now + ttl,
+            expires_at=at.now + ttl,
             client_registered=client.registered,
         )
-        outcome = self.store.start_session(new, grant, Issue(ttl), now)
-        return self._response(_issued(outcome), None, now, None)
+        outcome = self.store.start_session(new, grant, Issue(ttl), at)
+        return self._response(_issued(outcome), None, at.now, None)
 
     def _issue(self, client: Client, refresh_token: str | None) -> Issue:
         if refresh_token is None:

@@ -34,10 +34,12 @@ from ..oauth.store import (
     Grant,
     Issue,
     Issued,
+    Moment,
     NewSession,
     RefreshToken,
     Refusal,
     Refused,
+    SandboxMoved,
     Session,
     SessionEvent,
     SessionKind,
@@ -94,10 +96,10 @@ class InMemoryStore(SandboxStore):
     def end(self) -> None:
         """Forget everything as the sandbox ends: a request still holding the store keeps
         no records alive, and registers nothing in it (as on Redis, where its keys go)."""
-        self.reset()
-        with self._lock:
+        with self._lock:  # ended first: a step from then on is refused as gone, not moved
             self._ended = True
             self._registrations = {}
+        self.reset()
 
     def data_set_document(self, name: str) -> bytes | None:
         return self._uploads.get(name)
@@ -141,9 +143,18 @@ class InMemoryStore(SandboxStore):
 
     # Codes
 
-    def add_code(self, code: AuthorizationCode) -> None:
+    def _served(self, at: Moment) -> datetime:
+        """Return `at`'s instant while the sandbox is as its request read it (called under
+        the lock: one step with the reset or the clock move it would otherwise straddle)."""
+        if self._ended:
+            raise SandboxGone("the sandbox was deleted or has expired")
+        if at.generation != self._state.generation or at.clock != self._state.clock:
+            raise SandboxMoved()
+        return at.now
+
+    def add_code(self, code: AuthorizationCode, at: Moment) -> None:
         with self._lock:
-            self._held.sweep_if_due(code.issued_at)
+            self._held.sweep_if_due(self._served(at))
             held = self._held
             code = replace(code, grant=held.shared(code.grant),
                            redirect_uri=held.shared(code.redirect_uri))  # fmt: skip
@@ -151,9 +162,10 @@ class InMemoryStore(SandboxStore):
             held.added()
 
     def redeem_code(
-        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, at: Moment
     ) -> Issued | Refused:
         with self._lock:
+            now = self._served(at)
             self._held.sweep_if_due(now)
             found = self._held.codes.get(code_hash)
             if found is None:
@@ -185,9 +197,10 @@ class InMemoryStore(SandboxStore):
     # Sessions
 
     def start_session(
-        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+        self, new: NewSession, grant: Grant, issue: Issue, at: Moment
     ) -> Issued | Refused:
         with self._lock:
+            now = self._served(at)
             self._held.sweep_if_due(now)
             if self._client_gone(new, grant.client_id):
                 return Refused(Refusal.CLIENT_GONE)
@@ -230,9 +243,10 @@ class InMemoryStore(SandboxStore):
         client_id: str,
         scopes: tuple[str, ...],
         issue: Issue,
-        now: datetime,
+        at: Moment,
     ) -> Issued | Refused:
         with self._lock:
+            now = self._served(at)
             self._held.sweep_if_due(now)
             token = self._held.refresh_tokens.get(token_hash)
             if token is None:

@@ -47,10 +47,12 @@ from ..oauth.store import (
     Grant,
     Issue,
     Issued,
+    Moment,
     NewSession,
     RefreshToken,
     Refusal,
     Refused,
+    SandboxMoved,
     Session,
     SessionKind,
     newest_first,
@@ -133,6 +135,18 @@ class RedisStore(SandboxStore):
 
     def _run(self, script: str, *args: object) -> Any:
         return getattr(self._scripts, script)(args=[self.prefix, self._grace, *args])
+
+    def _stamped(self, script: str, at: Moment, *args: object) -> Any:
+        """Run a step that writes records stamped with `at.now` (ARGV[3]); its script
+        refuses unless the sandbox is as the request read it (common.lua `not_as_read`)."""
+        clock = clock_fields(at.clock)
+        read = f"{at.generation}|{clock['frozen_at']}|{clock['offset']}"
+        answer = self._run(script, ms(at.now), *args, read)
+        if answer[0] == b"gone":
+            raise self._gone()
+        if answer[0] == b"moved":
+            raise SandboxMoved()
+        return answer
 
     # The sandbox
 
@@ -245,23 +259,21 @@ class RedisStore(SandboxStore):
 
     # Codes
 
-    def add_code(self, code: AuthorizationCode) -> None:
+    def add_code(self, code: AuthorizationCode, at: Moment) -> None:
         grant = code.grant
-        added = self._run(
-            "add_code", ms(code.issued_at), code.code_hash, grant.client_id, grant.tenant_id,
+        self._stamped(
+            "add_code", at, code.code_hash, grant.client_id, grant.tenant_id,
             grant.subject, " ".join(grant.scopes), " ".join(grant.property_ids),
             "1" if code.redirect_uri_given else "0", code.redirect_uri, code.code_challenge,
             ms(code.issued_at), ms(code.expires_at),
         )  # fmt: skip
-        if not added:
-            raise self._gone()
 
     def redeem_code(
-        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, now: datetime
+        self, code_hash: str, attempt: CodeAttempt, new: NewSession, issue: Issue, at: Moment
     ) -> Issued | Refused:
         placeholder = Grant("", "", "", (), ())  # the script takes the code's own grant
-        answer = self._run(
-            "redeem_code", ms(now), code_hash, attempt.client_id, attempt.redirect_uri or "",
+        answer = self._stamped(
+            "redeem_code", at, code_hash, attempt.client_id, attempt.redirect_uri or "",
             attempt.verifier_challenge or "", *opening(new, placeholder, issue),
         )  # fmt: skip
         return self._outcome(answer)
@@ -269,12 +281,9 @@ class RedisStore(SandboxStore):
     # Sessions
 
     def start_session(
-        self, new: NewSession, grant: Grant, issue: Issue, now: datetime
+        self, new: NewSession, grant: Grant, issue: Issue, at: Moment
     ) -> Issued | Refused:
-        answer = self._run("start_session", ms(now), *opening(new, grant, issue))
-        if not answer:
-            raise self._gone()
-        return self._outcome(answer)
+        return self._outcome(self._stamped("start_session", at, *opening(new, grant, issue)))
 
     def rotate_refresh_token(
         self,
@@ -282,10 +291,10 @@ class RedisStore(SandboxStore):
         client_id: str,
         scopes: tuple[str, ...],
         issue: Issue,
-        now: datetime,
+        at: Moment,
     ) -> Issued | Refused:
-        answer = self._run(
-            "rotate_refresh_token", ms(now), token_hash, client_id, " ".join(scopes),
+        answer = self._stamped(
+            "rotate_refresh_token", at, token_hash, client_id, " ".join(scopes),
             issue.access_ttl // MILLISECOND, issue.refresh_token_hash or "",
             issue.refresh_ttl // MILLISECOND,
         )  # fmt: skip

@@ -63,7 +63,7 @@ def decide() -> Any:
         if _asks_again(params):
             return _consent_page(params, response_type_required=False, asks_again=True)
         consent = Consent(served.data.catalogue)
-        location = auth.authorization.decide(params, consent, served.now).location
+        location = auth.authorization.decide(params, consent, served.moment).location
     except RequestEntityTooLarge:
         return _error_page("the request body is too large", status=413)
     except (UnsafeRequest, InvalidRequest) as error:
@@ -179,25 +179,30 @@ def _consent_page(params: Params, *, response_type_required: bool, asks_again: b
 @bp.post("/token")
 def token() -> Any:
     """Issue tokens: authorization_code, refresh_token and client_credentials grants."""
-    return _answer(sandbox().auth.tokens.handle)
+    served = sandbox()
+    return _answer(served.auth.tokens.handle, served.moment)
 
 
 @bp.post("/revoke")
 def revoke() -> Any:
     """Revoke a refresh token (its whole session) or an access token (RFC 7009)."""
-    return _answer(sandbox().auth.revocation.revoke)
+    served = sandbox()
+    return _answer(served.auth.revocation.revoke, served.now)
 
 
 @bp.post("/introspect")
 def introspect() -> Any:
     """Tell a confidential client whether its token is active, and what it grants (RFC 7662)."""
-    return _answer(sandbox().auth.introspection.introspect)
+    served = sandbox()
+    return _answer(served.auth.introspection.introspect, served.now)
 
 
-def _answer(handler: Any) -> Response:
+def _answer(handler: Any, at: Any) -> Response:
+    """Answer `handler(params, authorization, at)`: `at` is the instant served at, as the
+    handler takes it (a `Moment` where it writes records stamped with it)."""
     authorization = request.environ.get("HTTP_AUTHORIZATION")
     try:
-        body = handler(_body_params(), authorization, sandbox().now)
+        body = handler(_body_params(), authorization, at)
     except RequestEntityTooLarge:
         return oauth_error(RequestTooLarge("the request body is too large"))
     except OAuthError as error:

@@ -42,7 +42,7 @@ def _object(properties: dict[str, Any], *required: str, closed: bool = True) -> 
     return schema
 
 
-# RFC 6749 §5.2; temporarily_unavailable is a hosted sandbox's 503 (README "Hosting").
+# RFC 6749 §5.2; temporarily_unavailable is the 503 (README "Hosting", "Sandbox controls").
 OAUTH_ERROR = _object({
     "error": _enum("invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
                    "unsupported_grant_type", "invalid_scope", "temporarily_unavailable"),
@@ -165,7 +165,12 @@ CLIENT_ERRORS = {
     "400": _json("invalid_request, invalid_grant, invalid_scope, …", ERROR),
     "401": _json("invalid_client; a `WWW-Authenticate: Basic` challenge if Basic was sent.", ERROR),
     "413": _json("The body is over the limit (64 KiB by default).", ERROR),
-    "503": _json("A hosted sandbox's store cannot be reached; `Retry-After` says when.", ERROR),
+    "503": _json(
+        "temporarily_unavailable: a hosted sandbox's store cannot be reached, or the sandbox "
+        "was reset or its clock moved while the request was served (nothing was done); "
+        "`Retry-After` says when to make it again.",
+        ERROR,
+    ),
 }
 BY_CLIENT: dict[str, Any] = {"security": [{"clientSecretBasic": []}, {}]}
 

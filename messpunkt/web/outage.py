@@ -1,4 +1,5 @@
-"""503 while the shared store cannot be reached: never a 500, never a stack trace.
+"""503 while the shared store cannot be reached, or when the sandbox moved under a request:
+never a 500, never a stack trace.
 
 On /oauth/* the answer is RFC 6749 §5.2 JSON (`temporarily_unavailable`, the code
 §4.1.2.1 defines for this), everywhere else problem+json; both say when to try again.
@@ -10,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from ..oauth.store import SandboxMoved
 from .json import json_response
 from .problems import problem
 
@@ -18,7 +20,9 @@ DETAIL = "the sandbox's store cannot be reached; try again shortly"
 
 
 def register(app: Flask, store_url: str) -> None:
-    """Answer the store's connection failures with 503 (only a hosted sandbox has them)."""
+    """Answer the store's connection failures with 503 (only a hosted sandbox has them),
+    and a step refused because the sandbox moved under its request (any store)."""
+    app.register_error_handler(SandboxMoved, moved)
     if not store_url:
         return
     import redis  # a hosted sandbox only
@@ -28,8 +32,17 @@ def register(app: Flask, store_url: str) -> None:
 
 
 def unavailable(error: Exception) -> Response:
-    headers = {"Retry-After": RETRY_AFTER}
+    return _unavailable(DETAIL, RETRY_AFTER)
+
+
+def moved(error: SandboxMoved) -> Response:
+    """Nothing was written; made again, the request is served at the sandbox's new instant."""
+    return _unavailable(f"{error}; nothing was done, make the request again", "1")
+
+
+def _unavailable(detail: str, retry_after: str) -> Response:
+    headers = {"Retry-After": retry_after}
     if request.path.startswith("/oauth/"):
-        body: Any = {"error": "temporarily_unavailable", "error_description": DETAIL}
+        body: Any = {"error": "temporarily_unavailable", "error_description": detail}
         return json_response(body, 503, {**headers, "Cache-Control": "no-store"}.items())
-    return problem(503, DETAIL, headers=headers)
+    return problem(503, detail, headers=headers)

@@ -1,5 +1,7 @@
 -- ARGV: prefix, grace, now, code hash, client_id, redirect_uri, verifier challenge,
--- then the new session and its issue (see open).
+-- then the new session and its issue (see open), the sandbox as read (see not_as_read).
+local refused = not_as_read()
+if refused then return {refused} end
 local now, g = ARGV[3], generation()
 local key = P .. 'code:' .. ARGV[4]
 local c = redis.call('HMGET', key, 'g', 'client_id', 'has_redirect_uri', 'redirect_uri',

@@ -1,5 +1,7 @@
 -- ARGV: prefix, grace, now, token hash, client_id, requested scopes (space-separated),
--- access ttl, successor hash, refresh ttl.
+-- access ttl, successor hash, refresh ttl, the sandbox as read (see not_as_read).
+local refused = not_as_read()
+if refused then return {refused} end
 local now, g = ARGV[3], generation()
 local key = P .. 'rt:' .. ARGV[4]
 local t = redis.call('HMGET', key, 'g', 'sid', 'client_id', 'expires_at', 'rotated_at')

@@ -1,6 +1,8 @@
--- ARGV: prefix, grace, now, then the new session and its issue (see open).
--- {} for a sandbox deleted or expired meanwhile: nothing would ever delete its keys.
+-- ARGV: prefix, grace, now, then the new session and its issue (see open), the sandbox as
+-- read. Refused for a sandbox deleted or expired meanwhile (nothing would ever delete its
+-- keys), or reset or its clock moved since the request read it (see not_as_read).
+local refused = not_as_read()
+if refused then return {refused} end
 local g = generation()
-if g == '-' then return {} end
 if client_gone(4, ARGV[6]) then return {'refused', 'client_gone'} end
 return open(4, ARGV[3], g)
