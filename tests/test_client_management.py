@@ -404,7 +404,8 @@ def test_a_registration_under_a_fixture_clients_id_never_stands_in_for_it(client
     store = client.application.extensions["messpunkt"].store
     reg = registered(client, ADMIN_KEY, SERVICE_CLIENT)
     stored = store.registration(reg["client_id"])
-    store.add_registration(replace(stored, client_id="sandbox-service-client"))
+    fixture_id = replace(stored, client_id="sandbox-service-client")
+    store.add_registration(fixture_id, store.state().moment(stored.issued_at))
     fixture_secret = "sandbox-service-client-secret-change-me"
 
     def token(secret: str):
@@ -433,7 +434,7 @@ def test_a_client_deleted_after_its_authentication_gets_no_token(client, monkeyp
     original = getattr(type(store), step)
 
     def deleted_first(self, *args):
-        assert self.delete_registration(reg["client_id"], args[-1])
+        assert self.delete_registration(reg["client_id"], args[-1].now)  # the step's Moment
         return original(self, *args)
 
     verifier, challenge = pkce()

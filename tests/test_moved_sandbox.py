@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from registration_flow import SERVICE_CLIENT, bearer
 
 from messpunkt.testing import (
     DEMO_CLIENT,
@@ -51,6 +52,8 @@ def overtaken(monkeypatch, platform, step: str, move: str, by=timedelta(days=1))
     def moved_first(*args):
         if move == "reset":
             store.reset()
+        elif move == "data set":
+            store.reset("default")  # chosen again: its registered clients are forgotten
         else:
             platform.clock.advance(by)
         monkeypatch.setattr(store, step, original)  # once: the request made again goes through
@@ -197,3 +200,18 @@ def test_tokens_obtained_after_a_move_work(messpunkt_client, platform):
         "/v1/whoami", headers={"Authorization": f"Bearer {tokens.access_token}"}
     )
     assert whoami.status_code == 200
+
+
+def test_a_registration_overtaken_by_a_data_set_choice_is_503_and_keeps_nothing(
+    messpunkt_client, platform, monkeypatch
+):
+    # Its tenant and properties were checked against the data set the choice replaced.
+    overtaken(monkeypatch, platform, "add_registration", "data set")
+
+    response = messpunkt_client.post("/oauth/register", json=SERVICE_CLIENT, headers=bearer(KEY))
+
+    assert response.status_code == 503
+    assert response.json == {"error": "temporarily_unavailable", "error_description": DETAIL}
+    assert response.headers["Retry-After"] == "1"
+    listed = messpunkt_client.get("/sandbox/clients?origin=registered", headers=ADMIN)
+    assert listed.json["data"] == []

@@ -298,7 +298,7 @@ def test_ids_that_keep_colliding_end_in_a_500_after_five_draws_not_a_loop(
     store = messpunkt_client.application.extensions["messpunkt"].store
     tries = []
 
-    def taken(registration):
+    def taken(registration, at):
         tries.append(registration.client_id)
         assert len(tries) <= 10, "the registration keeps drawing ids"
         return False

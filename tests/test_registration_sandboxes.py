@@ -246,12 +246,12 @@ def test_a_sandbox_deleted_while_a_registration_runs_is_a_404_and_keeps_nothing(
     original = store_type.add_registration
     tries = []
 
-    def deleted_first(self, registration):
+    def deleted_first(self, registration, at):
         tries.append(registration.client_id)
         assert len(tries) <= 10, "the registration keeps drawing ids for a gone sandbox"
         if len(tries) == 1:
             assert registry.delete(partner["id"])
-        return original(self, registration)
+        return original(self, registration, at)
 
     monkeypatch.setattr(store_type, "add_registration", deleted_first)
 

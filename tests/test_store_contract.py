@@ -941,38 +941,75 @@ def open_session_of(
 def test_a_registration_is_read_back_as_it_was_added(store, metadata):
     added = registration(metadata=metadata)
 
-    assert store.add_registration(added) is True
+    assert store.add_registration(added, store.state().moment(T0)) is True
     assert store.registration(added.client_id) == added
     assert store.registration("mpc-unknown") is None
 
 
 def test_a_registration_cannot_take_an_id_that_is_taken(store):
     first = registration()
-    store.add_registration(first)
+    store.add_registration(first, store.state().moment(T0))
 
-    assert store.add_registration(registration(first.client_id, CODE_METADATA)) is False
+    taken = registration(first.client_id, CODE_METADATA)
+    assert store.add_registration(taken, store.state().moment(T0)) is False
     assert store.registration(first.client_id) == first
     assert store.registrations() == [first]
 
 
 def test_replacing_a_registration_changes_its_metadata_and_secret_not_its_token(store):
     first = registration()
-    store.add_registration(first)
+    store.add_registration(first, store.state().moment(T0))
     replaced = Registration(first.client_id, CODE_METADATA, None, first.access_token_hash, T0)
 
-    assert store.replace_registration(replaced, T0) is True
+    assert store.replace_registration(replaced, store.state().moment(T0)) is True
     assert store.registration(first.client_id) == replaced
 
 
+@pytest.mark.parametrize("move", list(MOVES))
+def test_a_registration_added_after_its_sandbox_moved_is_refused_and_not_kept(store, move):
+    # A data-set choice in between forgets the registered clients, and this one was checked
+    # against the tenants of the data set it replaced.
+    prepare, change = MOVES[move]
+    prepare(store)
+    read = store.state().moment(T0)
+    change(store)
+    added = registration()
+
+    with pytest.raises(SandboxMoved):
+        store.add_registration(added, read)
+
+    assert store.registration(added.client_id) is None
+    assert store.registrations() == []
+
+
+@pytest.mark.parametrize("move", list(MOVES))
+def test_a_registration_replaced_after_its_sandbox_moved_is_refused_and_unchanged(store, move):
+    prepare, change = MOVES[move]
+    prepare(store)
+    first = registration()
+    store.add_registration(first, store.state().moment(T0))
+    session, _ = open_session_of(store, first.client_id)
+    read = store.state().moment(T0)
+    change(store)
+    replaced = Registration(first.client_id, CODE_METADATA, None, first.access_token_hash, T0)
+
+    with pytest.raises(SandboxMoved):
+        store.replace_registration(replaced, read)
+
+    assert store.registration(first.client_id) == first
+    if move != "reset":  # (a reset forgot the session)
+        assert store.session(session.id).revoked_at is None
+
+
 def test_replacing_a_registration_that_is_gone_keeps_nothing(store):
-    assert store.replace_registration(registration("mpc-gone"), T0) is False
+    assert store.replace_registration(registration("mpc-gone"), store.state().moment(T0)) is False
     assert store.registration("mpc-gone") is None
     assert store.registrations() == []
 
 
 def test_deleting_a_registration_revokes_every_session_of_its_client_and_no_other(store):
     deleted = registration()
-    store.add_registration(deleted)
+    store.add_registration(deleted, store.state().moment(T0))
     first, first_refresh = open_session_of(store, deleted.client_id)
     second, _ = open_session_of(store, deleted.client_id)
     other, other_refresh = open_session_of(store, OTHER_CLIENT, registered=False)
@@ -996,7 +1033,7 @@ def test_deleting_a_registration_revokes_every_session_of_its_client_and_no_othe
 def test_a_session_of_a_registered_client_opens_only_while_it_is_registered(store):
     kept, deleted = registration(), registration()
     for added in (kept, deleted):
-        store.add_registration(added)
+        store.add_registration(added, store.state().moment(T0))
     store.delete_registration(deleted.client_id, T0)
 
     def start(client_id: str) -> Issued | Refused:
@@ -1012,7 +1049,7 @@ def test_a_session_of_a_registered_client_opens_only_while_it_is_registered(stor
 
 def test_a_code_of_a_registered_client_that_is_gone_is_refused_and_opens_nothing(store):
     deleted = registration(metadata=CODE_METADATA)
-    store.add_registration(deleted)
+    store.add_registration(deleted, store.state().moment(T0))
     code = fresh("code")
     grant = Grant(deleted.client_id, GRANT.tenant_id, GRANT.subject, GRANT.scopes, ())
     store.add_code(
@@ -1144,7 +1181,7 @@ def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_o
 ):
     store = redis_store(request)
     deleted = registration()
-    store.add_registration(deleted)
+    store.add_registration(deleted, store.state().moment(T0))
     own = {open_session_of(store, deleted.client_id)[0].id for _ in range(2)}
     for _ in range(50):
         open_session_of(store, OTHER_CLIENT, registered=False)
@@ -1169,7 +1206,7 @@ def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_o
 def test_on_redis_a_reset_drops_every_registered_clients_session_index(request):
     store = redis_store(request)
     kept = registration()
-    store.add_registration(kept)
+    store.add_registration(kept, store.state().moment(T0))
     open_session_of(store, kept.client_id)
     index = store.prefix + "client-sessions:" + kept.client_id
     assert store.client.exists(index) == 1
@@ -1185,7 +1222,7 @@ def test_on_redis_each_new_session_forgets_collected_ones_from_the_session_index
     """Without a listing, an index would keep the id of every session the sandbox ever had."""
     store = redis_store(request)
     client = registration()
-    store.add_registration(client)
+    store.add_registration(client, store.state().moment(T0))
     key = store.prefix + (
         "sessions" if index == "sessions" else f"client-sessions:{client.client_id}"
     )
@@ -1216,14 +1253,14 @@ def test_registrations_are_listed_in_the_order_they_were_added(store):
     # A reset turns the clock back, so a later registration may carry an earlier instant.
     first, second, third = registration(at=T0 + HOUR), registration(at=T0), registration(at=T0)
     for added in (first, second, third):
-        store.add_registration(added)
+        store.add_registration(added, store.state().moment(T0))
 
     assert store.registrations() == [first, second, third]
 
 
 def test_a_reset_keeps_the_registrations_and_a_data_set_change_forgets_them(store):
     kept = registration()
-    store.add_registration(kept)
+    store.add_registration(kept, store.state().moment(T0))
 
     store.reset()
     assert store.registrations() == [kept]

@@ -17,7 +17,7 @@ from .client_metadata import ClientMetadata, Tenancy, parse_metadata, require_ut
 from .clients import Client, hash_secret
 from .errors import InvalidClientMetadata, InvalidToken, ServerError
 from .registrations import Registration, RegistrationStore
-from .store import digest
+from .store import Moment, digest
 
 # Registered ids read apart from the fixtures' names, and are 128 random bits.
 CLIENT_ID_PREFIX = "mpc-"
@@ -39,7 +39,7 @@ class RegistrationEndpoint:
         self.store = store
         self.scopes_offered = tuple(scopes_offered)
 
-    def register(self, document: object, tenancy: Tenancy, now: datetime) -> dict[str, Any]:
+    def register(self, document: object, tenancy: Tenancy, at: Moment) -> dict[str, Any]:
         """Register a client (RFC 7591 §3.1); the answer holds its secret, this once."""
         metadata = parse_metadata(document, self.scopes_offered, tenancy)
         secret = randomness.token_urlsafe(32) if metadata.is_confidential else None
@@ -49,10 +49,10 @@ class RegistrationEndpoint:
             if client_id in self.fixtures:
                 continue  # never a fixture client's id, however unlikely
             registration = Registration(
-                client_id, metadata, secret and hash_secret(secret), digest(token), now
+                client_id, metadata, secret and hash_secret(secret), digest(token), at.now
             )
             # SandboxGone (deleted or expired meanwhile) goes up: no other id would help.
-            if self.store.add_registration(registration):
+            if self.store.add_registration(registration, at):
                 return self.document(registration, token, secret)
         raise ServerError(f"no unused client_id in {ID_DRAWS} draws; nothing was registered")
 
@@ -61,7 +61,7 @@ class RegistrationEndpoint:
         return self.document(self._authorized(client_id, token), token, None)
 
     def update(
-        self, client_id: str, token: str, document: object, tenancy: Tenancy, now: datetime
+        self, client_id: str, token: str, document: object, tenancy: Tenancy, at: Moment
     ) -> dict[str, Any]:
         """Replace every metadata field (RFC 7592 §2.2): what the request leaves out goes
         back to its default. A secret is issued only to a client that had none. A changed
@@ -83,7 +83,7 @@ class RegistrationEndpoint:
         replaced = Registration(
             client_id, metadata, secret_hash, current.access_token_hash, current.issued_at
         )
-        if not self.store.replace_registration(replaced, now):
+        if not self.store.replace_registration(replaced, at):
             raise InvalidToken("the registration access token is not valid for this client")
         return self.document(replaced, token, secret)
 

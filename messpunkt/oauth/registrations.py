@@ -16,6 +16,7 @@ from datetime import datetime
 
 from .client_metadata import ClientMetadata
 from .clients import Client, ClientType
+from .store import Moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,20 +117,25 @@ class RegistrationStore(ABC):
     """A sandbox's registered clients; each change is one atomic step."""
 
     @abstractmethod
-    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
-        """Keep a new registration; False (and nothing kept) when its client_id is taken.
-        Raise SandboxGone when the sandbox itself is gone: no other id would do better;
-        TooManyRegistrations when it already keeps `most` (counted in the same step)."""
+    def add_registration(
+        self, registration: Registration, at: Moment, most: int = MOST_REGISTERED
+    ) -> bool:
+        """Keep a new registration, issued `at`; False (and nothing kept) when its client_id
+        is taken. Raise SandboxGone when the sandbox itself is gone: no other id would do
+        better; TooManyRegistrations when it already keeps `most` (counted in the same step);
+        SandboxMoved when the sandbox changed since `at` was read (a data-set choice would
+        otherwise keep a client bound to the tenants of the data set it replaced)."""
 
     @abstractmethod
     def registration(self, client_id: str) -> Registration | None:
         """Read one registration."""
 
     @abstractmethod
-    def replace_registration(self, registration: Registration, now: datetime) -> bool:
+    def replace_registration(self, registration: Registration, at: Moment) -> bool:
         """Replace a registration's metadata and secret (RFC 7592 §2.2); False if it is gone.
         When the secret changes (issued, or dropped for `none`), every session of the client
-        is revoked in the same step: its refresh tokens were bound to the old credential."""
+        is revoked in the same step: its refresh tokens were bound to the old credential.
+        SandboxGone and SandboxMoved as for `add_registration`."""
 
     @abstractmethod
     def delete_registration(self, client_id: str, now: datetime) -> bool:

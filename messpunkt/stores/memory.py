@@ -338,10 +338,11 @@ class InMemoryStore(SandboxStore):
 
     # Registered clients
 
-    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
+    def add_registration(
+        self, registration: Registration, at: Moment, most: int = MOST_REGISTERED
+    ) -> bool:
         with self._lock:
-            if self._ended:
-                raise SandboxGone("the sandbox was deleted or has expired")
+            self._served(at)
             if registration.client_id in self._registrations:
                 return False
             if len(self._registrations) >= most:
@@ -352,8 +353,9 @@ class InMemoryStore(SandboxStore):
     def registration(self, client_id: str) -> Registration | None:
         return self._registrations.get(client_id)
 
-    def replace_registration(self, registration: Registration, now: datetime) -> bool:
+    def replace_registration(self, registration: Registration, at: Moment) -> bool:
         with self._lock:
+            now = self._served(at)
             current = self._registrations.get(registration.client_id)
             if current is None:
                 return False

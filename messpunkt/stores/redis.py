@@ -405,28 +405,29 @@ class RedisStore(SandboxStore):
 
     # Registered clients: `client:<id>` hashes, indexed by `clients` (by issue instant)
 
-    def add_registration(self, registration: Registration, most: int = MOST_REGISTERED) -> bool:
+    def add_registration(
+        self, registration: Registration, at: Moment, most: int = MOST_REGISTERED
+    ) -> bool:
         r = registration
-        kept = self._run(
-            "add_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
+        [answer] = self._stamped(
+            "add_registration", at, r.client_id, metadata_json(r.metadata), r.secret_hash or "",
             r.access_token_hash, ms(r.issued_at), most, r.grant_basis,
         )  # fmt: skip
-        if kept == -1:
-            raise self._gone()
-        if kept == -2:
+        if answer == b"full":
             raise TooManyRegistrations(most)
-        return bool(kept)
+        return answer == b"kept"
 
     def registration(self, client_id: str) -> Registration | None:
         fields = self.client.hmget(self.prefix + "client:" + client_id, CLIENT_FIELDS)
         return registration_from(client_id, fields)
 
-    def replace_registration(self, registration: Registration, now: datetime) -> bool:
+    def replace_registration(self, registration: Registration, at: Moment) -> bool:
         r = registration
-        return bool(self._run(
-            "replace_registration", r.client_id, metadata_json(r.metadata), r.secret_hash or "",
-            ms(now), CREDENTIAL_CHANGED, r.grant_basis, GRANTS_CHANGED,
-        ))  # fmt: skip
+        [answer] = self._stamped(
+            "replace_registration", at, r.client_id, metadata_json(r.metadata),
+            r.secret_hash or "", CREDENTIAL_CHANGED, r.grant_basis, GRANTS_CHANGED,
+        )  # fmt: skip
+        return answer == b"replaced"
 
     def delete_registration(self, client_id: str, now: datetime) -> bool:
         return bool(self._run("delete_registration", ms(now), client_id))

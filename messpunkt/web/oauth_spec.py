@@ -16,6 +16,7 @@ from typing import Any
 from apispec import APISpec
 from flask import Flask
 
+from . import outage
 from .registration_spec import document_registration
 
 FORM, JSON, HTML = "application/x-www-form-urlencoded", "application/json", "text/html"
@@ -165,12 +166,7 @@ CLIENT_ERRORS = {
     "400": _json("invalid_request, invalid_grant, invalid_scope, …", ERROR),
     "401": _json("invalid_client; a `WWW-Authenticate: Basic` challenge if Basic was sent.", ERROR),
     "413": _json("The body is over the limit (64 KiB by default).", ERROR),
-    "503": _json(
-        "temporarily_unavailable: a hosted sandbox's store cannot be reached, or the sandbox "
-        "was reset or its clock moved while the request was served (nothing was done); "
-        "`Retry-After` says when to make it again.",
-        ERROR,
-    ),
+    "503": _json(outage.DOCUMENTED, ERROR),
 }
 BY_CLIENT: dict[str, Any] = {"security": [{"clientSecretBasic": []}, {}]}
 

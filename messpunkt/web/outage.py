@@ -17,6 +17,12 @@ from .problems import problem
 
 RETRY_AFTER = "5"  # seconds: a restarted Redis answers again within a few
 DETAIL = "the sandbox's store cannot be reached; try again shortly"
+# How the OpenAPI document describes both 503s.
+DOCUMENTED = (
+    "temporarily_unavailable: a hosted sandbox's store cannot be reached, or the sandbox was "
+    "reset or its clock moved while the request was served (nothing was done); "
+    "`Retry-After` says when to make it again."
+)
 
 
 def register(app: Flask, store_url: str) -> None:

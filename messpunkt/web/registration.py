@@ -60,7 +60,9 @@ def register() -> Response:
         served = sandbox()
         if not served.state.admits(bearer_token(_authorization())):
             raise InvalidToken("the initial access token is the sandbox's admin key")
-        body = endpoint.register(_document(), CatalogueTenancy(served.data.catalogue), served.now)
+        body = endpoint.register(
+            _document(), CatalogueTenancy(served.data.catalogue), served.moment
+        )
         return json_response(body, 201, NO_STORE)
 
     return _answer(answer)
@@ -75,7 +77,7 @@ def configuration(client_id: str) -> Response:
         token = bearer_token(_authorization())
         if request.method == "PUT":
             tenancy = CatalogueTenancy(served.data.catalogue)
-            body = endpoint.update(client_id, token, _document(), tenancy, served.now)
+            body = endpoint.update(client_id, token, _document(), tenancy, served.moment)
             return json_response(body, 200, NO_STORE)
         if request.method == "DELETE":
             endpoint.delete(client_id, token, served.now)

@@ -10,6 +10,7 @@ from apispec import APISpec
 from flask import Flask
 
 from ..oauth.client_metadata import AUTH_METHODS, GRANT_TYPES, MAX_REDIRECT_URIS
+from . import outage
 
 JSON, OAUTH = "application/json", "OAuth"
 STRING = {"type": "string"}
@@ -119,7 +120,7 @@ def _json(description: str, schema: dict[str, Any], **extra: Any) -> dict[str, A
 _ERR = {"$ref": "#/components/schemas/RegistrationError"}
 _INFO = {"$ref": "#/components/schemas/ClientInformation"}
 UNAUTHORIZED = _json("No token, or not this one: a Bearer challenge.", _ERR, headers=CHALLENGE)
-UNAVAILABLE = _json("A hosted sandbox's store cannot be reached; `Retry-After` says when.", _ERR)
+UNAVAILABLE = _json(outage.DOCUMENTED, _ERR)
 BAD_METADATA = _json(
     "invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2); nothing is stored.", _ERR
 )
