@@ -32,7 +32,7 @@ from messpunkt.oauth.store import (
 )
 from messpunkt.sandbox import SandboxState
 from messpunkt.stores.memory import InMemoryStore
-from messpunkt.stores.retention import last_presentable
+from messpunkt.stores.retention import SWEEP_AFTER, last_presentable
 
 T0 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 MS, SECOND, MINUTE = timedelta(milliseconds=1), timedelta(seconds=1), timedelta(minutes=1)
@@ -287,3 +287,28 @@ def test_a_running_clock_is_read_from_the_wall_when_it_moves():
     wall[0] = T0 + CODE_TTL + IN_FLIGHT
     store.move_clock(lambda clock: clock.advance(wall[0], timedelta(0)))
     assert store.counts()["codes"] == 0
+
+
+@pytest.mark.parametrize("revoke", ["session", "refresh token"])
+def test_a_revocation_at_an_instant_a_reset_took_back_forgets_nothing_it_should_keep(revoke):
+    # A revocation whose request read the clock 200 days on, then overtaken by a reset that
+    # put it back: a sweep at the instant it read forgot every live session of the sandbox
+    # after the reset. Revocations add nothing, so they leave sweeping to the steps that add.
+    store = new_store()
+    advance(store, 200 * DAY)
+    read = store.state().clock.now(T0)
+    store.reset()
+    tokens = [fresh("refresh") for _ in range(SWEEP_AFTER // 2)]
+    for token in tokens:  # a session and a refresh token each: the next step sweeps first
+        new = NewSession(fresh("session"), SessionKind.AUTHORIZATION_CODE, T0 + SESSION_TTL)
+        issue = Issue(ACCESS_TTL, digest(token), REFRESH_TTL)
+        store.start_session(new, GRANT, issue, store.state().moment(T0))
+    counted = store.counts()
+
+    if revoke == "session":
+        assert store.revoke_session("no-such-session", "revoked", read) is None
+    else:
+        assert store.revoke_refresh_token(digest("unknown"), CLIENT, "revoked", read) is False
+
+    assert store.counts() == counted
+    assert isinstance(rotate(store, tokens[-1], T0 + SECOND)[0], Issued)

@@ -4,7 +4,8 @@ Every operation takes the store's lock for its checks and its writes, so
 each is one step, exactly as each is one Lua script in a shared store.
 Records are frozen values: a change replaces the record in its dict.
 What can no longer be presented is forgotten (`retention` has the rule): by a
-sweep every so many records added, and by every move of the clock.
+sweep every so many records added (in the steps that add, at the instant they checked),
+and by every move of the clock.
 """
 
 from __future__ import annotations
@@ -277,8 +278,7 @@ class InMemoryStore(SandboxStore):
     def revoke_refresh_token(
         self, token_hash: str, client_id: str, reason: str, now: datetime
     ) -> bool:
-        with self._lock:
-            self._held.sweep_if_due(now)
+        with self._lock:  # no sweep: `now` may be a clock a reset took back (see _served)
             token = self._held.refresh_tokens.get(token_hash)
             if token is None or token.client_id != client_id or now >= token.expires_at:
                 return False  # RFC 7009 §2.2: an invalid token, answered and nothing more
@@ -288,8 +288,7 @@ class InMemoryStore(SandboxStore):
     def revoke_session(
         self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
     ) -> Session | None:
-        with self._lock:
-            self._held.sweep_if_due(now)
+        with self._lock:  # no sweep, as revoke_refresh_token
             session = self._held.sessions.get(session_id)
             if session is None or kind not in (None, session.kind):
                 return None
