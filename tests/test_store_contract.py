@@ -1167,6 +1167,31 @@ def test_on_redis_a_code_for_a_sandbox_that_ended_meanwhile_is_not_written(reque
     assert store.client.keys(store.prefix + "code:*") == []
 
 
+def test_on_redis_the_default_sandbox_whose_state_was_lost_meanwhile_is_moved_not_gone(
+    request,
+):
+    # The default sandbox is never "not served": a Redis restarted empty loses its state,
+    # the next read makes it again. A step overtaken by that loss is a 503 to make again,
+    # not the 404 of a partner's sandbox that was deleted.
+    import redis
+
+    from messpunkt.stores.redis import RedisStore
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_server").url)
+    request.addfinalizer(client.close)
+    store = RedisStore(client, fresh("default"), first=FIRST_STATE)
+    _, token = open_session(store)
+    read = store.state().moment(T0)
+    client.delete(store.prefix + "sbx")
+
+    with pytest.raises(SandboxMoved):
+        store.rotate_refresh_token(digest(token), CLIENT, (), _issue(), read)
+    with pytest.raises(SandboxMoved):
+        store.add_code(_code()[1], read)
+
+    assert store.state().generation == FIRST_STATE.generation  # made again by the read
+
+
 def test_the_lua_scripts_keep_frozen_records_as_long_as_the_store_says():
     from importlib.resources import files
 

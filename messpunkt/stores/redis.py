@@ -143,6 +143,8 @@ class RedisStore(SandboxStore):
         read = f"{at.generation}|{clock['frozen_at']}|{clock['offset']}"
         answer = self._run(script, ms(at.now), *args, read)
         if answer[0] == b"gone":
+            if self._first is not None:  # the default's state lost (a Redis restarted empty):
+                raise SandboxMoved()  # never "not served", and made again by the next read
             raise self._gone()
         if answer[0] == b"moved":
             raise SandboxMoved()

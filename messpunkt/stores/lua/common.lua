@@ -13,7 +13,7 @@ local function generation() return redis.call('HGET', P .. 'sbx', 'gen') or '-' 
 
 -- Why a step stamped with its request's instant may not be taken: 'gone' when the sandbox
 -- was deleted or has expired, 'moved' when it was reset or its clock moved since the request
--- read it (the last ARGV, "<gen>|<frozen_at>|<offset>", redis.py `_read`); nil when it is
+-- read it (the last ARGV, "<gen>|<frozen_at>|<offset>", redis.py `_stamped`); nil when it is
 -- as read. Checked first, in the same step as the writes: a code issued before a reset
 -- would otherwise land in the sandbox after it, a rotation the moved clock has expired.
 local function not_as_read()
