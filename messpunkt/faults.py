@@ -88,9 +88,19 @@ class DelayPlaces:
     def __init__(self, most: int) -> None:
         self.most = most
         self._free = threading.BoundedSemaphore(most)
+        self._ended = threading.Event()
 
     def acquire(self, blocking: bool = False) -> bool:
         return self._free.acquire(blocking=blocking)
 
     def release(self) -> None:
         self._free.release()
+
+    def wait(self, seconds: float) -> None:
+        """Wait out a delay on the machine's clock, or until the server stops (`end`)."""
+        self._ended.wait(seconds)
+
+    def end(self) -> None:
+        """End every delay now and from now on: the server is stopping, and a delayed
+        request would hold its thread up to 30 s past the stop (`testing.LiveServer`)."""
+        self._ended.set()

@@ -196,6 +196,9 @@ class LiveServer:
                 else:
                     dispatcher.close()
 
+        app = getattr(self, "app", None)  # (none when it could not be built)
+        if app is not None:  # a request waiting in an injected delay ends it now
+            app.extensions["messpunkt"].delays.end()
         # Workers first, so no request still in flight writes to a closed socket.
         self._server.task_dispatcher.shutdown(cancel_pending=True, timeout=5)
         if self._thread.is_alive():

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 
 from messpunkt import create_app
 from messpunkt.testing import DEMO_CLIENT, FROZEN_AT, LiveServer, obtain_tokens
-from messpunkt.web import fault_injection
 
 KEY = "fault-admin-key"
 ADMIN = {"X-Sandbox-Admin-Key": KEY}
@@ -126,7 +125,7 @@ def test_invalid_token_answers_exactly_as_a_revoked_token(client):
 
 def test_a_delay_answers_as_usual_after_waiting(client, tokens, monkeypatch):
     waited = []
-    monkeypatch.setattr(fault_injection.time, "sleep", waited.append)
+    monkeypatch.setattr(client.application.extensions["messpunkt"].delays, "wait", waited.append)
     arm(client, method="GET", path="/v1/whoami", delay_ms=250, count=2)
     assert [client.get("/v1/whoami", headers=tokens.bearer).status_code for _ in range(3)] == [
         200, 200, 200,
@@ -149,7 +148,7 @@ def test_delays_hold_at_most_half_the_threads_and_the_next_is_a_503_that_spends_
         waiting.release()
         release.wait(10)
 
-    monkeypatch.setattr(fault_injection.time, "sleep", sleep)
+    monkeypatch.setattr(client.application.extensions["messpunkt"].delays, "wait", sleep)
     with ThreadPoolExecutor(2) as pool:
         held = [pool.submit(client.get, "/v1/whoami", headers=tokens.bearer) for _ in range(2)]
         assert all(waiting.acquire(timeout=10) for _ in held)

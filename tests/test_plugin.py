@@ -142,6 +142,28 @@ def test_overriding_messpunkt_config_in_a_conftest_takes_effect(suite):
     suite.runpytest().assert_outcomes(passed=2)
 
 
+def test_a_conftest_that_extends_the_default_config_keeps_the_frozen_clock(suite):
+    # README "Using it from pytest": its block, as a partner's conftest.
+    suite.makeconftest("""
+import pytest
+
+
+@pytest.fixture
+def messpunkt_config(messpunkt_config):
+    return {**messpunkt_config, "MESSPUNKT_ACCESS_TOKEN_TTL": 60}
+""")  # fmt: skip
+    suite.makepyfile(test_extended="""
+from messpunkt.testing import FROZEN_AT
+
+
+def test_extended(messpunkt_app, messpunkt_tokens):
+    clock = messpunkt_app.extensions["messpunkt"].clock
+    assert (clock.now().isoformat(), clock.frozen) == (FROZEN_AT, True)
+    assert messpunkt_tokens.expires_in == 60
+""")  # fmt: skip
+    suite.runpytest().assert_outcomes(passed=1)
+
+
 def test_messpunkt_app_is_fresh_per_test_and_frozen_at_frozen_at(suite):
     suite.makepyfile(test_fresh=FRESH_TESTS)
     suite.runpytest("-p", "no:randomly").assert_outcomes(passed=2)
@@ -215,6 +237,32 @@ def test_stop_survives_the_loop_running_its_close_before_the_wake_up_byte(monkey
 
 
 @pytest.mark.live
+def test_stop_ends_a_request_waiting_in_an_injected_delay_and_leaves_no_thread(monkeypatch):
+    # A partner rehearses a timeout with a 20 s delay; their client gives up after one.
+    # The stop waited up to 5 s for the delayed request's thread and returned with it still
+    # sleeping (all 20 s under freezegun, which stops the clock waitress's wait reads).
+    before = set(threading.enumerate())
+    server = LiveServer({"MESSPUNKT_FROZEN_AT": FROZEN_AT}).start()
+    delays = server.app.extensions["messpunkt"].delays
+    entered, wait = threading.Event(), delays.wait
+    monkeypatch.setattr(delays, "wait", lambda seconds: (entered.set(), wait(seconds)))
+    rule = {"method": "GET", "path": "/v1/whoami", "delay_ms": 20000, "count": 1}
+    armed = urllib.request.Request(
+        server.url + "/sandbox/faults", method="POST", data=json.dumps(rule).encode(),
+        headers={"X-Sandbox-Admin-Key": server.admin_key, "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(armed, timeout=10) as answer:
+        assert answer.status == 201
+    port = urlsplit(server.url).port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as delayed:
+        delayed.sendall(b"GET /v1/whoami HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert entered.wait(10)
+
+        server.stop()
+
+        assert [t.name for t in set(threading.enumerate()) - before if t.is_alive()] == []
+
+
 def test_the_live_server_exposes_its_admin_key_for_the_controls(messpunkt_server):
     request = urllib.request.Request(
         messpunkt_server.url + "/sandbox/clock",

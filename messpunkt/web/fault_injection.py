@@ -10,7 +10,6 @@ on /oauth/authorize), and for `invalid_token` the very 401 of a revoked token.
 
 from __future__ import annotations
 
-import time
 from typing import NoReturn
 
 from flask import Flask, Response, abort, g, render_template, request
@@ -79,7 +78,7 @@ def _delay(served: Sandbox, fault: Fault) -> bool:
             return False
         g.injected_fault = fault.id
         assert fault.delay_ms is not None
-        time.sleep(fault.delay_ms / 1000)  # a real delay, on the machine's clock
+        places.wait(fault.delay_ms / 1000)  # a real delay, on the machine's clock
         return True
     finally:
         places.release()
