@@ -235,8 +235,8 @@ def _check_frozen_at(frozen_at: Any) -> None:
     if not fits:
         raise ValueError(
             "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant with its UTC offset, such as "
-            f"2026-11-23T09:00:00+00:00, up to the year {LATEST.year}, or empty for real time, "
-            f"not {frozen_at!r}"
+            f"2026-11-23T09:00:00+00:00, at the latest {LATEST.isoformat()}, or empty for real "
+            f"time, not {frozen_at!r}"
         )
 
 

@@ -154,7 +154,8 @@ def test_a_port_outside_1_to_65535_or_no_threads_exits_2_with_one_line_naming_it
     ({"MESSPUNKT_REQUEST_LOG_SIZE": "-1"}, "MESSPUNKT_REQUEST_LOG_SIZE must be at least 0, not -1"),
     ({"MESSPUNKT_FROZEN_AT": "garbage"},
      "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant with its UTC offset, such as "
-     "2026-11-23T09:00:00+00:00, up to the year 9000, or empty for real time, not 'garbage'"),
+     "2026-11-23T09:00:00+00:00, at the latest 9000-01-01T00:00:00+00:00, or empty for real "
+     "time, not 'garbage'"),
     ({"MESSPUNKT_ISSUER": ""}, "MESSPUNKT_ISSUER must be an absolute http or https URL "
      "without query or fragment, not ''"),
 ], ids=["header-bytes", "body-bytes", "code-ttl", "access-token-ttl", "store-grace",

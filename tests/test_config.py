@@ -133,7 +133,8 @@ def test_an_absolute_http_issuer_is_taken(issuer):
 def test_a_frozen_instant_that_is_not_one_is_refused_naming_the_setting(frozen_at):
     assert refusal({"MESSPUNKT_FROZEN_AT": frozen_at}) == (
         "MESSPUNKT_FROZEN_AT must be an ISO 8601 instant with its UTC offset, such as "
-        f"2026-11-23T09:00:00+00:00, up to the year 9000, or empty for real time, not {frozen_at!r}"
+        "2026-11-23T09:00:00+00:00, at the latest 9000-01-01T00:00:00+00:00, or empty for real "
+        f"time, not {frozen_at!r}"
     )
 
 
