@@ -33,6 +33,7 @@ from messpunkt.oauth.store import (
     Grant,
     Issue,
     Issued,
+    Moment,
     NewSession,
     Refusal,
     Refused,
@@ -715,6 +716,13 @@ MOVES: dict[str, tuple[Callable[[SandboxStore], object], Callable[[SandboxStore]
 }  # fmt: skip
 
 
+def overtaken(store: SandboxStore, move: str) -> Moment:
+    """Read the sandbox as a request does as it begins, then make `move` before its step."""
+    read = store.state().moment(T0)
+    MOVES[move][1](store)
+    return read
+
+
 def _code(at: datetime = T0) -> tuple[str, AuthorizationCode]:
     code = fresh("code")
     return code, AuthorizationCode(
@@ -736,10 +744,8 @@ def _issue() -> Issue:
 
 @pytest.mark.parametrize("move", list(MOVES))
 def test_a_code_added_after_its_sandbox_moved_is_refused_and_not_kept(store, move):
-    prepare, change = MOVES[move]
-    prepare(store)
-    read = store.state().moment(T0)
-    change(store)
+    MOVES[move][0](store)
+    read = overtaken(store, move)
     code, record = _code()
 
     with pytest.raises(SandboxMoved):
@@ -753,10 +759,8 @@ def test_a_code_added_after_its_sandbox_moved_is_refused_and_not_kept(store, mov
 
 @pytest.mark.parametrize("move", list(MOVES))
 def test_a_session_started_after_its_sandbox_moved_is_refused_and_not_opened(store, move):
-    prepare, change = MOVES[move]
-    prepare(store)
-    read = store.state().moment(T0)
-    change(store)
+    MOVES[move][0](store)
+    read = overtaken(store, move)
     before = store.sessions()
     token_hash = digest("mpat_straddling")
     new = NewSession(
@@ -772,11 +776,9 @@ def test_a_session_started_after_its_sandbox_moved_is_refused_and_not_opened(sto
 
 @pytest.mark.parametrize("move", [m for m in MOVES if m != "reset"])
 def test_a_code_redeemed_after_its_sandbox_moved_is_refused_and_not_consumed(store, move):
-    prepare, change = MOVES[move]
-    prepare(store)
+    MOVES[move][0](store)
     code = add_code(store)
-    read = store.state().moment(T0)
-    change(store)
+    read = overtaken(store, move)
 
     with pytest.raises(SandboxMoved):
         store.redeem_code(digest(code), _attempt(), _new_session(), _issue(), read)
@@ -800,11 +802,9 @@ def test_a_code_redeemed_after_a_reset_is_refused_as_moved_and_opens_nothing(sto
 
 @pytest.mark.parametrize("move", [m for m in MOVES if m != "reset"])
 def test_a_refresh_token_rotated_after_its_sandbox_moved_is_refused_and_still_current(store, move):
-    prepare, change = MOVES[move]
-    prepare(store)
+    MOVES[move][0](store)
     session, token = open_session(store)
-    read = store.state().moment(T0)
-    change(store)
+    read = overtaken(store, move)
 
     with pytest.raises(SandboxMoved):
         store.rotate_refresh_token(digest(token), CLIENT, (), _issue(), read)
@@ -969,10 +969,8 @@ def test_replacing_a_registration_changes_its_metadata_and_secret_not_its_token(
 def test_a_registration_added_after_its_sandbox_moved_is_refused_and_not_kept(store, move):
     # A data-set choice in between forgets the registered clients, and this one was checked
     # against the tenants of the data set it replaced.
-    prepare, change = MOVES[move]
-    prepare(store)
-    read = store.state().moment(T0)
-    change(store)
+    MOVES[move][0](store)
+    read = overtaken(store, move)
     added = registration()
 
     with pytest.raises(SandboxMoved):
@@ -984,13 +982,11 @@ def test_a_registration_added_after_its_sandbox_moved_is_refused_and_not_kept(st
 
 @pytest.mark.parametrize("move", list(MOVES))
 def test_a_registration_replaced_after_its_sandbox_moved_is_refused_and_unchanged(store, move):
-    prepare, change = MOVES[move]
-    prepare(store)
+    MOVES[move][0](store)
     first = registration()
     store.add_registration(first, store.state().moment(T0))
     session, _ = open_session_of(store, first.client_id)
-    read = store.state().moment(T0)
-    change(store)
+    read = overtaken(store, move)
     replaced = Registration(first.client_id, CODE_METADATA, None, first.access_token_hash, T0)
 
     with pytest.raises(SandboxMoved):
