@@ -79,8 +79,9 @@ class InsufficientScope(OAuthError):
 
 
 class TemporarilyUnavailable(OAuthError):
-    """RFC 6749 §4.1.2.1's temporarily_unavailable, also answered by the token endpoint with
-    503 and Retry-After: the request may succeed when made again shortly."""
+    """RFC 6749 §4.1.2.1's temporarily_unavailable, sent to the client's redirect URI: the
+    request may succeed when made again shortly (`web.outage` answers the same code as a
+    503 with Retry-After where an answer can carry one)."""
 
     error = "temporarily_unavailable"
     status = 503
