@@ -138,7 +138,7 @@ class RedisStore(SandboxStore):
 
     def _stamped(self, script: str, at: Moment, *args: object) -> Any:
         """Run a step that writes records stamped with `at.now` (ARGV[3]); its script
-        refuses unless the sandbox is as the request read it (common.lua `not_as_read`)."""
+        refuses unless the sandbox is as the request read it (common.lua `as_read`)."""
         clock = clock_fields(at.clock)
         read = f"{at.generation}|{clock['frozen_at']}|{clock['offset']}"
         answer = self._run(script, ms(at.now), *args, read)

@@ -11,16 +11,19 @@ local function fmt(n) return string.format('%.0f', n) end
 -- The sandbox's generation; a sandbox that is gone has none, and no record matches '-'.
 local function generation() return redis.call('HGET', P .. 'sbx', 'gen') or '-' end
 
--- Why a step stamped with its request's instant may not be taken: 'gone' when the sandbox
--- was deleted or has expired, 'moved' when it was reset or its clock moved since the request
--- read it (the last ARGV, "<gen>|<frozen_at>|<offset>", redis.py `_stamped`); nil when it is
--- as read. Checked first, in the same step as the writes: a code issued before a reset
--- would otherwise land in the sandbox after it, a rotation the moved clock has expired.
-local function not_as_read()
+-- The sandbox's generation while it is as the request that runs this step read it (the
+-- last ARGV, "<gen>|<frozen_at>|<offset>", redis.py `_stamped`); else nil and why: 'gone'
+-- when it was deleted or has expired, 'moved' when it was reset or its clock moved since.
+-- Checked first, in the same step as the writes of a step stamped with the request's
+-- instant: a code issued before a reset would otherwise land in the sandbox after it, a
+-- rotation the moved clock has expired.
+local function as_read()
   local s = redis.call('HMGET', P .. 'sbx', 'gen', 'frozen_at', 'offset')
-  if not s[1] then return 'gone' end
-  if s[1] .. '|' .. (s[2] or '') .. '|' .. (s[3] or '') ~= ARGV[#ARGV] then return 'moved' end
-  return nil
+  if not s[1] then return nil, 'gone' end
+  if s[1] .. '|' .. (s[2] or '') .. '|' .. (s[3] or '') ~= ARGV[#ARGV] then
+    return nil, 'moved'
+  end
+  return s[1]
 end
 
 -- Seconds a record outlasts its writing while the clock stands still, in a sandbox without

@@ -1,8 +1,8 @@
 -- ARGV: prefix, grace, now, code hash, client_id, redirect_uri, verifier challenge,
--- then the new session and its issue (see open), the sandbox as read (see not_as_read).
-local refused = not_as_read()
-if refused then return {refused} end
-local now, g = ARGV[3], generation()
+-- then the new session and its issue (see open), the sandbox as read (see as_read).
+local g, refused = as_read()
+if not g then return {refused} end
+local now = ARGV[3]
 local key = P .. 'code:' .. ARGV[4]
 local c = redis.call('HMGET', key, 'g', 'client_id', 'has_redirect_uri', 'redirect_uri',
   'challenge', 'expires_at', 'redeemed_at', 'sid', 'tenant_id', 'subject', 'scopes',

@@ -1,11 +1,11 @@
 -- ARGV: prefix, grace, now, client id, metadata JSON, secret hash ('' for none), reason,
--- grant basis, its reason, the sandbox as read (see not_as_read). Only a registration that
+-- grant basis, its reason, the sandbox as read (see as_read). Only a registration that
 -- is still there is replaced ('replaced', else 'missing'): a deleted one stays deleted. A
 -- changed secret (issued, or dropped for none) or a changed grant basis
 -- (Registration.grant_basis: scopes, grant types, tenant, properties) revokes every session
 -- of the client in the same step, as `sessions_end` says for the memory store.
-local refused = not_as_read()
-if refused then return {refused} end
+local g, refused = as_read()
+if not g then return {refused} end
 local key = P .. 'client:' .. ARGV[4]
 if redis.call('EXISTS', key) == 0 then return {'missing'} end
 local before = redis.call('HMGET', key, 'secret_hash', 'basis')

@@ -1,8 +1,8 @@
 -- ARGV: prefix, grace, now, token hash, client_id, requested scopes (space-separated),
--- access ttl, successor hash, refresh ttl, the sandbox as read (see not_as_read).
-local refused = not_as_read()
-if refused then return {refused} end
-local now, g = ARGV[3], generation()
+-- access ttl, successor hash, refresh ttl, the sandbox as read (see as_read).
+local g, refused = as_read()
+if not g then return {refused} end
+local now = ARGV[3]
 local key = P .. 'rt:' .. ARGV[4]
 local t = redis.call('HMGET', key, 'g', 'sid', 'client_id', 'expires_at', 'rotated_at')
 if t[1] ~= g then return {'refused', 'unknown_refresh_token'} end
