@@ -105,8 +105,9 @@ local function outlive(index, key)
   if redis.call('TTL', index) < ttl then redis.call('EXPIRE', index, ttl) end
 end
 
--- What a grant issues: the access token's end and the refresh token, capped by the session.
-local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
+-- What a grant issues in generation g: the access token's end and the refresh token, capped
+-- by the session.
+local function issue(sid, now, g, access_ttl, refresh_hash, refresh_ttl)
   local key = P .. 's:' .. sid
   local fields = redis.call('HMGET', key, 'expires_at', 'usable_until', 'client_id')
   local cap = tonumber(fields[1])
@@ -116,7 +117,7 @@ local function issue(sid, now, access_ttl, refresh_hash, refresh_ttl)
   if refresh_hash ~= '' then
     local refresh_end = math.min(tonumber(now) + tonumber(refresh_ttl), cap)
     local rt = P .. 'rt:' .. refresh_hash
-    redis.call('HSET', rt, 'g', generation(), 'sid', sid, 'client_id', fields[3],
+    redis.call('HSET', rt, 'g', g, 'sid', sid, 'client_id', fields[3],
       'issued_at', now, 'expires_at', fmt(refresh_end), 'rotated_at', '')
     expire(rt, refresh_end, now)
     usable = math.max(usable, refresh_end)
@@ -161,5 +162,5 @@ local function open(o, now, g)
     redis.call('SET', P .. 'pat:' .. ARGV[o + 9], sid)
     expire(P .. 'pat:' .. ARGV[o + 9], cap, now)
   end
-  return issue(sid, now, ARGV[o + 10], ARGV[o + 11], ARGV[o + 12])
+  return issue(sid, now, g, ARGV[o + 10], ARGV[o + 11], ARGV[o + 12])
 end

@@ -32,4 +32,4 @@ end
 if #extra > 0 then return {'refused', 'scope_not_granted', table.concat(extra, ' ')} end
 redis.call('HSET', key, 'rotated_at', now)
 record(t[2], now, 'rotated', 'refresh token rotated')
-return issue(t[2], now, ARGV[7], ARGV[8], ARGV[9])
+return issue(t[2], now, g, ARGV[7], ARGV[8], ARGV[9])
