@@ -384,6 +384,18 @@ def test_a_session_past_its_tokens_is_expired_with_an_expired_event(client):
     assert sessions(client, state="active") == []
 
 
+def test_a_session_shows_its_start_and_its_newest_events_all_it_keeps(client):
+    # README "Memory": a session keeps its start and its newest 49 events; the view cut
+    # them to the newest 20, and the start went first.
+    token = obtain_tokens(client).refresh_token
+    for _ in range(60):
+        token = refresh(client, token).json["refresh_token"]
+    (session,) = sessions(client)
+    shown = control(client, "GET", f"/sandbox/sessions/{session['id']}").json["events"]
+    assert session["events"] == shown
+    assert [e["kind"] for e in shown] == ["issued"] + ["rotated"] * 49
+
+
 def test_revoking_a_session_on_demand_ends_its_access_token_at_once(client):
     tokens = obtain_tokens(client)
     (session,) = sessions(client)

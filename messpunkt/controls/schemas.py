@@ -96,7 +96,14 @@ class SessionSchema(Schema):
     )
     state = fields.String(required=True, validate=validate.OneOf(STATES))
     revoked_reason = fields.String(required=True, allow_none=True)
-    events = fields.List(fields.Nested(SessionEventSchema), required=True)
+    events = fields.List(
+        fields.Nested(SessionEventSchema),
+        required=True,
+        metadata={
+            "description": "Oldest first: its start and its newest 49 events (50 kept), "
+            "then its expiry once that has come."
+        },
+    )
 
 
 class PersonalAccessTokenQueryArgsSchema(ListQueryArgsSchema):

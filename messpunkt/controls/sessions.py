@@ -178,8 +178,7 @@ def session_document(session: Session, now: datetime) -> dict[str, Any]:
         "state": session.state(now).value,
         "revoked_reason": session.revoked_reason,
         "events": [
-            {"at": e.at, "kind": e.kind.value, "detail": e.detail}
-            for e in session.history(now)[-20:]
+            {"at": e.at, "kind": e.kind.value, "detail": e.detail} for e in session.history(now)
         ],
     }
 
