@@ -396,6 +396,23 @@ def test_a_session_shows_its_start_and_its_newest_events_all_it_keeps(client):
     assert [e["kind"] for e in shown] == ["issued"] + ["rotated"] * 49
 
 
+def test_revoking_a_session_that_has_expired_keeps_why_it_ended(client):
+    obtain_tokens(client)
+    pat = create_pat(client).json
+    advance(client, "P8D")
+    (session,) = sessions(client, client_id=DEMO_CLIENT)
+
+    revoked = control(client, "POST", f"/sandbox/sessions/{session['id']}/revoke")
+    deleted = control(client, "DELETE", f"/sandbox/personal-access-tokens/{pat['id']}")
+
+    assert revoked.status_code == 200
+    assert (revoked.json["state"], revoked.json["revoked_reason"]) == ("expired", None)
+    assert [e["kind"] for e in revoked.json["events"]] == ["issued", "expired"]
+    assert deleted.status_code == 204
+    listed = control(client, "GET", "/sandbox/personal-access-tokens").json["data"]
+    assert [t["state"] for t in listed] == ["expired"]
+
+
 def test_revoking_a_session_on_demand_ends_its_access_token_at_once(client):
     tokens = obtain_tokens(client)
     (session,) = sessions(client)

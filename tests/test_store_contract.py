@@ -540,6 +540,29 @@ def test_revoking_a_session_keeps_the_first_reason(store):
     assert store.revoke_session("no-such-session", "none", T0) is None
 
 
+@pytest.mark.parametrize(
+    ("ended", "after"),
+    [(REFRESH_TTL, "tokens expired"), (SESSION_TTL, "absolute session cap reached")],
+    ids=["tokens", "cap"],
+)
+def test_a_session_that_has_expired_stays_as_it_ended_when_revoked(store, ended, after):
+    # Revoking it rewrote why it ended: revoked, and its expiry gone from its history.
+    session, _ = open_session(store)
+    if ended == SESSION_TTL:  # kept usable by refreshes every six days, to its cap
+        token = open_session(store)[1]
+        session = store.sessions()[0]
+        for day in range(6, 30, 6):
+            token = rotated(store, token, T0 + day * DAY)
+    at = T0 + ended
+
+    found = store.revoke_session(session.id, "revoked through the sandbox controls", at)
+
+    assert found is not None and found.revoked_at is None
+    assert found.state(at) is SessionState.EXPIRED
+    assert [(e.kind, e.detail) for e in found.history(at)][-1] == (EventKind.EXPIRED, after)
+    assert EventKind.REVOKED not in [e.kind for e in found.history(at)]
+
+
 def test_revoking_a_session_of_another_kind_finds_nothing(store):
     session, _ = open_session(store)
     assert store.revoke_session(session.id, "pat", T0, SessionKind.PERSONAL_ACCESS_TOKEN) is None
@@ -1215,10 +1238,11 @@ def test_on_redis_a_registered_clients_sessions_are_indexed_and_a_delete_reads_o
     assert store.delete_registration(deleted.client_id, T0 + HOUR) is True
 
     # Counted by hand: generation() reads the state once, then for each of the 2 sessions
-    # session_of reads its generation, and revoke reads it again and revoked_at: 1 + 2 * 3.
-    # Scanning the sandbox's 52 sessions read each one's generation and client_id (109).
+    # session_of reads its generation, and revoke reads it again (HGET: 1 + 2 * 2), then
+    # whether it has ended (HMGET: 2). Scanning the sandbox's 52 sessions read each one's
+    # generation and client_id (109).
     stats = store.client.info("commandstats")
-    assert stats["cmdstat_hget"]["calls"] == 7
+    assert (stats["cmdstat_hget"]["calls"], stats["cmdstat_hmget"]["calls"]) == (5, 2)
     assert store.client.exists(index) == 0
     for sid in own:
         assert store.session(sid).revoked_reason == "client deleted"

@@ -44,6 +44,7 @@ from ..oauth.store import (
     Session,
     SessionEvent,
     SessionKind,
+    SessionState,
     newest_first,
 )
 from ..sandbox import LoggedRequest, SandboxState, SandboxStore
@@ -296,8 +297,9 @@ class InMemoryStore(SandboxStore):
             return self._with_events(self._held.sessions[session_id])
 
     def _revoke(self, session_id: str, reason: str, now: datetime) -> None:
+        """Revoke a session that is still active; one that has ended stays as it ended."""
         session = self._held.sessions.get(session_id)
-        if session is None or session.revoked_at is not None:
+        if session is None or session.state(now) is not SessionState.ACTIVE:
             return
         self._held.sessions[session_id] = replace(session, revoked_at=now, revoked_reason=reason)
         self._record(session_id, now, EventKind.REVOKED, reason)

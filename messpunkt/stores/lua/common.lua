@@ -61,9 +61,16 @@ local function session_of(sid, g)
   return key
 end
 
+-- Revoke a session that is still active; one that has ended stays as it ended (Session.state:
+-- revoked, or past the earlier of its cap and its tokens' last end).
 local function revoke(sid, reason, now, g)
   local key = session_of(sid, g)
-  if not key or redis.call('HGET', key, 'revoked_at') ~= '' then return end
+  if not key then return end
+  local s = redis.call('HMGET', key, 'revoked_at', 'expires_at', 'usable_until')
+  if s[1] ~= '' then return end
+  local ends = tonumber(s[2])
+  if s[3] ~= '' then ends = math.min(ends, tonumber(s[3])) end
+  if tonumber(now) >= ends then return end
   redis.call('HSET', key, 'revoked_at', now, 'revoked_reason', reason)
   record(sid, now, 'revoked', reason)
 end
