@@ -172,8 +172,21 @@ def test_a_disguised_secret_in_the_query_is_redacted_and_a_plain_query_kept_as_s
     assert plain["query"] == "from=2026-01-01&to=2026-12-31&flag="  # as parsed, re-encoded
 
 
+def test_a_secret_named_in_another_case_or_as_its_header_is_redacted_too(client):
+    # The admin key sent in the query as its header's name stayed in the log, and so would
+    # any secret's name in capitals (a review of the controls).
+    client.get(f"/sandbox/clock?X-Sandbox-Admin-Key={KEY}&Client_Secret=s3cr3t&limit=2",
+               headers=ADMIN)  # fmt: skip
+    client.post("/oauth/token", json={"grant_type": "refresh_token", "REFRESH_TOKEN": "r3fr3sh"})
+    token, clock = log(client)
+    assert clock["query"] == f"X-Sandbox-Admin-Key={R}&Client_Secret={R}&limit=2"
+    assert token["request_body"] == {"grant_type": "refresh_token", "REFRESH_TOKEN": R}
+    assert [s for s in (KEY, "s3cr3t", "r3fr3sh") if s in json.dumps([token, clock])] == []
+
+
 @pytest.mark.parametrize("query", [f"{name}=x" for name in sorted(SECRETS)]
-                         + ["a=1&access%5Ftoken=x", "x=%41"])  # fmt: skip
+                         + ["a=1&access%5Ftoken=x", "x=%41", "X-Sandbox-Admin-Key=x",
+                            "ACCESS_TOKEN=x"])  # fmt: skip
 def test_a_query_that_could_hold_a_secret_is_redacted_before_it_is_kept(query):
     # What the store keeps until the log is read must not hold the secret itself.
     assert _may_hold_secret(query)

@@ -31,11 +31,12 @@ from .json import DocumentResponse, loads
 REDACTED = "[redacted]"
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Members and parameters whose value is a secret, wherever they appear (RFC 6749 §4.1.3,
-# §5.1, §6, §2.3.1; RFC 7636 §4.5; RFC 7009 §2.1; RFC 7662 §2.1; RFC 7591 §3.2.1).
+# §5.1, §6, §2.3.1; RFC 7636 §4.5; RFC 7009 §2.1; RFC 7662 §2.1; RFC 7591 §3.2.1), and the
+# keys' headers named as parameters; matched in any case, "-" as "_" (`_secret`).
 SECRETS = frozenset({
     "access_token", "refresh_token", "registration_access_token", "id_token", "code",
     "code_verifier", "client_secret", "token", "password", "client_assertion", "assertion",
-    "admin_key",
+    "admin_key", "x_sandbox_admin_key", "x_operator_key",
 })  # fmt: skip
 LOGGED = ("/oauth/", "/.well-known/", "/v1/", "/sandbox/")
 NOT_LOGGED = "/sandbox/requests"
@@ -213,7 +214,7 @@ def redact(value: Any) -> Any:
     lone surrogate (JSON may escape one, UTF-8 cannot hold it) replaced by U+FFFD, so
     that every store can write the entry."""
     if isinstance(value, dict):
-        return {_text(k): REDACTED if k in SECRETS else redact(v) for k, v in value.items()}
+        return {_text(k): REDACTED if _secret(k) else redact(v) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, str):
@@ -225,9 +226,15 @@ def _text(text: str) -> str:
     return text if text.isascii() else LONE_SURROGATE.sub("\ufffd", text)
 
 
+def _secret(name: str) -> bool:
+    """Whether a member or parameter of this name holds a secret (`SECRETS`)."""
+    return name.lower().replace("-", "_") in SECRETS
+
+
 def _may_hold_secret(query: str) -> bool:
     """Whether a query string could name a secret parameter (percent-encoded, perhaps)."""
-    return "%" in query or any(name in query for name in SECRETS)
+    named = query.lower().replace("-", "_")
+    return "%" in query or any(name in named for name in SECRETS)
 
 
 def _query(raw: str) -> str:
@@ -235,4 +242,4 @@ def _query(raw: str) -> str:
     if not raw:
         return ""
     pairs = parse_qsl(wsgi_text(raw), keep_blank_values=True)
-    return urlencode([(k, REDACTED if k in SECRETS else v) for k, v in pairs], safe="[]/:*")
+    return urlencode([(k, REDACTED if _secret(k) else v) for k, v in pairs], safe="[]/:*")
