@@ -1,0 +1,96 @@
+"""/sandbox controls refuse what they cannot do as asked, with a 400 or 409, and change nothing.
+
+Media types, bodies where a control takes none, query parameters, JSON numbers given as
+strings, durations, fault paths that can never match, and instants far out of range.
+Each bad request is followed by a look at the sandbox: its clock, generation, data set,
+armed faults and sessions (personal access tokens among them) are as they were.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from messpunkt.testing import FROZEN_AT, obtain_tokens
+
+KEY = "controls-input-admin-key"
+ADMIN = {"X-Sandbox-Admin-Key": KEY}
+JSON, FORM, TEXT = "application/json", "application/x-www-form-urlencoded", "text/plain"
+PROBLEM = "application/problem+json"
+INVALID = "some parameters are invalid; see errors"
+NOT_JSON = {"json": ["Invalid JSON body."]}
+
+
+@pytest.fixture
+def messpunkt_config():
+    return {"MESSPUNKT_FROZEN_AT": FROZEN_AT, "MESSPUNKT_SANDBOX_ADMIN_KEY": KEY}
+
+
+class Sandbox:
+    """The sandbox under test, with a session and an armed fault to lose, and what it was."""
+
+    def __init__(self, app: Any, client: Any) -> None:
+        self.app, self.client = app, client
+        self.tokens = obtain_tokens(client)
+        fault = {"method": "GET", "path": "/v1/devices", "status": 503, "count": 5}
+        assert self.send("POST", "/sandbox/faults", fault).status_code == 201
+        self.before = self.snapshot()
+
+    def send(self, method: str, path: str, body: Any = None, content_type: str = JSON):
+        """Send `body` as JSON, or as the bytes or text given, with the media type given."""
+        if body is not None and not isinstance(body, bytes | str):
+            body = json.dumps(body)
+        headers = {**ADMIN, "Content-Type": content_type} if body is not None else ADMIN
+        return self.client.open(path, method=method, data=body, headers=headers)
+
+    def snapshot(self) -> dict[str, Any]:
+        served = self.app.extensions["messpunkt"]
+        state = served.store.state()
+        return {
+            "clock": (state.clock, served.clock.now()),
+            "generation": state.generation,
+            "data set": (state.data_set, self.send("GET", "/sandbox/data").json),
+            "faults": state.faults,
+            "sessions": copy.deepcopy(list(served.store.sessions())),
+        }
+
+    def assert_nothing_changed(self) -> None:
+        assert self.snapshot() == self.before
+        assert self.client.get("/v1/whoami", headers=self.tokens.bearer).status_code == 200
+
+
+@pytest.fixture
+def sandbox(messpunkt_app, messpunkt_client) -> Sandbox:
+    return Sandbox(messpunkt_app, messpunkt_client)
+
+
+def refused(response, status: int, detail: str, errors: dict[str, list[str]] | None) -> None:
+    assert (response.status_code, response.mimetype) == (status, PROBLEM), response.get_json()
+    assert response.json["detail"] == detail
+    assert response.json.get("errors") == errors
+
+
+# A. POST /sandbox/data takes JSON only, as every other control -------------------------------
+
+
+@pytest.mark.parametrize(("body", "content_type"), [
+    ({"data_set": "default"}, TEXT),
+    ({"data_set": "default"}, FORM),
+    ("data_set=default", FORM),
+    ({"data_set": "default"}, "application/x-json"),
+    ({"directory": "/tmp"}, TEXT),
+])  # fmt: skip
+def test_data_refuses_a_body_that_is_not_sent_as_json(sandbox, body, content_type):
+    response = sandbox.send("POST", "/sandbox/data", body, content_type)
+    refused(response, 400, "the body is not JSON", NOT_JSON)
+    sandbox.assert_nothing_changed()
+
+
+def test_data_takes_json_with_a_charset_or_as_a_json_suffix(sandbox):
+    for content_type in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = sandbox.send("POST", "/sandbox/data", {"data_set": "default"}, content_type)
+        assert response.status_code == 200, response.json
+        assert response.json["data_set"] == "default"
