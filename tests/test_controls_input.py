@@ -94,3 +94,61 @@ def test_data_takes_json_with_a_charset_or_as_a_json_suffix(sandbox):
         response = sandbox.send("POST", "/sandbox/data", {"data_set": "default"}, content_type)
         assert response.status_code == 200, response.json
         assert response.json["data_set"] == "default"
+
+
+# B. Reset and unfreeze take no body but `{}`; GET /sandbox/data no query ---------------------
+
+BODILESS = ["/sandbox/reset", "/sandbox/clock/unfreeze"]
+
+
+@pytest.mark.parametrize("path", BODILESS)
+@pytest.mark.parametrize(("body", "content_type", "detail", "errors"), [
+    ({"data_set": "other"}, JSON, INVALID, {"data_set": ["Unknown field."]}),
+    ({"at": "2030-01-01T00:00:00Z", "x": 1}, JSON, INVALID,
+     {"at": ["Unknown field."], "x": ["Unknown field."]}),
+    ([], JSON, INVALID, {"_schema": ["Invalid input type."]}),
+    ("7", JSON, INVALID, {"_schema": ["Invalid input type."]}),
+    ("garbage", JSON, "the body is not JSON", NOT_JSON),
+    ("garbage", TEXT, "the body is not JSON", NOT_JSON),
+    ({}, TEXT, "the body is not JSON", NOT_JSON),
+])  # fmt: skip
+def test_a_control_without_a_body_refuses_one(sandbox, path, body, content_type, detail, errors):
+    response = sandbox.send("POST", path, body, content_type)
+    refused(response, 400, detail, errors)
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize("body", [None, {}, "{ }"])
+def test_reset_takes_no_body_or_an_empty_object(sandbox, body):
+    response = sandbox.send("POST", "/sandbox/reset", body)
+    assert (response.status_code, response.json) == (200, {"now": FROZEN_AT, "frozen": True})
+    assert sandbox.snapshot()["generation"] == sandbox.before["generation"] + 1
+    assert sandbox.snapshot()["sessions"] == []
+
+
+@pytest.mark.parametrize("body", [None, {}, "{ }"])
+def test_unfreeze_takes_no_body_or_an_empty_object(sandbox, body):
+    response = sandbox.send("POST", "/sandbox/clock/unfreeze", body)
+    assert (response.status_code, response.json["frozen"]) == (200, False)
+
+
+def test_reset_and_unfreeze_document_an_optional_empty_object(sandbox):
+    spec = sandbox.client.get("/openapi.json").json
+    for path in BODILESS:
+        body = spec["paths"][path]["post"]["requestBody"]
+        assert body["required"] is False
+        schema = body["content"][JSON]["schema"]
+        if "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        assert (schema["type"], schema.get("properties", {})) == ("object", {})
+        assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize(("query", "errors"), [
+    ("x=1", {"x": ["Unknown field."]}),
+    ("data_set=other", {"data_set": ["Unknown field."]}),
+])  # fmt: skip
+def test_reading_the_data_set_refuses_a_query_parameter(sandbox, query, errors):
+    response = sandbox.send("GET", f"/sandbox/data?{query}")
+    refused(response, 400, INVALID, errors)
+    sandbox.assert_nothing_changed()

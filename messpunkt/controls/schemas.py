@@ -32,6 +32,12 @@ def validate_path_pattern(value: str) -> None:
 STATES = ["active", "revoked", "expired"]
 
 
+class NothingSchema(Schema):
+    """No member and no parameter: a control that takes none refuses each one given, by
+    name ("Unknown field."), rather than act as if it were not there. (No Meta description:
+    apispec would then leave out `additionalProperties: false`.)"""
+
+
 class ClockSchema(Schema):
     now = fields.DateTime(required=True)
     frozen = fields.Boolean(required=True)
