@@ -685,7 +685,7 @@ CONTROLS = [
          control("/sandbox/personal-access-tokens", {"tenant_id": 1, "name": [],
                  "scopes": "read:units", "property_ids": {}, "expires_in": "soon"}), 400,
          problem(400, tenant_id=[NOT_STRING], name=[NOT_STRING], scopes=["Not a valid list."],
-                 property_ids=["Not a valid list."], expires_in=[NOT_INTEGER])),
+                 property_ids=["Not a valid list."], expires_in=["Not a valid integer."])),
     case("token-expires_in-huge",
          control("/sandbox/personal-access-tokens", {**PAT, "expires_in": HUGE}), 400,
          problem(400, expires_in=[EXPIRES_IN])),

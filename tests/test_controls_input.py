@@ -13,8 +13,9 @@ import json
 from typing import Any
 
 import pytest
+from conftest import TENANT
 
-from messpunkt.testing import FROZEN_AT, obtain_tokens
+from messpunkt.testing import FROZEN_AT, QUICKSTART_PROPERTY, obtain_tokens
 
 KEY = "controls-input-admin-key"
 ADMIN = {"X-Sandbox-Admin-Key": KEY}
@@ -152,3 +153,60 @@ def test_reading_the_data_set_refuses_a_query_parameter(sandbox, query, errors):
     response = sandbox.send("GET", f"/sandbox/data?{query}")
     refused(response, 400, INVALID, errors)
     sandbox.assert_nothing_changed()
+
+
+# C. An integer member of a JSON body is a JSON integer: not a string, boolean or fraction ----
+
+NOT_INTEGER = ["Not a valid integer."]
+PAT = {"tenant_id": TENANT, "name": "ERP import", "scopes": ["read:units"],
+       "property_ids": [QUICKSTART_PROPERTY], "expires_in": 3600}  # fmt: skip
+FAULT = {"method": "GET", "path": "/v1/whoami", "status": 503, "count": 2}
+DELAY = {"method": "GET", "path": "/v1/whoami", "delay_ms": 100, "count": 2}
+NOT_INTEGERS = ["3600", "60", True, 3600.5, 3600.0, "0x10"]
+
+
+@pytest.mark.parametrize("value", [*NOT_INTEGERS, None])
+def test_a_token_lifetime_is_a_json_integer(sandbox, value):
+    response = sandbox.send("POST", "/sandbox/personal-access-tokens", {**PAT, "expires_in": value})
+    refused(response, 400, INVALID, {"expires_in": ["Field may not be null."]
+                                     if value is None else NOT_INTEGER})  # fmt: skip
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize("value", NOT_INTEGERS)
+@pytest.mark.parametrize(("rule", "member"), [
+    (FAULT, "count"), (FAULT, "status"), ({**FAULT, "retry_after": 1}, "retry_after"),
+    (DELAY, "delay_ms"),
+])  # fmt: skip
+def test_a_fault_rules_numbers_are_json_integers(sandbox, rule, member, value):
+    response = sandbox.send("POST", "/sandbox/faults", {**rule, member: value})
+    refused(response, 400, INVALID, {member: NOT_INTEGER})
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize(("rule", "errors"), [
+    ({**PAT, "expires_in": 59}, None),
+    ({**FAULT, "count": 0}, {"count": ["Must be greater than or equal to 1 and less than or "
+                                       "equal to 1000."]}),
+    ({**FAULT, "count": 1001}, {"count": ["Must be greater than or equal to 1 and less than or "
+                                          "equal to 1000."]}),
+    ({**FAULT, "retry_after": 3601}, {"retry_after": ["Must be greater than or equal to 0 and "
+                                                      "less than or equal to 3600."]}),
+    ({**DELAY, "delay_ms": 0}, {"delay_ms": ["Must be greater than or equal to 1 and less than "
+                                             "or equal to 1000000000."]}),
+])  # fmt: skip
+def test_the_json_integers_keep_their_ranges(sandbox, rule, errors):
+    path = "/sandbox/personal-access-tokens" if "tenant_id" in rule else "/sandbox/faults"
+    errors = errors or {"expires_in": ["Must be greater than or equal to 60 and less than or "
+                                       "equal to 31622400."]}  # fmt: skip
+    refused(sandbox.send("POST", path, rule), 400, INVALID, errors)
+    sandbox.assert_nothing_changed()
+
+
+def test_json_integers_in_range_are_taken(sandbox):
+    response = sandbox.send("POST", "/sandbox/personal-access-tokens", PAT)
+    assert response.status_code == 201, response.json
+    rule = {**FAULT, "count": 1000, "retry_after": 3600}
+    response = sandbox.send("POST", "/sandbox/faults", rule)
+    assert response.status_code == 201, response.json
+    assert (response.json["count"], response.json["retry_after"]) == (1000, 3600)

@@ -32,6 +32,15 @@ def validate_path_pattern(value: str) -> None:
 STATES = ["active", "revoked", "expired"]
 
 
+class JsonInteger(fields.Integer):
+    """A member of a JSON body that is a whole number from `minimum` to `maximum`: a JSON
+    integer only, as its `type: integer` says; "3600", true and 1.5 are "Not a valid
+    integer.", as for `status`. (StrictInteger is for query parameters, which are text.)"""
+
+    def __init__(self, minimum: int, maximum: int, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(minimum, maximum), **kwargs)
+
+
 class NothingSchema(Schema):
     """No member and no parameter: a control that takes none refuses each one given, by
     name ("Unknown field."), rather than act as if it were not there. (No Meta description:
@@ -143,7 +152,7 @@ class PersonalAccessTokenCreateSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=100),
     )
-    expires_in = StrictInteger(
+    expires_in = JsonInteger(
         60,
         366 * 86400,
         load_default=30 * 86400,
@@ -262,13 +271,13 @@ class FaultCreateSchema(Schema):
         validate=validate.OneOf(STATUSES),
         metadata={"description": "Answer with this status, in the endpoint's error format."},
     )
-    retry_after = StrictInteger(
+    retry_after = JsonInteger(
         0,
         3600,
         load_default=None,
         metadata={"description": "Seconds in `Retry-After`, with 429 and 503 only; default 1."},
     )
-    delay_ms = StrictInteger(
+    delay_ms = JsonInteger(
         1,
         10**9,
         load_default=None,
@@ -280,7 +289,7 @@ class FaultCreateSchema(Schema):
         falsy={False},
         metadata={"description": "On /v1: 401 exactly as for a revoked access token."},
     )
-    count = StrictInteger(
+    count = JsonInteger(
         1, 1000, load_default=None, metadata={"description": "For this many matching requests."}
     )
     until = StrictAwareDateTime(
