@@ -109,16 +109,28 @@ def _utc(instant: datetime) -> datetime:
 
 _DURATION = re.compile(  # ASCII digits: `\d` would take Arabic-Indic ones too
     r"P(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?"
-    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?"
+    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?"
+    r"(?:(?P<seconds>[0-9]+)(?:[.,](?P<fraction>[0-9]{1,3}))?S)?)?"
+)
+# Years and months have no fixed length; a fraction of a second finer than the clock's
+# millisecond would be dropped unseen, so it is refused with the rest.
+DURATION_TAKEN = (
+    "ISO 8601 weeks, days, hours, minutes and seconds (to the millisecond), such as P1W2D, "
+    "PT1H30M or PT0.5S; not years or months, which have no fixed length"
 )
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds (P31D, PT1H)."""
+    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds, the seconds
+    to the millisecond at most (P1W2D, PT1H30M, PT0.5S; `,` is ISO 8601's decimal sign too)."""
     match = _DURATION.fullmatch(text)
     if match is None or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(f"not an ISO 8601 duration such as PT1H or P31D: {text!r}")
+        raise ValueError(f"not a duration the clock takes: {DURATION_TAKEN}: {text!r}")
     parts = {name: int(value) for name, value in match.groupdict().items() if value}
+    fraction = match["fraction"]
+    if fraction is not None:
+        parts["milliseconds"] = int(fraction.ljust(3, "0"))
+        del parts["fraction"]
     try:
         return timedelta(**parts)
     except OverflowError:

@@ -615,7 +615,11 @@ REFUSED = "the data set was refused and nothing changed: {} at $: not a director
 
 
 def duration(text: str) -> dict[str, Any]:
-    message = f"not an ISO 8601 duration such as PT1H or P31D: {text!r}"
+    message = (
+        "not a duration the clock takes: ISO 8601 weeks, days, hours, minutes and seconds (to "
+        "the millisecond), such as P1W2D, PT1H30M or PT0.5S; not years or months, which have "
+        f"no fixed length: {text!r}"
+    )
     return problem(400, message, by=[message])
 
 

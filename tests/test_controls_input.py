@@ -210,3 +210,45 @@ def test_json_integers_in_range_are_taken(sandbox):
     response = sandbox.send("POST", "/sandbox/faults", rule)
     assert response.status_code == 201, response.json
     assert (response.json["count"], response.json["retry_after"]) == (1000, 3600)
+
+
+# D. A duration is weeks, days, hours, minutes and seconds (to the millisecond) --------------
+
+DURATION = (
+    "not a duration the clock takes: ISO 8601 weeks, days, hours, minutes and seconds (to "
+    "the millisecond), such as P1W2D, PT1H30M or PT0.5S; not years or months, which have no "
+    "fixed length: {!r}"
+)
+
+
+@pytest.mark.parametrize("by", [
+    "P1Y", "P1M", "P1Y2M", "P1MT1H", "PT1.5H", "PT0.0001S", "PT0.5", "PT.5S", "PT0.S", "P", "PT",
+    "P1DT", "PT1H ", "1H", "P-1D", "PT1e3S",
+])  # fmt: skip
+def test_a_duration_the_clock_cannot_take_says_what_it_takes(sandbox, by):
+    response = sandbox.send("POST", "/sandbox/clock/advance", {"by": by})
+    message = DURATION.format(by)
+    refused(response, 400, message, {"by": [message]})
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize(("by", "now"), [
+    ("PT0.5S", "2026-11-23T09:00:00.500000+00:00"),
+    ("PT0,25S", "2026-11-23T09:00:00.250000+00:00"),
+    ("PT1M0.001S", "2026-11-23T09:01:00.001000+00:00"),
+    ("P1W2DT1H30M", "2026-12-02T10:30:00+00:00"),
+    ("PT0S", "2026-11-23T09:00:00+00:00"),
+])  # fmt: skip
+def test_a_duration_moves_the_clock_to_the_millisecond(sandbox, by, now):
+    response = sandbox.send("POST", "/sandbox/clock/advance", {"by": by})
+    assert (response.status_code, response.json) == (200, {"now": now, "frozen": True})
+
+
+def test_the_documented_duration_says_what_is_taken(sandbox):
+    spec = sandbox.client.get("/openapi.json").json
+    by = spec["components"]["schemas"]["Advance"]["properties"]["by"]
+    assert by["description"] == (
+        "ISO 8601 duration of weeks, days, hours, minutes and seconds, the seconds to the "
+        "millisecond at most (P1W2D, PT1H30M, PT0.5S); not years or months, which have no "
+        "fixed length."
+    )

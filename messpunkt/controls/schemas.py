@@ -66,7 +66,12 @@ class AdvanceSchema(Schema):
     by = fields.String(
         load_default=None,
         validate=validate.Length(max=40),
-        metadata={"description": "ISO 8601 duration, e.g. PT1H or P31D.", "example": "PT1H"},
+        metadata={
+            "description": "ISO 8601 duration of weeks, days, hours, minutes and seconds, the "
+            "seconds to the millisecond at most (P1W2D, PT1H30M, PT0.5S); not years or months, "
+            "which have no fixed length.",
+            "example": "PT1H",
+        },
     )
     to = StrictAwareDateTime(
         load_default=None,
