@@ -252,3 +252,57 @@ def test_the_documented_duration_says_what_is_taken(sandbox):
         "millisecond at most (P1W2D, PT1H30M, PT0.5S); not years or months, which have no "
         "fixed length."
     )
+
+
+# E. A fault rule that could never match, or end, is refused; `until` is UTC -----------------
+
+DOT_SEGMENT = "a . or .. segment never reaches the server: clients remove them (RFC 3986 §5.2.4)"
+EMPTY_SEGMENT = "an empty segment (// or a final /) is in no endpoint's path"
+AFTER_LATEST = "Must not be after 9000-01-01T00:00:00+00:00, the clock's last instant."
+PAST = "Must be after the sandbox's now."
+
+
+@pytest.mark.parametrize(("path", "message"), [
+    ("/v1/../sandbox/clock", DOT_SEGMENT),
+    ("/v1/./whoami", DOT_SEGMENT),
+    ("/oauth/token/..", DOT_SEGMENT),
+    ("/v1/usage-units/*/./consumption", DOT_SEGMENT),
+    ("/v1//whoami", EMPTY_SEGMENT),
+    ("/v1/usage-units/", EMPTY_SEGMENT),
+    ("/v1/", EMPTY_SEGMENT),
+])  # fmt: skip
+def test_a_fault_path_no_request_can_have_is_refused(sandbox, path, message):
+    response = sandbox.send("POST", "/sandbox/faults", {**FAULT, "path": path})
+    refused(response, 400, INVALID, {"path": [message]})
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize("path", ["/v1/whoami", "/v1/...", "/v1/.well", "/oauth/**", "/v1/*"])
+def test_a_fault_path_with_dots_inside_a_segment_is_taken(sandbox, path):
+    response = sandbox.send("POST", "/sandbox/faults", {**FAULT, "path": path})
+    assert (response.status_code, response.json["path"]) == (201, path)
+
+
+@pytest.mark.parametrize(("until", "message"), [
+    ("9999-12-31T23:59:59-23:59", AFTER_LATEST),
+    ("9000-01-01T00:00:00.001Z", AFTER_LATEST),
+    ("8999-12-31T23:59:59-01:00", AFTER_LATEST),
+    ("0001-01-01T00:00:00+01:00", PAST),
+    ("2026-11-23T09:00:00Z", PAST),
+])  # fmt: skip
+def test_a_fault_until_out_of_the_clocks_range_is_refused(sandbox, until, message):
+    response = sandbox.send("POST", "/sandbox/faults", {**FAULT, "until": until})
+    refused(response, 400, INVALID, {"until": [message]})
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize(("until", "utc"), [
+    ("2026-11-24T09:00:00+01:00", "2026-11-24T08:00:00+00:00"),
+    ("8999-12-31T23:00:00-01:00", "9000-01-01T00:00:00+00:00"),
+    ("2026-11-23T09:00:00.001Z", "2026-11-23T09:00:00.001000+00:00"),
+])  # fmt: skip
+def test_a_fault_until_is_answered_and_listed_in_utc(sandbox, until, utc):
+    response = sandbox.send("POST", "/sandbox/faults", {**FAULT, "until": until})
+    assert (response.status_code, response.json["until"]) == (201, utc)
+    listed = sandbox.send("GET", "/sandbox/faults").json["data"]
+    assert [f["until"] for f in listed if f["id"] == response.json["id"]] == [utc]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..clock import LATEST
 from ..faults import METHODS, PATHS, RETRY_STATUSES, STATUSES
 from ..oauth.client_metadata import utf8_encodable
 from ..path_pattern import BadPattern, check
@@ -15,10 +17,29 @@ SCOPES = ["read:units", "read:devices", "read:readings"]
 
 
 def validate_fault_path(value: str) -> None:
-    """Refuse a pattern outside the partner's API: faults never touch the controls."""
+    """Refuse a pattern outside the partner's API (faults never touch the controls), and one
+    no request it applies to can have: it would hold one of the armed places, never to match.
+
+    Clients remove `.` and `..` segments before sending (RFC 3986 §5.2.4); no endpoint's
+    path has an empty segment, and /v1 is routed, `//` merged, before its faults apply. (The
+    request log's filter takes both: it matches the paths requests came with.)
+    """
     validate_path_pattern(value)
     if not value.startswith(PATHS):
         raise ValidationError("faults apply under /v1/ and /oauth/ only")
+    segments = value[1:].split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise ValidationError(
+            "a . or .. segment never reaches the server: clients remove them (RFC 3986 §5.2.4)"
+        )
+    if "" in segments:
+        raise ValidationError("an empty segment (// or a final /) is in no endpoint's path")
+
+
+def not_after_latest(value: datetime) -> None:
+    """Refuse an instant the sandbox clock can never reach (`clock.LATEST`)."""
+    if value > LATEST:
+        raise ValidationError(f"Must not be after {LATEST.isoformat()}, the clock's last instant.")
 
 
 def validate_path_pattern(value: str) -> None:
@@ -298,7 +319,12 @@ class FaultCreateSchema(Schema):
         1, 1000, load_default=None, metadata={"description": "For this many matching requests."}
     )
     until = StrictAwareDateTime(
-        load_default=None, metadata={"description": "Until this instant of the sandbox clock."}
+        load_default=None,
+        validate=not_after_latest,
+        metadata={
+            "description": "Until this instant of the sandbox clock (after its now, not after "
+            "9000-01-01T00:00Z); answered in UTC."
+        },
     )
 
     @validates_schema
