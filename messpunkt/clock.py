@@ -63,6 +63,7 @@ class ClockState:
     def freeze(self, wall: datetime, at: datetime | None = None) -> ClockState:
         """Stop the clock, at `at` or at the current instant."""
         current = self.now(wall)
+        _not_before(at, current)
         target = truncate(_utc(at)) if at else current
         if target < current:
             raise ClockError("the clock only moves forward")
@@ -84,6 +85,7 @@ class ClockState:
 
     def advance_to(self, wall: datetime, at: datetime) -> ClockState:
         """Move the clock forward to an instant that is not in its past."""
+        _not_before(at, self.now(wall))
         return self.advance(wall, _utc(at) - self.now(wall))
 
     def reset(self) -> ClockState:
@@ -99,6 +101,13 @@ def truncate(instant: datetime) -> datetime:
 def _check_range(instant: datetime) -> None:
     if instant > LATEST:
         raise OverflowError(f"the clock cannot go past {LATEST.isoformat()}")
+
+
+def _not_before(instant: datetime | None, now: datetime) -> None:
+    """Refuse an instant before `now` as in the past, however far: compared as given, since
+    in UTC one a few hours after the first instant (0001-01-01T00:00+01:00) cannot be held."""
+    if instant is not None and instant.tzinfo is not None and instant < now:
+        raise ClockError("the clock only moves forward")
 
 
 def _utc(instant: datetime) -> datetime:

@@ -306,3 +306,32 @@ def test_a_fault_until_is_answered_and_listed_in_utc(sandbox, until, utc):
     assert (response.status_code, response.json["until"]) == (201, utc)
     listed = sandbox.send("GET", "/sandbox/faults").json["data"]
     assert [f["until"] for f in listed if f["id"] == response.json["id"]] == [utc]
+
+
+# F. An instant in the past is a 409 however far back; null is JSON ------------------------
+
+BACKWARDS = "the clock only moves forward"
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    ("/sandbox/clock/advance", {"to": "0001-01-01T00:00:00+01:00"}),
+    ("/sandbox/clock/advance", {"to": "0001-01-01T00:59:59.999+01:00"}),
+    ("/sandbox/clock/advance", {"to": "0001-01-01T00:00:00Z"}),
+    ("/sandbox/clock/advance", {"to": "2026-11-23T08:59:59.999Z"}),
+    ("/sandbox/clock/freeze", {"at": "0001-01-01T00:00:00+01:00"}),
+    ("/sandbox/clock/freeze", {"at": "0001-01-01T00:00:00+23:59"}),
+])  # fmt: skip
+def test_an_instant_before_now_is_a_409_however_far_back(sandbox, path, body):
+    refused(sandbox.send("POST", path, body), 409, BACKWARDS, None)
+    sandbox.assert_nothing_changed()
+
+
+@pytest.mark.parametrize("path", [
+    "/sandbox/clock/freeze", "/sandbox/clock/advance", "/sandbox/clock/unfreeze",
+    "/sandbox/reset", "/sandbox/faults", "/sandbox/personal-access-tokens", "/sandbox/data",
+])  # fmt: skip
+@pytest.mark.parametrize("body", ["null", "[]", '"PT1H"', "true"])
+def test_a_json_body_that_is_not_an_object_is_an_invalid_input_type(sandbox, path, body):
+    response = sandbox.send("POST", path, body)
+    refused(response, 400, INVALID, {"_schema": ["Invalid input type."]})
+    sandbox.assert_nothing_changed()
