@@ -63,6 +63,7 @@ class ClockState:
     def freeze(self, wall: datetime, at: datetime | None = None) -> ClockState:
         """Stop the clock, at `at` or at the current instant."""
         current = self.now(wall)
+        _not_before(at, current)
         target = truncate(_utc(at)) if at else current
         if target < current:
             raise ClockError("the clock only moves forward")
@@ -84,6 +85,7 @@ class ClockState:
 
     def advance_to(self, wall: datetime, at: datetime) -> ClockState:
         """Move the clock forward to an instant that is not in its past."""
+        _not_before(at, self.now(wall))
         return self.advance(wall, _utc(at) - self.now(wall))
 
     def reset(self) -> ClockState:
@@ -101,6 +103,13 @@ def _check_range(instant: datetime) -> None:
         raise OverflowError(f"the clock cannot go past {LATEST.isoformat()}")
 
 
+def _not_before(instant: datetime | None, now: datetime) -> None:
+    """Refuse an instant before `now` as in the past, however far: compared as given, since
+    in UTC one a few hours after the first instant (0001-01-01T00:00+01:00) cannot be held."""
+    if instant is not None and instant.tzinfo is not None and instant < now:
+        raise ClockError("the clock only moves forward")
+
+
 def _utc(instant: datetime) -> datetime:
     if instant.tzinfo is None:
         raise ClockError("instants must carry a UTC offset")
@@ -109,16 +118,28 @@ def _utc(instant: datetime) -> datetime:
 
 _DURATION = re.compile(  # ASCII digits: `\d` would take Arabic-Indic ones too
     r"P(?:(?P<weeks>[0-9]+)W)?(?:(?P<days>[0-9]+)D)?"
-    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?"
+    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?"
+    r"(?:(?P<seconds>[0-9]+)(?:[.,](?P<fraction>[0-9]{1,3}))?S)?)?"
+)
+# Years and months have no fixed length; a fraction of a second finer than the clock's
+# millisecond would be dropped unseen, so it is refused with the rest.
+DURATION_TAKEN = (
+    "ISO 8601 weeks, days, hours, minutes and seconds (to the millisecond), such as P1W2D, "
+    "PT1H30M or PT0.5S; not years or months, which have no fixed length"
 )
 
 
 def parse_duration(text: str) -> timedelta:
-    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds (P31D, PT1H)."""
+    """Parse an ISO 8601 duration of weeks, days, hours, minutes and seconds, the seconds
+    to the millisecond at most (P1W2D, PT1H30M, PT0.5S; `,` is ISO 8601's decimal sign too)."""
     match = _DURATION.fullmatch(text)
     if match is None or text in ("P", "PT") or text.endswith("T"):
-        raise ValueError(f"not an ISO 8601 duration such as PT1H or P31D: {text!r}")
+        raise ValueError(f"not a duration the clock takes: {DURATION_TAKEN}: {text!r}")
     parts = {name: int(value) for name, value in match.groupdict().items() if value}
+    fraction = match["fraction"]
+    if fraction is not None:
+        parts["milliseconds"] = int(fraction.ljust(3, "0"))
+        del parts["fraction"]
     try:
         return timedelta(**parts)
     except OverflowError:

@@ -615,7 +615,11 @@ REFUSED = "the data set was refused and nothing changed: {} at $: not a director
 
 
 def duration(text: str) -> dict[str, Any]:
-    message = f"not an ISO 8601 duration such as PT1H or P31D: {text!r}"
+    message = (
+        "not a duration the clock takes: ISO 8601 weeks, days, hours, minutes and seconds (to "
+        "the millisecond), such as P1W2D, PT1H30M or PT0.5S; not years or months, which have "
+        f"no fixed length: {text!r}"
+    )
     return problem(400, message, by=[message])
 
 
@@ -677,7 +681,9 @@ CONTROLS = [
     case("freeze-at-year-9999",
          control("/sandbox/clock/freeze", {"at": "9999-12-31T23:59:59+00:00"}), 400,
          problem(400, OUT_OF_RANGE, at=["Out of range."])),
-    case("freeze-null", control("/sandbox/clock/freeze", "null"), 400, NOT_JSON),
+    case("freeze-null",  # null is JSON, an object it is not
+         control("/sandbox/clock/freeze", "null"), 400,
+         problem(400, _schema=["Invalid input type."])),
     case("freeze-array",
          control("/sandbox/clock/freeze", [{"at": "2030-01-01T00:00:00Z"}]), 400,
          problem(400, _schema=["Invalid input type."])),
@@ -685,7 +691,7 @@ CONTROLS = [
          control("/sandbox/personal-access-tokens", {"tenant_id": 1, "name": [],
                  "scopes": "read:units", "property_ids": {}, "expires_in": "soon"}), 400,
          problem(400, tenant_id=[NOT_STRING], name=[NOT_STRING], scopes=["Not a valid list."],
-                 property_ids=["Not a valid list."], expires_in=[NOT_INTEGER])),
+                 property_ids=["Not a valid list."], expires_in=["Not a valid integer."])),
     case("token-expires_in-huge",
          control("/sandbox/personal-access-tokens", {**PAT, "expires_in": HUGE}), 400,
          problem(400, expires_in=[EXPIRES_IN])),

@@ -11,7 +11,7 @@ from flask_smorest import abort
 from ..clock import ClockError, ClockState, parse_duration
 from ..web.context import sandbox
 from .admin import ControlsBlueprint
-from .schemas import AdvanceSchema, ClockSchema, FreezeSchema
+from .schemas import AdvanceSchema, ClockSchema, FreezeSchema, NothingSchema
 
 blp = ControlsBlueprint("sandbox_clock", __name__, "Sandbox controls: the clock (admin key)")
 
@@ -38,6 +38,7 @@ class ClockFreeze(MethodView):
 @blp.route("/clock/unfreeze")
 class ClockUnfreeze(MethodView):
     @blp.documented()
+    @blp.arguments(NothingSchema, required=False, as_kwargs=True)  # `{}` or no body
     @blp.response(200, ClockSchema)
     def post(self) -> dict[str, Any]:
         """Let the clock run again from where it stands"""

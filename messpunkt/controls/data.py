@@ -20,7 +20,7 @@ from ..web.problems import unknown_data_set
 from . import upload
 from .admin import ControlsBlueprint
 from .clock import clock_document
-from .schemas import ClockSchema, DataSetSchema, LoadDataSchema
+from .schemas import ClockSchema, DataSetSchema, LoadDataSchema, NothingSchema
 
 blp = ControlsBlueprint("sandbox_data", __name__, "Sandbox controls: state and data (admin key)")
 upload.route(blp)
@@ -29,6 +29,8 @@ upload.route(blp)
 @blp.route("/reset")
 class Reset(MethodView):
     @blp.documented()
+    # `{}` or no body (curl -X POST); a member (`data_set`, which is POST /sandbox/data's) is a 400.
+    @blp.arguments(NothingSchema, required=False, as_kwargs=True)
     @blp.response(200, ClockSchema)
     def post(self) -> dict[str, Any]:
         """Return to the fixtures: every session, code and token is gone, the clock reset"""
@@ -38,6 +40,7 @@ class Reset(MethodView):
 @blp.route("/data")
 class Data(MethodView):
     @blp.documented()
+    @blp.arguments(NothingSchema, location="query", as_kwargs=True)
     @blp.response(200, DataSetSchema)
     def get(self) -> dict[str, Any]:
         """Describe the data set in use"""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC
 from typing import Any
 
 from flask import Response, current_app
@@ -29,8 +30,11 @@ class Faults(MethodView):
         cap = current_app.config["MESSPUNKT"]["MESSPUNKT_MAX_FAULT_DELAY_MS"]
         if rule["delay_ms"] is not None and rule["delay_ms"] > cap:
             abort(400, errors={"json": {"delay_ms": [f"Must be at most {cap} (ms)."]}})
-        if rule["until"] is not None and rule["until"] <= served.now:
-            abort(400, errors={"json": {"until": ["Must be after the sandbox's now."]}})
+        if rule["until"] is not None:
+            if rule["until"] <= served.now:
+                abort(400, errors={"json": {"until": ["Must be after the sandbox's now."]}})
+            # In UTC, as every instant is answered; after now, it is far from datetime.min.
+            rule["until"] = rule["until"].astimezone(UTC)
         for stale in served.state.faults:  # past their instant: they free their place
             if stale.ended(served.now):
                 served.store.disarm_fault(stale.id)

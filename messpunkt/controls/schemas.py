@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from ..clock import LATEST
 from ..faults import METHODS, PATHS, RETRY_STATUSES, STATUSES
 from ..oauth.client_metadata import utf8_encodable
 from ..path_pattern import BadPattern, check
@@ -15,10 +17,29 @@ SCOPES = ["read:units", "read:devices", "read:readings"]
 
 
 def validate_fault_path(value: str) -> None:
-    """Refuse a pattern outside the partner's API: faults never touch the controls."""
+    """Refuse a pattern outside the partner's API (faults never touch the controls), and one
+    no request it applies to can have: it would hold one of the armed places, never to match.
+
+    Clients remove `.` and `..` segments before sending (RFC 3986 §5.2.4); no endpoint's
+    path has an empty segment, and /v1 is routed, `//` merged, before its faults apply. (The
+    request log's filter takes both: it matches the paths requests came with.)
+    """
     validate_path_pattern(value)
     if not value.startswith(PATHS):
         raise ValidationError("faults apply under /v1/ and /oauth/ only")
+    segments = value[1:].split("/")
+    if any(segment in (".", "..") for segment in segments):
+        raise ValidationError(
+            "a . or .. segment never reaches the server: clients remove them (RFC 3986 §5.2.4)"
+        )
+    if "" in segments:
+        raise ValidationError("an empty segment (// or a final /) is in no endpoint's path")
+
+
+def not_after_latest(value: datetime) -> None:
+    """Refuse an instant the sandbox clock can never reach (`clock.LATEST`)."""
+    if value > LATEST:
+        raise ValidationError(f"Must not be after {LATEST.isoformat()}, the clock's last instant.")
 
 
 def validate_path_pattern(value: str) -> None:
@@ -30,6 +51,21 @@ def validate_path_pattern(value: str) -> None:
 
 
 STATES = ["active", "revoked", "expired"]
+
+
+class JsonInteger(fields.Integer):
+    """A member of a JSON body that is a whole number from `minimum` to `maximum`: a JSON
+    integer only, as its `type: integer` says; "3600", true and 1.5 are "Not a valid
+    integer.", as for `status`. (StrictInteger is for query parameters, which are text.)"""
+
+    def __init__(self, minimum: int, maximum: int, **kwargs: Any) -> None:
+        super().__init__(strict=True, validate=validate.Range(minimum, maximum), **kwargs)
+
+
+class NothingSchema(Schema):
+    """No member and no parameter: a control that takes none refuses each one given, by
+    name ("Unknown field."), rather than act as if it were not there. (No Meta description:
+    apispec would then leave out `additionalProperties: false`.)"""
 
 
 class ClockSchema(Schema):
@@ -51,7 +87,12 @@ class AdvanceSchema(Schema):
     by = fields.String(
         load_default=None,
         validate=validate.Length(max=40),
-        metadata={"description": "ISO 8601 duration, e.g. PT1H or P31D.", "example": "PT1H"},
+        metadata={
+            "description": "ISO 8601 duration of weeks, days, hours, minutes and seconds, the "
+            "seconds to the millisecond at most (P1W2D, PT1H30M, PT0.5S); not years or months, "
+            "which have no fixed length.",
+            "example": "PT1H",
+        },
     )
     to = StrictAwareDateTime(
         load_default=None,
@@ -144,7 +185,7 @@ class PersonalAccessTokenCreateSchema(Schema):
         required=True,
         validate=validate.Length(min=1, max=100),
     )
-    expires_in = StrictInteger(
+    expires_in = JsonInteger(
         60,
         366 * 86400,
         load_default=30 * 86400,
@@ -263,13 +304,13 @@ class FaultCreateSchema(Schema):
         validate=validate.OneOf(STATUSES),
         metadata={"description": "Answer with this status, in the endpoint's error format."},
     )
-    retry_after = StrictInteger(
+    retry_after = JsonInteger(
         0,
         3600,
         load_default=None,
         metadata={"description": "Seconds in `Retry-After`, with 429 and 503 only; default 1."},
     )
-    delay_ms = StrictInteger(
+    delay_ms = JsonInteger(
         1,
         10**9,
         load_default=None,
@@ -281,11 +322,16 @@ class FaultCreateSchema(Schema):
         falsy={False},
         metadata={"description": "On /v1: 401 exactly as for a revoked access token."},
     )
-    count = StrictInteger(
+    count = JsonInteger(
         1, 1000, load_default=None, metadata={"description": "For this many matching requests."}
     )
     until = StrictAwareDateTime(
-        load_default=None, metadata={"description": "Until this instant of the sandbox clock."}
+        load_default=None,
+        validate=not_after_latest,
+        metadata={
+            "description": "Until this instant of the sandbox clock (after its now, not after "
+            "9000-01-01T00:00Z); answered in UTC."
+        },
     )
 
     @validates_schema

@@ -13,7 +13,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from flask import Response, current_app
+from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import Schema, ValidationError
@@ -81,10 +81,13 @@ def route(blp: ControlsBlueprint) -> None:
 
 
 def read_document() -> Any:
-    """Read the body as JSON within the data set limit; 400 when it is not JSON."""
+    """Read the body as JSON within the data set limit; 400 when it is not JSON, or not
+    sent as JSON (`application/json` or `…+json`), as every other control's body."""
     body = read_body(data_set_bytes(current_app))
     if not body:
         return {}  # as any control without a body: a choice of nothing, a 400
+    if not request.is_json:
+        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
     try:
         return loads(body, object_pairs_hook=_unique_members, parse_float=Decimal)
     except ValueError:

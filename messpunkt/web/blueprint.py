@@ -150,17 +150,19 @@ def _given_twice(schema: Any, raw: Any, messages: Any) -> Any:
 
 
 def _json_body() -> Any:
-    """The JSON body, `{}` without one; not JSON, or a member given twice, is a 400."""
+    """The JSON body, `{}` without one; not JSON, or a member given twice, is a 400.
+
+    `null` is JSON: the schema refuses it as any other body that is not an object.
+    """
     body = read_body()
     if not body:
         return {}
     try:
-        document = loads(body, object_pairs_hook=_unique_members) if request.is_json else None
+        if request.is_json:
+            return loads(body, object_pairs_hook=_unique_members)
     except ValueError:
-        document = None
-    if document is None:
-        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
-    return document
+        pass
+    abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
