@@ -175,12 +175,19 @@ def test_advance_by_an_iso_duration_moves_the_clock_exactly(client, by, delta):
     assert clock(client)["now"] == at(delta)
 
 
+NOT_A_DURATION = (
+    "not a duration the clock takes: ISO 8601 weeks, days, hours, minutes and seconds (to the "
+    "millisecond), such as P1W2D, PT1H30M or PT0.5S; not years or months, which have no fixed "
+    "length: {!r}"
+)
+
+
 @pytest.mark.parametrize(("body", "message"), [
-    ({"by": "1h"}, "not an ISO 8601 duration such as PT1H or P31D: '1h'"),
-    ({"by": "P1Y"}, "not an ISO 8601 duration such as PT1H or P31D: 'P1Y'"),
-    ({"by": ""}, "not an ISO 8601 duration such as PT1H or P31D: ''"),
-    ({"by": "PT"}, "not an ISO 8601 duration such as PT1H or P31D: 'PT'"),
-    ({"by": "-PT1H"}, "not an ISO 8601 duration such as PT1H or P31D: '-PT1H'"),
+    ({"by": "1h"}, NOT_A_DURATION.format('1h')),
+    ({"by": "P1Y"}, NOT_A_DURATION.format('P1Y')),
+    ({"by": ""}, NOT_A_DURATION.format('')),
+    ({"by": "PT"}, NOT_A_DURATION.format('PT')),
+    ({"by": "-PT1H"}, NOT_A_DURATION.format('-PT1H')),
     ({"by": "P9999999D"}, "Out of range."),
     ({}, "give exactly one of by and to"),
     ({"by": "PT1H", "to": "2027-01-01T00:00:00Z"}, "give exactly one of by and to"),

@@ -145,16 +145,6 @@ def test_reset_and_unfreeze_document_an_optional_empty_object(sandbox):
         assert schema["additionalProperties"] is False
 
 
-@pytest.mark.parametrize(("query", "errors"), [
-    ("x=1", {"x": ["Unknown field."]}),
-    ("data_set=other", {"data_set": ["Unknown field."]}),
-])  # fmt: skip
-def test_reading_the_data_set_refuses_a_query_parameter(sandbox, query, errors):
-    response = sandbox.send("GET", f"/sandbox/data?{query}")
-    refused(response, 400, INVALID, errors)
-    sandbox.assert_nothing_changed()
-
-
 # C. An integer member of a JSON body is a JSON integer: not a string, boolean or fraction ----
 
 NOT_INTEGER = ["Not a valid integer."]

@@ -40,7 +40,6 @@ class Reset(MethodView):
 @blp.route("/data")
 class Data(MethodView):
     @blp.documented()
-    @blp.arguments(NothingSchema, location="query", as_kwargs=True)
     @blp.response(200, DataSetSchema)
     def get(self) -> dict[str, Any]:
         """Describe the data set in use"""
