@@ -603,6 +603,9 @@ def test_bad_reading_parameters_get_a_problem_naming_the_field(witness, url, sta
 # /sandbox controls ------------------------------------------------------------------------------
 
 NOT_JSON = problem(400, "the body is not JSON", json=["Invalid JSON body."])
+NOT_SENT_AS_JSON = problem(
+    400, "the body is not JSON: send it as application/json", json=["Not sent as application/json."]
+)
 OUT_OF_RANGE = "that instant is out of range"
 TOO_LARGE = problem(413, "The data value transmitted exceeds the capacity limit.")
 PAT = {
@@ -667,9 +670,9 @@ CONTROLS = [
     case("advance-not-utf8",
          control("/sandbox/clock/advance", b'{"by": "\xff\xfe"}'), 400, NOT_JSON),
     case("advance-text-plain",
-         control("/sandbox/clock/advance", {"by": "PT1H"}, "text/plain"), 400, NOT_JSON),
+         control("/sandbox/clock/advance", {"by": "PT1H"}, "text/plain"), 400, NOT_SENT_AS_JSON),
     case("advance-form",
-         control("/sandbox/clock/advance", "by=PT1H", FORM), 400, NOT_JSON),
+         control("/sandbox/clock/advance", "by=PT1H", FORM), 400, NOT_SENT_AS_JSON),
     case("advance-oversized",
          control("/sandbox/clock/advance", {"by": "PT1H", "pad": "x" * LIMIT}), 413, TOO_LARGE),
     case("freeze-at-boolean",
@@ -712,11 +715,11 @@ CONTROLS = [
          problem(422, "unknown tenant", tenant_id=["Unknown tenant."])),
     case("token-form",
          control("/sandbox/personal-access-tokens", urlencode(PAT, doseq=True), FORM), 400,
-         NOT_JSON),
+         NOT_SENT_AS_JSON),
     case("token-multipart",
          control("/sandbox/personal-access-tokens",
                  b'--b\r\nContent-Disposition: form-data; name="name"\r\n\r\nn\r\n--b--\r\n',
-                 MULTIPART), 400, NOT_JSON),
+                 MULTIPART), 400, NOT_SENT_AS_JSON),
     case("data-directory-number",
          control("/sandbox/data", {"directory": 5}), 400, problem(400, directory=[NOT_STRING])),
     case("data-neither-set-nor-directory",

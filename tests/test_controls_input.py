@@ -23,6 +23,9 @@ JSON, FORM, TEXT = "application/json", "application/x-www-form-urlencoded", "tex
 PROBLEM = "application/problem+json"
 INVALID = "some parameters are invalid; see errors"
 NOT_JSON = {"json": ["Invalid JSON body."]}
+# A body sent as another media type, JSON or not (curl -d without its Content-Type header).
+SENT_AS = "the body is not JSON: send it as application/json"
+NOT_SENT_AS_JSON = {"json": ["Not sent as application/json."]}
 
 
 @pytest.fixture
@@ -86,7 +89,7 @@ def refused(response, status: int, detail: str, errors: dict[str, list[str]] | N
 ])  # fmt: skip
 def test_data_refuses_a_body_that_is_not_sent_as_json(sandbox, body, content_type):
     response = sandbox.send("POST", "/sandbox/data", body, content_type)
-    refused(response, 400, "the body is not JSON", NOT_JSON)
+    refused(response, 400, SENT_AS, NOT_SENT_AS_JSON)
     sandbox.assert_nothing_changed()
 
 
@@ -110,8 +113,8 @@ BODILESS = ["/sandbox/reset", "/sandbox/clock/unfreeze"]
     ([], JSON, INVALID, {"_schema": ["Invalid input type."]}),
     ("7", JSON, INVALID, {"_schema": ["Invalid input type."]}),
     ("garbage", JSON, "the body is not JSON", NOT_JSON),
-    ("garbage", TEXT, "the body is not JSON", NOT_JSON),
-    ({}, TEXT, "the body is not JSON", NOT_JSON),
+    ("garbage", TEXT, SENT_AS, NOT_SENT_AS_JSON),
+    ({}, TEXT, SENT_AS, NOT_SENT_AS_JSON),
 ])  # fmt: skip
 def test_a_control_without_a_body_refuses_one(sandbox, path, body, content_type, detail, errors):
     response = sandbox.send("POST", path, body, content_type)

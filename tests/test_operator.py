@@ -172,7 +172,10 @@ def test_a_body_that_is_not_json_is_400(client):
     response = client.post(
         "/sandboxes", headers=OPERATOR, data="expires_in=60", content_type="text/plain"
     )
-    assert response.get_json() == problem(400, "the body is not JSON", json=["Invalid JSON body."])
+    assert response.get_json() == problem(
+        400, "the body is not JSON: send it as application/json",
+        json=["Not sent as application/json."],
+    )  # fmt: skip
 
 
 def test_an_unknown_data_set_is_422(client):

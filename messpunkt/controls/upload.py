@@ -22,6 +22,7 @@ from ..data_document import DirectoryChanged
 from ..dataset import DataSet
 from ..dataset_schema import COLLECTIONS, SCHEMA
 from ..records import DataSetError
+from ..web.blueprint import refuse_body
 from ..web.bodies import read_body
 from ..web.body_limit import data_set_bytes
 from ..web.context import platform, sandbox
@@ -87,11 +88,11 @@ def read_document() -> Any:
     if not body:
         return {}  # as any control without a body: a choice of nothing, a 400
     if not request.is_json:
-        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
+        refuse_body(sent_as_json=False)
     try:
         return loads(body, object_pairs_hook=_unique_members, parse_float=Decimal)
     except ValueError:
-        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
+        refuse_body(sent_as_json=True)
 
 
 def is_choice(document: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import flask_smorest
 from flask import request
@@ -157,12 +157,25 @@ def _json_body() -> Any:
     body = read_body()
     if not body:
         return {}
+    if not request.is_json:
+        refuse_body(sent_as_json=False)
     try:
-        if request.is_json:
-            return loads(body, object_pairs_hook=_unique_members)
+        return loads(body, object_pairs_hook=_unique_members)
     except ValueError:
-        pass
-    abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
+        refuse_body(sent_as_json=True)
+
+
+def refuse_body(*, sent_as_json: bool) -> NoReturn:
+    """Answer a body that is not JSON with a 400; one sent as another media type is told so
+    (`curl -d '{…}'` without its header sends a form: valid JSON, read as none)."""
+    if sent_as_json:
+        abort(400, message="the body is not JSON", errors={"json": ["Invalid JSON body."]})
+    abort(
+        400,
+        message="the body is not JSON: send it as application/json",
+        errors={"json": ["Not sent as application/json."]},
+    )
+    raise AssertionError("abort raises")
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
