@@ -403,6 +403,20 @@ def test_a_session_shows_its_start_and_its_newest_events_all_it_keeps(client):
     assert [e["kind"] for e in shown] == ["issued"] + ["rotated"] * 49
 
 
+def test_revoking_a_session_refuses_a_body_it_would_ignore(client):
+    # A partner sending a reason believed it recorded; the session was revoked without it.
+    tokens = obtain_tokens(client)
+    (session,) = sessions(client)
+    path = f"/sandbox/sessions/{session['id']}/revoke"
+
+    refused_ = control(client, "POST", path, {"reason": "rehearsal"})
+
+    assert (refused_.status_code, refused_.json["errors"]) == (
+        400, {"reason": ["Unknown field."]})  # fmt: skip
+    assert whoami(client, tokens.access_token).status_code == 200
+    assert control(client, "POST", path, {}).json["state"] == "revoked"
+
+
 def test_revoking_a_session_that_has_expired_keeps_why_it_ended(client):
     obtain_tokens(client)
     pat = create_pat(client).json

@@ -63,9 +63,9 @@ class JsonInteger(fields.Integer):
 
 
 class NothingSchema(Schema):
-    """No member and no parameter: a control that takes none refuses each one given, by
-    name ("Unknown field."), rather than act as if it were not there. (No Meta description:
-    apispec would then leave out `additionalProperties: false`.)"""
+    """The body of a control that takes none: no body or `{}`; a member given is refused by
+    name ("Unknown field."), rather than acted on as if it were not there. (No Meta
+    description: apispec would then leave out `additionalProperties: false`.)"""
 
 
 class ClockSchema(Schema):

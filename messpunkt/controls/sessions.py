@@ -15,6 +15,7 @@ from ..web.pagination import by_id, paginate
 from .admin import ControlsBlueprint
 from .schemas import (
     CreatedPersonalAccessTokenSchema,
+    NothingSchema,
     PersonalAccessTokenCreateSchema,
     PersonalAccessTokenListSchema,
     PersonalAccessTokenQueryArgsSchema,
@@ -69,6 +70,7 @@ class SessionById(MethodView):
 @blp.route("/sessions/<session_id>/revoke")
 class SessionRevoke(MethodView):
     @blp.documented(404)
+    @blp.arguments(NothingSchema, required=False, as_kwargs=True)  # a `reason` would be ignored
     @blp.response(200, SessionSchema)
     def post(self, session_id: str) -> dict[str, Any]:
         """End a session now, so a client can rehearse the 401 and its recovery"""

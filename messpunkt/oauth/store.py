@@ -340,7 +340,8 @@ class AuthStore(ABC):
     def revoke_session(
         self, session_id: str, reason: str, now: datetime, kind: SessionKind | None = None
     ) -> Session | None:
-        """End a session (of `kind`, when given) at once; None when there is none."""
+        """End a session (of `kind`, when given) at once; None when there is none. One that
+        has ended already stays as it ended: revoked with its first reason, or expired."""
 
     @abstractmethod
     def revoke_access_token(self, session_id: str, token_id: str, expires_at: datetime) -> None:

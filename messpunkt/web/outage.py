@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 
+from ..oauth.errors import TemporarilyUnavailable
 from ..oauth.store import SandboxMoved
 from .json import json_response
 from .problems import problem
@@ -49,6 +50,6 @@ def moved(error: SandboxMoved) -> Response:
 def _unavailable(detail: str, retry_after: str) -> Response:
     headers = {"Retry-After": retry_after}
     if request.path.startswith("/oauth/"):
-        body: Any = {"error": "temporarily_unavailable", "error_description": detail}
+        body: Any = TemporarilyUnavailable(detail).as_dict()
         return json_response(body, 503, {**headers, "Cache-Control": "no-store"}.items())
     return problem(503, detail, headers=headers)
