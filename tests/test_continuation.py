@@ -143,3 +143,30 @@ def test_moving_the_clock_past_the_fixtures_brings_the_next_reading(api: Api, cl
     assert [(r["timestamp"], r["reason"]) for r in body["data"]] == [
         ("2027-02-01T00:00:00+01:00", "periodic")]  # fmt: skip
     assert status == 200
+
+
+def test_the_continued_histories_kept_stay_within_their_readings_budget(monkeypatch):
+    # Each month asked for keeps every continued meter's whole history once more: kept by
+    # entries (100,000 of them), a clock walked month by month to 2066 held 1.8 GB.
+    from messpunkt.bounded import BoundedCache
+    from messpunkt.metering import continuation
+
+    budget = 500
+    kept = BoundedCache(budget, weigh=continuation._readings)
+    monkeypatch.setattr(continuation, "_CACHE", kept)
+    put, held = [], []
+    keep = kept.put
+    monkeypatch.setattr(
+        kept, "put", lambda k, v: (put.append(continuation._readings(v)), keep(k, v))
+    )
+    for year in range(2027, 2037):
+        for month in (1, 7):
+            now = datetime(year, month, 15, tzinfo=BERLIN)
+            devices = point_of(catalogue_at(now), "WE 02", Metric.WATER_WARM, "Bad")[1]
+            held.append(kept.held)
+            # The same histories as the model gives with nothing kept.
+            monkeypatch.setattr(continuation, "_CACHE", BoundedCache(0))
+            assert point_of(catalogue_at(now), "WE 02", Metric.WATER_WARM, "Bad")[1] == devices
+            monkeypatch.setattr(continuation, "_CACHE", kept)
+    assert max(held) <= budget < sum(put)  # the budget held, and it had to
+    assert held[-1] > len(kept)  # readings, not entries

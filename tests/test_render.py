@@ -55,3 +55,24 @@ def test_the_cache_holds_at_most_its_size_and_drops_the_oldest_first():
     assert (len(cache), cache.get("a"), cache.get("b")) == (2, 10, 2)
     cache.put("c", 3)
     assert (len(cache), cache.get("a"), cache.get("b"), cache.get("c")) == (2, None, 2, 3)
+
+
+def test_a_weighed_cache_holds_at_most_its_size_in_weight_and_drops_the_oldest_first():
+    cache: BoundedCache[str, str] = BoundedCache(10, weigh=len)
+    cache.put("a", "xxxx")
+    cache.put("b", "xxxx")
+    assert cache.held == 8
+    cache.put("c", "xxx")  # 11 > 10: the oldest goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c"), cache.held) == (None, "xxxx", "xxx", 7)
+    cache.put("b", "x")  # replaced where it stands, lighter
+    cache.put("d", "xxxxxx")  # 1 + 3 + 6 = 10: nothing goes
+    assert (cache.get("b"), cache.get("c"), cache.get("d"), cache.held) == (
+        "x",
+        "xxx",
+        "xxxxxx",
+        10,
+    )
+    cache.put("e", "x" * 12)  # heavier than the whole size: kept alone
+    assert (len(cache), cache.get("e") is not None, cache.held) == (1, True, 12)
+    cache.discard("e")
+    assert (len(cache), cache.held) == (0, 0)
