@@ -170,3 +170,18 @@ def test_the_continued_histories_kept_stay_within_their_readings_budget(monkeypa
             monkeypatch.setattr(continuation, "_CACHE", kept)
     assert max(held) <= budget < sum(put)  # the budget held, and it had to
     assert held[-1] > len(kept)  # readings, not entries
+
+
+def test_a_replacement_meter_is_found_cutting_only_its_own_history_to_now(monkeypatch):
+    # Found by cutting every meter's history to the sandbox's now: 88 ms a request with the
+    # clock at 2099, growing with every month past the fixtures.
+    from messpunkt.metering import scope
+
+    catalogue = catalogue_at(datetime(2032, 3, 15, tzinfo=BERLIN))
+    replacement = point_of(catalogue, "WE 02", Metric.WATER_WARM, "Bad")[1][-1]
+    assert catalogue.catalogue.device(replacement.id) is None  # fitted in 2030, no fixture
+    cut, as_of = [], scope.device_as_of
+    monkeypatch.setattr(scope, "device_as_of", lambda d, now: (cut.append(d.id), as_of(d, now))[1])
+
+    assert catalogue.device(replacement.id) == replacement
+    assert cut == [replacement.id]
